@@ -1,0 +1,75 @@
+package kernels
+
+import (
+	"fmt"
+	"testing"
+)
+
+// convBenchmarks are real layers of the supported networks (GoogLeNet = torchvision v1).
+var convBenchmarks = []struct {
+	name string
+	s    ConvShape
+}{
+	{"v1_conv1_7x7_s2", ConvShape{C: 3, H: 224, W: 224, O: 64, KH: 7, KW: 7, SH: 2, SW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3}},
+	{"v1_conv2_3x3", ConvShape{C: 64, H: 56, W: 56, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"v1_inception3a_1x1", ConvShape{C: 192, H: 28, W: 28, O: 64, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"v3_Conv2d_1a_3x3_s2", ConvShape{C: 3, H: 299, W: 299, O: 32, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"v3_Conv2d_2b_3x3", ConvShape{C: 32, H: 147, W: 147, O: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"v3_Mixed_6b_1x7", ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+	{"v3_Mixed_7b_3x3", ConvShape{C: 448, H: 8, W: 8, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"v4_stem_3x3_s2", ConvShape{C: 64, H: 147, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"irv2_block17_1x1", ConvShape{C: 1088, H: 17, W: 17, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
+}
+
+func benchConv(b *testing.B, threads int) {
+	for _, bm := range convBenchmarks {
+		b.Run(bm.name, func(b *testing.B) {
+			s := bm.s
+			r := newRand(1)
+			in := randSlice(r, s.C*s.H*s.W)
+			w := randSlice(r, s.O*s.C*s.KH*s.KW)
+			bias := randSlice(r, s.O)
+			out := make([]float32, s.O*s.OutH()*s.OutW())
+			scratch := make([]float32, s.ScratchLen())
+			for b.Loop() {
+				Conv2D(s, in, w, bias, out, scratch, true, threads)
+			}
+			b.ReportMetric(2*float64(s.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkConv2D runs the layer table serially (threads=1).
+func BenchmarkConv2D(b *testing.B) { benchConv(b, 1) }
+
+// BenchmarkConv2DThreads2 runs the layer table with threads=2.
+func BenchmarkConv2DThreads2(b *testing.B) { benchConv(b, 2) }
+
+func BenchmarkSgemm(b *testing.B) {
+	for _, sz := range []struct{ m, n, k int }{{64, 64, 64}, {256, 256, 256}, {192, 289, 1088}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", sz.m, sz.n, sz.k), func(b *testing.B) {
+			r := newRand(1)
+			a, bm, c := randSlice(r, sz.m*sz.k), randSlice(r, sz.k*sz.n), make([]float32, sz.m*sz.n)
+			for b.Loop() {
+				Sgemm(sz.m, sz.n, sz.k, a, sz.k, bm, sz.n, c, sz.n, false)
+			}
+			b.ReportMetric(2*float64(sz.m*sz.n*sz.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkPool(b *testing.B) {
+	s := PoolShape{C: 192, H: 35, W: 35, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
+	in, out := randSlice(newRand(1), s.C*s.H*s.W), make([]float32, s.C*s.OutH()*s.OutW())
+	b.Run("v3_Mixed_5b_avg_3x3", func(b *testing.B) {
+		for b.Loop() {
+			AvgPool2D(s, in, out, true)
+		}
+	})
+	b.Run("v3_Mixed_5b_max_3x3", func(b *testing.B) {
+		for b.Loop() {
+			MaxPool2D(s, in, out)
+		}
+	})
+}

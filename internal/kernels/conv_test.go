@@ -1,0 +1,172 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// convTests covers sizes 1–17 with awkward cases, then real Inception layers.
+var convTests = []struct {
+	name string
+	s    ConvShape
+}{
+	{"1x1_image_1x1_kernel", ConvShape{C: 1, H: 1, W: 1, O: 1, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"1x1_image_3x3_pad1", ConvShape{C: 2, H: 1, W: 1, O: 3, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"C1_O1_3x3", ConvShape{C: 1, H: 5, W: 6, O: 1, KH: 3, KW: 3, SH: 1, SW: 1}},
+	{"3x3_pad1", ConvShape{C: 3, H: 5, W: 5, O: 2, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"5x5_s2_pad2", ConvShape{C: 2, H: 7, W: 5, O: 3, KH: 5, KW: 5, SH: 2, SW: 2, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"3x3_s3_asym", ConvShape{C: 4, H: 11, W: 10, O: 5, KH: 3, KW: 3, SH: 3, SW: 3, PadT: 0, PadL: 1, PadB: 2, PadR: 0}},
+	{"kernel_bigger_than_input", ConvShape{C: 3, H: 2, W: 2, O: 4, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"kernel_bigger_than_input_asym", ConvShape{C: 1, H: 1, W: 3, O: 2, KH: 4, KW: 6, SH: 1, SW: 2, PadT: 3, PadL: 1, PadB: 0, PadR: 2}},
+	{"1x7_pad3", ConvShape{C: 5, H: 9, W: 11, O: 4, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+	{"7x1_pad3", ConvShape{C: 5, H: 11, W: 9, O: 4, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
+	{"1x3_pad1", ConvShape{C: 6, H: 8, W: 8, O: 7, KH: 1, KW: 3, SH: 1, SW: 1, PadL: 1, PadR: 1}},
+	{"3x1_pad1", ConvShape{C: 6, H: 8, W: 8, O: 7, KH: 3, KW: 1, SH: 1, SW: 1, PadT: 1, PadB: 1}},
+	{"3x5_s2x3_asym", ConvShape{C: 3, H: 13, W: 16, O: 6, KH: 3, KW: 5, SH: 2, SW: 3, PadT: 1, PadL: 0, PadB: 0, PadR: 2}},
+	{"7x7_s2_pad3", ConvShape{C: 3, H: 17, W: 17, O: 9, KH: 7, KW: 7, SH: 2, SW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3}},
+	{"3x3_s2_valid_odd", ConvShape{C: 2, H: 15, W: 17, O: 3, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"3x3_tails", ConvShape{C: 17, H: 13, W: 13, O: 17, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"1x1_s1_rowmajor", ConvShape{C: 13, H: 3, W: 3, O: 11, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"1x1_s1_1x1_image", ConvShape{C: 7, H: 1, W: 1, O: 9, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"1x1_s2", ConvShape{C: 4, H: 9, W: 7, O: 5, KH: 1, KW: 1, SH: 2, SW: 2}},
+	{"1x1_pad1", ConvShape{C: 3, H: 4, W: 5, O: 2, KH: 1, KW: 1, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"K_over_one_block", ConvShape{C: 40, H: 6, W: 7, O: 5, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"1x1_K_over_two_blocks", ConvShape{C: 600, H: 3, W: 5, O: 3, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"only_bottom_right_pad", ConvShape{C: 2, H: 6, W: 6, O: 2, KH: 2, KW: 2, SH: 2, SW: 2, PadB: 1, PadR: 1}},
+	// Real layers.
+	{"v3_Mixed_6b_1x7", ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+	{"v3_Mixed_6b_7x1", ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
+	{"v1_conv1_7x7_s2", ConvShape{C: 3, H: 224, W: 224, O: 64, KH: 7, KW: 7, SH: 2, SW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3}},
+	{"v3_3x3_s2_valid_149", ConvShape{C: 32, H: 149, W: 149, O: 32, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"v3_Mixed_7b_1x3", ConvShape{C: 384, H: 8, W: 8, O: 384, KH: 1, KW: 3, SH: 1, SW: 1, PadL: 1, PadR: 1}},
+	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
+}
+
+func TestConvShape(t *testing.T) {
+	tests := []struct {
+		s              ConvShape
+		wantH, wantW   int
+		wantMACs       int64
+		wantScratchMin int
+	}{
+		{ConvShape{C: 3, H: 224, W: 224, O: 64, KH: 7, KW: 7, SH: 2, SW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3}, 112, 112, 64 * 112 * 112 * 3 * 49, 147 * 8},
+		{ConvShape{C: 32, H: 149, W: 149, O: 32, KH: 3, KW: 3, SH: 2, SW: 2}, 74, 74, 32 * 74 * 74 * 32 * 9, 256 * 8},
+		{ConvShape{C: 1, H: 5, W: 5, O: 1, KH: 3, KW: 3, SH: 3, SW: 3, PadT: 1, PadB: 0, PadL: 0, PadR: 2}, 2, 2, 4 * 9, 9 * 8},
+		{ConvShape{C: 1, H: 2, W: 2, O: 1, KH: 5, KW: 5, SH: 1, SW: 1}, -2, -2, 0, 25 * 8}, // invalid: floor((2-5)/1)+1; MACs not checked
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%+v", tt.s), func(t *testing.T) {
+			if got := tt.s.OutH(); got != tt.wantH {
+				t.Errorf("OutH() = %d, want %d", got, tt.wantH)
+			}
+			if got := tt.s.OutW(); got != tt.wantW {
+				t.Errorf("OutW() = %d, want %d", got, tt.wantW)
+			}
+			if tt.wantH > 0 {
+				if got := tt.s.MACs(); got != tt.wantMACs {
+					t.Errorf("MACs() = %d, want %d", got, tt.wantMACs)
+				}
+			}
+			if got := tt.s.ScratchLen(); got < tt.wantScratchMin {
+				t.Errorf("ScratchLen() = %d, want >= %d", got, tt.wantScratchMin)
+			}
+		})
+	}
+}
+
+// runConv runs Conv2D on NaN-guarded out and scratch and checks the guards.
+func runConv(t *testing.T, s ConvShape, in, w, bias []float32, relu bool, threads int) []float32 {
+	t.Helper()
+	out := guarded(s.O * s.OutH() * s.OutW())
+	scratch := guarded(s.ScratchLen())
+	Conv2D(s, in, w, bias, out, scratch, relu, threads)
+	checkGuard(t, "out", out)
+	checkGuard(t, "scratch", scratch)
+	return out
+}
+
+func TestConv2D(t *testing.T) {
+	for i, tt := range convTests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.s
+			r := newRand(uint64(i))
+			in := randSlice(r, s.C*s.H*s.W)
+			w := randSlice(r, s.O*s.C*s.KH*s.KW)
+			bias := randSlice(r, s.O)
+			for _, cfg := range []struct {
+				bias []float32
+				relu bool
+			}{{bias, true}, {nil, false}} {
+				want, tol := refConv(s, in, w, cfg.bias, cfg.relu)
+				got := runConv(t, s, in, w, cfg.bias, cfg.relu, 1)
+				closeTo(t, fmt.Sprintf("out(bias=%t,relu=%t)", cfg.bias != nil, cfg.relu), got, want, tol)
+			}
+		})
+	}
+}
+
+// TestConv2DThreads checks that any thread count gives bit-identical results.
+func TestConv2DThreads(t *testing.T) {
+	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
+	parallelMinMACs = 0
+	for i, tt := range convTests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.s
+			r := newRand(uint64(100 + i))
+			in := randSlice(r, s.C*s.H*s.W)
+			w := randSlice(r, s.O*s.C*s.KH*s.KW)
+			bias := randSlice(r, s.O)
+			want := runConv(t, s, in, w, bias, true, 1)
+			for _, threads := range []int{2, 3, 7, 64} {
+				got := runConv(t, s, in, w, bias, true, threads)
+				for j := range want {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("threads=%d: out[%d] = %v, want %v (threads=1)", threads, j, got[j], want[j])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestConv2DNoAllocs(t *testing.T) {
+	s := ConvShape{C: 16, H: 9, W: 9, O: 8, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
+	in := make([]float32, s.C*s.H*s.W)
+	w := make([]float32, s.O*s.C*9)
+	out := make([]float32, s.O*s.OutH()*s.OutW())
+	scratch := make([]float32, s.ScratchLen())
+	if n := testing.AllocsPerRun(10, func() { Conv2D(s, in, w, nil, out, scratch, true, 1) }); n != 0 {
+		t.Errorf("Conv2D allocates %v times per call", n)
+	}
+}
+
+func TestConv2DPanics(t *testing.T) {
+	s := ConvShape{C: 2, H: 5, W: 5, O: 3, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
+	n := s.O * s.OutH() * s.OutW()
+	in := make([]float32, s.C*s.H*s.W)
+	w := make([]float32, s.O*s.C*9)
+	bias := make([]float32, s.O)
+	out := make([]float32, n)
+	scratch := make([]float32, s.ScratchLen())
+	bad := func(f func(*ConvShape)) ConvShape { b := s; f(&b); return b }
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"short_in", func() { Conv2D(s, in[:len(in)-1], w, bias, out, scratch, false, 1) }},
+		{"short_w", func() { Conv2D(s, in, w[:len(w)-1], bias, out, scratch, false, 1) }},
+		{"short_bias", func() { Conv2D(s, in, w, bias[:2], out, scratch, false, 1) }},
+		{"short_out", func() { Conv2D(s, in, w, bias, out[:n-1], scratch, false, 1) }},
+		{"short_scratch", func() { Conv2D(s, in, w, bias, out, scratch[:len(scratch)-1], false, 1) }},
+		{"zero_C", func() { Conv2D(bad(func(b *ConvShape) { b.C = 0 }), in, w, bias, out, scratch, false, 1) }},
+		{"zero_stride", func() { Conv2D(bad(func(b *ConvShape) { b.SW = 0 }), in, w, bias, out, scratch, false, 1) }},
+		{"negative_pad", func() { Conv2D(bad(func(b *ConvShape) { b.PadL = -1 }), in, w, bias, out, scratch, false, 1) }},
+		{"kernel_too_big", func() {
+			Conv2D(bad(func(b *ConvShape) { b.KH, b.PadT, b.PadB = 9, 1, 1 }), in, make([]float32, 1000), bias, out, make([]float32, 1<<16), false, 1)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
+	}
+}

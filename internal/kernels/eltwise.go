@@ -1,0 +1,239 @@
+package kernels
+
+import "math"
+
+// ReLU applies max(·, 0) in place:
+//
+//	for i, v := range x {
+//		if v < 0 {
+//			x[i] = 0
+//		}
+//	}
+//
+// NaN stays NaN.
+func ReLU(x []float32) { reluF32(x) }
+
+// reluF32Generic is the portable ReLU; see ReLU for the reference loop.
+func reluF32Generic(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}
+
+// AddScaled computes the Inception-ResNet residual sum, x being the shortcut and y the
+// branch's conv output:
+//
+//	for i := range out {
+//		v := x[i] + scale*y[i]
+//		if relu {
+//			v = max(v, 0)
+//		}
+//		out[i] = v
+//	}
+//
+// out, x and y have the same length; out may alias x or y.
+func AddScaled(out, x, y []float32, scale float32, relu bool) {
+	if len(x) != len(out) || len(y) != len(out) {
+		panic("kernels: AddScaled length mismatch")
+	}
+	addScaledF32(out, x, y, scale, relu)
+}
+
+// addScaledF32Generic is the portable AddScaled; see AddScaled for the reference loop.
+func addScaledF32Generic(out, x, y []float32, scale float32, relu bool) {
+	x = x[:len(out)]
+	y = y[:len(out)]
+	if relu {
+		for i := range out {
+			out[i] = max(x[i]+scale*y[i], 0)
+		}
+		return
+	}
+	for i := range out {
+		out[i] = x[i] + scale*y[i]
+	}
+}
+
+// dotF32Generic returns the dot product of a and b[:len(a)]:
+//
+//	var sum float32
+//	for i := range a {
+//		sum += a[i] * b[i]
+//	}
+//	return sum
+//
+// It keeps four partial sums (i mod 4), added pairwise at the end.
+func dotF32Generic(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	// Two rounds of four per iteration: the first round's adds feed the second's, which lets
+	// the scheduler interleave them (see gemmF32_1x8Generic).
+	for ; i+7 < len(a); i += 8 {
+		aa := a[i : i+8 : i+8]
+		bb := b[i : i+8 : i+8]
+		s0 += aa[0] * bb[0]
+		s1 += aa[1] * bb[1]
+		s2 += aa[2] * bb[2]
+		s3 += aa[3] * bb[3]
+		s0 += aa[4] * bb[4]
+		s1 += aa[5] * bb[5]
+		s2 += aa[6] * bb[6]
+		s3 += aa[7] * bb[7]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// Linear computes a fully connected layer with PyTorch's [out][in] weight layout:
+//
+//	for b := 0; b < n; b++ {
+//		for o := 0; o < out; o++ {
+//			sum := bias[o] // 0 when bias == nil
+//			for i := 0; i < in; i++ {
+//				sum += w[o*in+i] * x[b*in+i]
+//			}
+//			y[b*out+o] = sum
+//		}
+//	}
+//
+// x: n*in; w: out*in; bias: len out or nil; y: n*out.
+func Linear(n, in, out int, x, w, bias, y []float32) {
+	if n < 1 || in < 1 || out < 1 {
+		panic("kernels: Linear non-positive dimension")
+	}
+	if len(x) < n*in {
+		panic("kernels: Linear x too short")
+	}
+	if len(w) < out*in {
+		panic("kernels: Linear w too short")
+	}
+	if bias != nil && len(bias) < out {
+		panic("kernels: Linear bias too short")
+	}
+	if len(y) < n*out {
+		panic("kernels: Linear y too short")
+	}
+	for o := 0; o < out; o++ {
+		wo := w[o*in : o*in+in]
+		var bo float32
+		if bias != nil {
+			bo = bias[o]
+		}
+		for b := 0; b < n; b++ {
+			y[b*out+o] = bo + dotF32(wo, x[b*in:b*in+in])
+		}
+	}
+}
+
+// Softmax computes one row of softmax in float64 with max subtraction:
+//
+//	m := max(x...)
+//	var sum float64
+//	for _, v := range x {
+//		sum += math.Exp(float64(v - m))
+//	}
+//	for i, v := range x {
+//		out[i] = float32(math.Exp(float64(v-m)) / sum)
+//	}
+//
+// (the subtraction is done in float64). out has the length of x and may alias it.
+func Softmax(x, out []float32) {
+	if len(out) != len(x) {
+		panic("kernels: Softmax length mismatch")
+	}
+	if len(x) == 0 {
+		return
+	}
+	m := float64(x[0])
+	for _, v := range x[1:] {
+		m = max(m, float64(v))
+	}
+	var sum float64
+	for _, v := range x {
+		sum += math.Exp(float64(v) - m)
+	}
+	for i, v := range x {
+		out[i] = float32(math.Exp(float64(v)-m) / sum)
+	}
+}
+
+// CopyChannels copies c channels of hw values into a channel slice of a larger CHW tensor
+// (channel concat, when a branch cannot write its output in place):
+//
+//	copy(dst[:c*hw], src[:c*hw])
+//
+// dst is the sub-slice of the concat output starting at the target channel.
+func CopyChannels(c, hw int, dst, src []float32) {
+	if c < 0 || hw < 0 {
+		panic("kernels: CopyChannels negative dimension")
+	}
+	if len(dst) < c*hw || len(src) < c*hw {
+		panic("kernels: CopyChannels slice too short")
+	}
+	copy(dst[:c*hw], src[:c*hw])
+}
+
+// LRN computes local response normalisation across channels with Caffe's semantics
+// (ACROSS_CHANNELS; bvlc_googlenet uses size 5, alpha 1e-4, beta 0.75, k 1):
+//
+//	pre := (size - 1) / 2
+//	for ch, i := range c, hw {
+//		var sq float32
+//		for cc := ch - pre; cc < ch-pre+size; cc++ {
+//			if 0 <= cc && cc < c {
+//				sq += in[cc*hw+i] * in[cc*hw+i]
+//			}
+//		}
+//		scale := k + alpha/size*sq
+//		out[ch*hw+i] = in[ch*hw+i] * scale^-beta
+//	}
+//
+// in, out: c*hw, not aliased. The power is taken in float64 (sqrt-based for beta 0.75 and 0.5).
+func LRN(c, hw, size int, alpha, beta, k float32, in, out []float32) {
+	if c < 1 || hw < 1 || size < 1 {
+		panic("kernels: LRN non-positive dimension")
+	}
+	if len(in) < c*hw || len(out) < c*hw {
+		panic("kernels: LRN slice too short")
+	}
+	lrnF32Generic(c, hw, size, alpha, beta, k, in[:c*hw], out[:c*hw])
+}
+
+// lrnF32Generic is LRN after argument checks; see LRN for the reference loop.
+func lrnF32Generic(c, hw, size int, alpha, beta, k float32, in, out []float32) {
+	pre := (size - 1) / 2
+	coef := float64(alpha) / float64(size)
+	for ch := 0; ch < c; ch++ {
+		lo, hi := max(ch-pre, 0), min(ch-pre+size, c)
+		dst := out[ch*hw : ch*hw+hw]
+		src := in[ch*hw : ch*hw+hw]
+		// Sum of squares over the channel window, into dst (pixels inner: sequential access).
+		clear(dst)
+		for cc := lo; cc < hi; cc++ {
+			for i, v := range in[cc*hw : cc*hw+hw] {
+				dst[i] += v * v
+			}
+		}
+		for i, v := range src {
+			scale := float64(k) + coef*float64(dst[i])
+			dst[i] = float32(float64(v) * powNeg(scale, float64(beta)))
+		}
+	}
+}
+
+// powNeg returns s^-beta; 0.75 (Caffe GoogLeNet) and 0.5 avoid math.Pow (~5× slower).
+func powNeg(s, beta float64) float64 {
+	switch beta {
+	case 0.75:
+		r := math.Sqrt(s)
+		return 1 / (r * math.Sqrt(r))
+	case 0.5:
+		return 1 / math.Sqrt(s)
+	}
+	return math.Pow(s, -beta)
+}

@@ -1,0 +1,221 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+var eltSizes = []int{0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 64*17*17 + 3}
+
+func TestReLU(t *testing.T) {
+	for _, n := range eltSizes {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			x := randSlice(newRand(uint64(n)), n)
+			want := make([]float64, n)
+			for i, v := range x {
+				want[i] = max(float64(v), 0)
+			}
+			got := guarded(n)
+			copy(got, x)
+			ReLU(got)
+			closeTo(t, "x", got, want, make([]float64, n))
+			checkGuard(t, "x", got)
+		})
+	}
+}
+
+func TestAddScaled(t *testing.T) {
+	for _, n := range eltSizes {
+		for _, relu := range []bool{false, true} {
+			for _, alias := range []string{"none", "x", "y"} {
+				t.Run(fmt.Sprintf("n=%d/relu=%t/alias=%s", n, relu, alias), func(t *testing.T) {
+					r := newRand(uint64(n))
+					x, y := randSlice(r, n), randSlice(r, n)
+					const scale = 0.17
+					want, tol := make([]float64, n), make([]float64, n)
+					for i := range want {
+						sy := float64(float32(scale)) * float64(y[i])
+						want[i] = float64(x[i]) + sy
+						tol[i] = 2 * u32 * (math.Abs(float64(x[i])) + math.Abs(sy))
+						if relu {
+							want[i] = max(want[i], 0)
+						}
+					}
+					got := guarded(n)
+					switch alias {
+					case "x":
+						copy(got, x)
+						x = got
+					case "y":
+						copy(got, y)
+						y = got
+					}
+					AddScaled(got, x, y, scale, relu)
+					closeTo(t, "out", got, want, tol)
+					checkGuard(t, "out", got)
+				})
+			}
+		}
+	}
+}
+
+func TestLinear(t *testing.T) {
+	tests := []struct{ n, in, out int }{
+		{1, 1, 1}, {1, 7, 3}, {2, 17, 5}, {3, 9, 16}, {1, 2048, 1000}, {2, 1536, 1001},
+	}
+	for _, tt := range tests {
+		for _, withBias := range []bool{true, false} {
+			t.Run(fmt.Sprintf("n=%d_in=%d_out=%d_bias=%t", tt.n, tt.in, tt.out, withBias), func(t *testing.T) {
+				r := newRand(uint64(tt.in))
+				x, w := randSlice(r, tt.n*tt.in), randSlice(r, tt.out*tt.in)
+				var bias []float32
+				if withBias {
+					bias = randSlice(r, tt.out)
+				}
+				want, tol := make([]float64, tt.n*tt.out), make([]float64, tt.n*tt.out)
+				for b := range tt.n {
+					for o := range tt.out {
+						var sum, abs float64
+						if bias != nil {
+							sum, abs = float64(bias[o]), math.Abs(float64(bias[o]))
+						}
+						for i := range tt.in {
+							v := float64(w[o*tt.in+i]) * float64(x[b*tt.in+i])
+							sum += v
+							abs += math.Abs(v)
+						}
+						want[b*tt.out+o], tol[b*tt.out+o] = sum, dotTol(tt.in, abs)
+					}
+				}
+				got := guarded(tt.n * tt.out)
+				Linear(tt.n, tt.in, tt.out, x, w, bias, got)
+				closeTo(t, "y", got, want, tol)
+				checkGuard(t, "y", got)
+			})
+		}
+	}
+}
+
+func TestSoftmax(t *testing.T) {
+	for _, n := range []int{1, 2, 17, 1000, 1001} {
+		for _, alias := range []bool{false, true} {
+			t.Run(fmt.Sprintf("n=%d/alias=%t", n, alias), func(t *testing.T) {
+				x := randSlice(newRand(uint64(n)), n)
+				for i := range x {
+					x[i] *= 60 // logits up to ±60: exp overflows float32 without max subtraction
+				}
+				x[n/2] = 150
+				m := 150.0
+				var sum float64
+				for _, v := range x {
+					sum += math.Exp(float64(v) - m)
+				}
+				want, tol := make([]float64, n), make([]float64, n)
+				for i, v := range x {
+					want[i] = math.Exp(float64(v)-m) / sum
+					tol[i] = want[i]*2*u32 + 1e-45
+				}
+				got := guarded(n)
+				if alias {
+					copy(got, x)
+					x = got
+				}
+				Softmax(x, got)
+				closeTo(t, "out", got, want, tol)
+				checkGuard(t, "out", got)
+			})
+		}
+	}
+}
+
+func TestCopyChannels(t *testing.T) {
+	for _, tt := range []struct{ c, hw, dstC, at int }{{1, 1, 1, 0}, {3, 5, 7, 2}, {64, 289, 768, 192}} {
+		t.Run(fmt.Sprintf("c=%d_hw=%d_at=%d", tt.c, tt.hw, tt.at), func(t *testing.T) {
+			src := randSlice(newRand(uint64(tt.c)), tt.c*tt.hw)
+			dst := guarded(tt.dstC * tt.hw)
+			CopyChannels(tt.c, tt.hw, dst[tt.at*tt.hw:], src)
+			for i, v := range dst {
+				inside := i >= tt.at*tt.hw && i < (tt.at+tt.c)*tt.hw
+				if inside && v != src[i-tt.at*tt.hw] || !inside && v == v {
+					t.Fatalf("dst[%d] = %v (inside copy: %t)", i, v, inside)
+				}
+			}
+			checkGuard(t, "dst", dst)
+		})
+	}
+}
+
+// refLRN is Caffe's LRN across channels in float64.
+func refLRN(c, hw, size int, alpha, beta, k float64, in []float32) []float64 {
+	out := make([]float64, c*hw)
+	pre := (size - 1) / 2
+	for ch := range c {
+		for i := range hw {
+			var sq float64
+			for cc := ch - pre; cc < ch-pre+size; cc++ {
+				if cc >= 0 && cc < c {
+					v := float64(in[cc*hw+i])
+					sq += v * v
+				}
+			}
+			out[ch*hw+i] = float64(in[ch*hw+i]) * math.Pow(k+alpha/float64(size)*sq, -beta)
+		}
+	}
+	return out
+}
+
+func TestLRN(t *testing.T) {
+	tests := []struct {
+		c, hw, size       int
+		alpha, beta, kval float32
+	}{
+		{1, 1, 5, 1e-4, 0.75, 1},
+		{3, 7, 5, 1e-4, 0.75, 1},
+		{17, 13, 5, 0.5, 0.75, 1}, // large alpha: the window sum matters
+		{9, 11, 4, 0.3, 0.75, 2},  // even size: window c-1..c+2
+		{8, 5, 3, 0.7, 0.5, 1},
+		{6, 4, 5, 0.9, 0.6, 0.5},        // general beta: math.Pow
+		{64, 56 * 56, 5, 1e-4, 0.75, 1}, // Caffe GoogLeNet norm1
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("c=%d_hw=%d_size=%d_alpha=%g_beta=%g_k=%g", tt.c, tt.hw, tt.size, tt.alpha, tt.beta, tt.kval), func(t *testing.T) {
+			in := randSlice(newRand(uint64(tt.c)), tt.c*tt.hw)
+			for i := range in {
+				in[i] *= 3
+			}
+			want := refLRN(tt.c, tt.hw, tt.size, float64(tt.alpha), float64(tt.beta), float64(tt.kval), in)
+			tol := make([]float64, len(want))
+			for i := range tol {
+				tol[i] = 16 * u32 * math.Abs(want[i]) // float32 window sum of ≤ size squares, then one rounding
+			}
+			got := guarded(tt.c * tt.hw)
+			LRN(tt.c, tt.hw, tt.size, tt.alpha, tt.beta, tt.kval, in, got)
+			closeTo(t, "out", got, want, tol)
+			checkGuard(t, "out", got)
+		})
+	}
+}
+
+func TestEltwisePanics(t *testing.T) {
+	x := make([]float32, 10)
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"addscaled_short_x", func() { AddScaled(x, x[:9], x, 1, false) }},
+		{"addscaled_short_y", func() { AddScaled(x, x, x[:9], 1, false) }},
+		{"linear_short_x", func() { Linear(2, 5, 1, x[:9], x, nil, x) }},
+		{"linear_short_w", func() { Linear(1, 5, 3, x, x, nil, x) }},
+		{"linear_short_bias", func() { Linear(1, 5, 2, x, x, x[:1], x) }},
+		{"linear_short_y", func() { Linear(2, 5, 2, x, x, nil, x[:3]) }},
+		{"softmax_mismatch", func() { Softmax(x, x[:9]) }},
+		{"copychannels_short_dst", func() { CopyChannels(2, 5, x[:9], x) }},
+		{"copychannels_short_src", func() { CopyChannels(2, 5, x, x[:9]) }},
+		{"lrn_short_in", func() { LRN(2, 5, 5, 1, 1, 1, x[:9], make([]float32, 10)) }},
+		{"lrn_short_out", func() { LRN(2, 5, 5, 1, 1, 1, x, make([]float32, 9)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
+	}
+}
