@@ -1,0 +1,119 @@
+package model
+
+import (
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/inception-cli/inception/internal/fill"
+)
+
+func TestLookupAliases(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"v1", "v1"}, {"googlenet", "v1"}, {"GoogLeNet", "v1"}, {"googlenet-bn", "v1-bn"},
+		{"bn-inception", "v2"}, {"BNInception", "v2"}, {"inception-v3", "v3"}, {"inception_v3", "v3"},
+		{"inception-v4", "v4"}, {"inception-resnet-v1", "irv1"}, {"inception-resnet-v2", "irv2"},
+		{"InceptionResNetV2", "irv2"},
+	} {
+		v, err := Lookup(tc.in)
+		if err != nil || v.Name != tc.want {
+			t.Errorf("Lookup(%q) = %v, %v; want %s", tc.in, v, err, tc.want)
+		}
+	}
+	if _, err := Lookup("resnet50"); err == nil || !strings.Contains(err.Error(), "known: ") {
+		t.Errorf("Lookup(resnet50) error = %v", err)
+	}
+}
+
+// TestCounts checks the multiply-adds and parameter counts against the published figures (issue 6's table
+// and the papers' model summaries; BVLC's parameter count from its README).
+func TestCounts(t *testing.T) {
+	for _, tc := range []struct {
+		v      *Variant
+		gmacs  float64
+		params float64 // millions, counting conv/linear weights and biases and BN gamma/beta
+	}{
+		{v1BVLC, 1.58, 7.00},
+		{v1BN, 1.50, 6.62},
+		{v3, 5.71, 23.83},
+		{v4, 12.25, 42.68},
+		{irv2, 13.16, 55.84},
+	} {
+		m := New(tc.v)
+		macs, err := m.MACs(tc.v.Size, tc.v.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		for _, p := range m.Params() {
+			if p.Role != roleBNMean && p.Role != roleBNVar {
+				n += prod(p.Shape)
+			}
+		}
+		gotG, gotM := float64(macs)/1e9, float64(n)/1e6
+		t.Logf("%s: %.3f GMACs, %.3f M parameters", tc.v.Name, gotG, gotM)
+		if gotG < tc.gmacs-0.005 || gotG > tc.gmacs+0.005 {
+			t.Errorf("%s: %.3f GMACs, published %.2f", tc.v.Name, gotG, tc.gmacs)
+		}
+		if gotM < tc.params-0.005 || gotM > tc.params+0.005 {
+			t.Errorf("%s: %.3f M parameters, published %.2f", tc.v.Name, gotM, tc.params)
+		}
+	}
+}
+
+// TestShapeErrors checks that impossible inputs and channel arithmetic are refused with the node's key.
+func TestShapeErrors(t *testing.T) {
+	m := New(v3)
+	if _, err := m.FeatureShape(32, 32); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("32×32 into v3: %v", err)
+	}
+	r := &Residual{Key: "block", Branches: []node{ck("branch0", 8, 3, 2, 0)}, Proj: "conv2d", Scale: 1}
+	if _, err := r.outShape("", Shape{8, 9, 9}); err == nil || !strings.Contains(err.Error(), "block") {
+		t.Errorf("residual with a strided branch: %v", err)
+	}
+	mx := mixed("m", ck("a", 4, 3, 1, 1), ck("b", 4, 3, 1, 0))
+	if _, err := mx.outShape("x", Shape{3, 9, 9}); err == nil || !strings.Contains(err.Error(), "x.m") {
+		t.Errorf("mixed with mismatched branches: %v", err)
+	}
+}
+
+func TestForwardRejectsBadInput(t *testing.T) {
+	m := New(v1BN)
+	if err := m.ForwardRaw(make([]float32, 10), 1, 224, 224, make([]float32, 1000)); err == nil {
+		t.Error("no error for a short input")
+	}
+	if err := m.ForwardRaw(make([]float32, 3*224*224), 1, 224, 224, make([]float32, 1000)); err == nil ||
+		!strings.Contains(err.Error(), "no weights") {
+		t.Errorf("forward without weights: %v", err)
+	}
+}
+
+// TestForwardTensor checks the gorgonia tensor entry point against ForwardRaw, at a non-native size, and
+// that a batch gives each image the same logits as running it alone.
+func TestForwardTensor(t *testing.T) {
+	m := fillModel(t, v1BN, "tensor")
+	x := fill.Tensor("tensor", "x", []int{2, 3, 96, 96}, "input")
+	got, err := m.Forward(tensor.New(tensor.WithShape(2, 3, 96, 96), tensor.WithBacking(append([]float32(nil), x...))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.Shape(); len(s) != 2 || s[0] != 2 || s[1] != 1000 {
+		t.Fatalf("shape %v", s)
+	}
+	logits := got.Data().([]float32)
+	for i := 0; i < 2; i++ {
+		single := make([]float32, 1000)
+		if err := m.ForwardRaw(x[i*3*96*96:(i+1)*3*96*96], 1, 96, 96, single); err != nil {
+			t.Fatal(err)
+		}
+		for j := range single {
+			if single[j] != logits[i*1000+j] {
+				t.Fatalf("image %d logit %d: batch %v, alone %v", i, j, logits[i*1000+j], single[j])
+			}
+		}
+	}
+	if _, err := m.Forward(tensor.New(tensor.WithShape(1, 1, 8, 8), tensor.WithBacking(make([]float32, 64)))); err == nil {
+		t.Error("no error for a 1-channel input")
+	}
+}

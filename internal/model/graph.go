@@ -1,0 +1,355 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/inception-cli/inception/internal/kernels"
+)
+
+// Shape is the per-image shape of an activation: channels × height × width.
+type Shape struct{ C, H, W int }
+
+func (s Shape) String() string { return fmt.Sprintf("%d×%d×%d", s.C, s.H, s.W) }
+
+// Len is the number of float32 values of one image of this shape.
+func (s Shape) Len() int { return s.C * s.H * s.W }
+
+// node is one block of a network declaration. A network is a tree of nodes; each node carries the key
+// segment its reference checkpoint uses, and the loader joins the segments into dotted parameter names.
+type node interface {
+	// outShape returns the output shape for input shape in, checking the channel arithmetic.
+	outShape(path string, in Shape) (Shape, error)
+	// params declares the node's parameters under path, in the reference's state-dict order.
+	params(path string, in Shape, decl func(*param))
+	// plan allocates the node's intermediate buffers and appends the steps that compute out from in.
+	plan(p *planner, path string, in, out view)
+}
+
+// join builds a dotted checkpoint key from segments, skipping empty ones.
+func join(segs ...string) string {
+	var b strings.Builder
+	for _, s := range segs {
+		if s == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// view is a window onto a batch of activations: image n occupies
+// data[n*stride+off : n*stride+off+shape.Len()]. Views let a Mixed block's branches write
+// straight into their channel slice of the block output, so concatenation costs nothing.
+type view struct {
+	data   []float32
+	stride int
+	off    int
+	shape  Shape
+}
+
+// img returns image n of the view, CHW.
+func (v view) img(n int) []float32 {
+	s := n*v.stride + v.off
+	return v.data[s : s+v.shape.Len()]
+}
+
+// channels returns the view of channels [c0, c0+c) of v.
+func (v view) channels(c0, c int) view {
+	return view{data: v.data, stride: v.stride, off: v.off + c0*v.shape.H*v.shape.W, shape: Shape{c, v.shape.H, v.shape.W}}
+}
+
+// ---- ConvBN -------------------------------------------------------------------------------------------
+
+// ConvBN is a convolution, optionally with its own bias, optionally followed by batch norm (folded into the
+// convolution at load time) and ReLU. Conv and BN are the key segments of the two modules relative to the
+// node's own key (torchvision/timm "conv" and "bn"; Cadene's flat "inception_3a_1x1" and "inception_3a_1x1_bn").
+type ConvBN struct {
+	Key, Conv, BN          string
+	Out                    int
+	KH, KW, SH, SW         int
+	PadT, PadL, PadB, PadR int
+	Bias                   bool // the convolution carries its own bias
+	ReLU                   bool
+	Eps                    float64 // batch-norm epsilon; unused without BN
+}
+
+func (c *ConvBN) convShape(in Shape) kernels.ConvShape {
+	return kernels.ConvShape{C: in.C, H: in.H, W: in.W, O: c.Out, KH: c.KH, KW: c.KW, SH: c.SH, SW: c.SW,
+		PadT: c.PadT, PadL: c.PadL, PadB: c.PadB, PadR: c.PadR}
+}
+
+func (c *ConvBN) outShape(path string, in Shape) (Shape, error) {
+	s := c.convShape(in)
+	oh, ow := s.OutH(), s.OutW()
+	if oh < 1 || ow < 1 {
+		return Shape{}, fmt.Errorf("%s: %dx%d kernel does not fit a %s input", join(path, c.Key), c.KH, c.KW, in)
+	}
+	return Shape{c.Out, oh, ow}, nil
+}
+
+func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
+	p := join(path, c.Key)
+	conv := join(p, c.Conv)
+	l := layerRef{id: conv, eps: c.Eps}
+	decl(&param{key: conv + ".weight", shape: []int{c.Out, in.C, c.KH, c.KW}, role: roleConvWeight, layer: l})
+	if c.Bias {
+		decl(&param{key: conv + ".bias", shape: []int{c.Out}, role: roleConvBias, layer: l})
+	}
+	if c.BN != "" {
+		declBN(join(p, c.BN), c.Out, l, decl)
+	}
+}
+
+func (c *ConvBN) plan(p *planner, path string, in, out view) {
+	s := c.convShape(in.shape)
+	p.needScratch(s.ScratchLen())
+	p.macs += s.MACs()
+	layer := p.weights.layer(join(path, c.Key, c.Conv))
+	relu := c.ReLU
+	p.add(func(n int) {
+		for i := 0; i < n; i++ {
+			kernels.Conv2D(s, in.img(i), layer.w, layer.b, out.img(i), p.scratch, relu, p.threads)
+		}
+	})
+}
+
+// ---- Seq ----------------------------------------------------------------------------------------------
+
+// Seq applies its nodes one after the other.
+type Seq struct {
+	Key   string
+	Nodes []node
+}
+
+func (s *Seq) outShape(path string, in Shape) (Shape, error) {
+	p := join(path, s.Key)
+	var err error
+	for _, n := range s.Nodes {
+		if in, err = n.outShape(p, in); err != nil {
+			return Shape{}, err
+		}
+	}
+	return in, nil
+}
+
+func (s *Seq) params(path string, in Shape, decl func(*param)) {
+	p := join(path, s.Key)
+	for _, n := range s.Nodes {
+		n.params(p, in, decl)
+		in, _ = n.outShape(p, in)
+	}
+}
+
+func (s *Seq) plan(pl *planner, path string, in, out view) {
+	p := join(path, s.Key)
+	cur := in
+	for i, n := range s.Nodes {
+		next := out
+		if i < len(s.Nodes)-1 {
+			sh, _ := n.outShape(p, cur.shape)
+			next = pl.alloc(sh)
+		}
+		n.plan(pl, p, cur, next)
+		if pl.observe != nil {
+			out, name := next, join(p, nodeKey(n))
+			pl.add(func(int) { pl.observe(name, out) })
+		}
+		if i > 0 {
+			pl.free(cur)
+		}
+		cur = next
+	}
+}
+
+func nodeKey(n node) string {
+	switch t := n.(type) {
+	case *ConvBN:
+		return join(t.Key, t.Conv)
+	case *Seq:
+		return t.Key
+	case *Mixed:
+		return t.Key
+	case *Residual:
+		return t.Key
+	}
+	return fmt.Sprintf("%T", n)
+}
+
+// ---- Mixed --------------------------------------------------------------------------------------------
+
+// Mixed runs its branches on the same input and concatenates their outputs along channels, in order.
+// Each branch writes straight into its channel slice of the output.
+type Mixed struct {
+	Key      string
+	Branches []node
+}
+
+func (m *Mixed) outShape(path string, in Shape) (Shape, error) {
+	p := join(path, m.Key)
+	var out Shape
+	for i, b := range m.Branches {
+		s, err := b.outShape(p, in)
+		if err != nil {
+			return Shape{}, err
+		}
+		if i > 0 && (s.H != out.H || s.W != out.W) {
+			return Shape{}, fmt.Errorf("%s: branch %d gives %s, branch 0 gives %dx%d spatially", p, i, s, out.H, out.W)
+		}
+		out.C += s.C
+		out.H, out.W = s.H, s.W
+	}
+	return out, nil
+}
+
+func (m *Mixed) params(path string, in Shape, decl func(*param)) {
+	p := join(path, m.Key)
+	for _, b := range m.Branches {
+		b.params(p, in, decl)
+	}
+}
+
+func (m *Mixed) plan(pl *planner, path string, in, out view) {
+	p := join(path, m.Key)
+	c0 := 0
+	for _, b := range m.Branches {
+		s, _ := b.outShape(p, in.shape)
+		b.plan(pl, p, in, out.channels(c0, s.C))
+		c0 += s.C
+	}
+}
+
+// ---- Residual -----------------------------------------------------------------------------------------
+
+// Residual is an Inception-ResNet block: branches concatenated, a biased 1×1 projection back to the input
+// width (key segment Proj), then out = act(x + Scale*proj). NoReLU keeps the final activation off
+// (IRv2's last block8).
+type Residual struct {
+	Key      string
+	Branches []node
+	Proj     string
+	Scale    float32
+	NoReLU   bool
+}
+
+func (r *Residual) mixed() *Mixed { return &Mixed{Branches: r.Branches} }
+
+func (r *Residual) proj(in Shape) *ConvBN {
+	return &ConvBN{Conv: r.Proj, Out: in.C, KH: 1, KW: 1, SH: 1, SW: 1, Bias: true}
+}
+
+func (r *Residual) outShape(path string, in Shape) (Shape, error) {
+	p := join(path, r.Key)
+	s, err := r.mixed().outShape(p, in)
+	if err != nil {
+		return Shape{}, err
+	}
+	if s.H != in.H || s.W != in.W {
+		return Shape{}, fmt.Errorf("%s: branches give %s for a %s input; a residual block must keep the spatial size", p, s, in)
+	}
+	return in, nil
+}
+
+func (r *Residual) params(path string, in Shape, decl func(*param)) {
+	p := join(path, r.Key)
+	r.mixed().params(p, in, decl)
+	s, _ := r.mixed().outShape(p, in)
+	r.proj(in).params(p, s, decl)
+}
+
+func (r *Residual) plan(pl *planner, path string, in, out view) {
+	p := join(path, r.Key)
+	s, _ := r.mixed().outShape(p, in.shape)
+	tmp := pl.alloc(s)
+	r.mixed().plan(pl, p, in, tmp)
+	r.proj(in.shape).plan(pl, p, tmp, out)
+	pl.free(tmp)
+	scale, relu := r.Scale, !r.NoReLU
+	pl.add(func(n int) {
+		for i := 0; i < n; i++ {
+			o := out.img(i)
+			kernels.AddScaled(o, in.img(i), o, scale, relu)
+		}
+	})
+}
+
+// ---- Pooling ------------------------------------------------------------------------------------------
+
+// Pool is max or average pooling. CeilMode rounds the output size up (Caffe always; PyTorch ceil_mode=True);
+// CountIncludePad counts zero padding in the average's divisor (PyTorch's default, and Caffe's).
+type Pool struct {
+	Avg             bool
+	K, S, Pad       int
+	CeilMode        bool
+	CountIncludePad bool
+}
+
+func (q *Pool) poolShape(in Shape) kernels.PoolShape {
+	return kernels.PoolShape{C: in.C, H: in.H, W: in.W, KH: q.K, KW: q.K, SH: q.S, SW: q.S,
+		PadT: q.Pad, PadL: q.Pad, PadB: q.Pad, PadR: q.Pad, Ceil: q.CeilMode}
+}
+
+func (q *Pool) outShape(path string, in Shape) (Shape, error) {
+	s := q.poolShape(in)
+	oh, ow := s.OutH(), s.OutW()
+	if oh < 1 || ow < 1 {
+		return Shape{}, fmt.Errorf("%s: %dx%d pooling does not fit a %s input", path, q.K, q.K, in)
+	}
+	return Shape{in.C, oh, ow}, nil
+}
+
+func (q *Pool) params(string, Shape, func(*param)) {}
+
+func (q *Pool) plan(pl *planner, path string, in, out view) {
+	s := q.poolShape(in.shape)
+	avg, cip := q.Avg, q.CountIncludePad
+	pl.add(func(n int) {
+		for i := 0; i < n; i++ {
+			if avg {
+				kernels.AvgPool2D(s, in.img(i), out.img(i), cip)
+			} else {
+				kernels.MaxPool2D(s, in.img(i), out.img(i))
+			}
+		}
+	})
+}
+
+// ---- LRN ----------------------------------------------------------------------------------------------
+
+// LRN is Caffe's local response normalisation across channels (BVLC GoogLeNet: size 5, alpha 1e-4, beta 0.75).
+type LRN struct {
+	Size           int
+	Alpha, Beta, K float32
+}
+
+func (l *LRN) outShape(_ string, in Shape) (Shape, error) { return in, nil }
+func (l *LRN) params(string, Shape, func(*param))         {}
+func (l *LRN) plan(pl *planner, path string, in, out view) {
+	c, hw := in.shape.C, in.shape.H*in.shape.W
+	pl.add(func(n int) {
+		for i := 0; i < n; i++ {
+			kernels.LRN(c, hw, l.Size, l.Alpha, l.Beta, l.K, in.img(i), out.img(i))
+		}
+	})
+}
+
+// ---- Head ---------------------------------------------------------------------------------------------
+
+// Linear is one fully connected layer of a Head, with an optional batch norm after it (folded at load time;
+// facenet's last_bn) and an optional ReLU.
+type Linear struct {
+	Key  string
+	Out  int
+	Bias bool
+	BN   string
+	ReLU bool
+	Eps  float64
+}
+
+// Head is global average pooling followed by linear layers; its output is the logits.
+type Head struct {
+	Layers []Linear
+}

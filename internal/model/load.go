@@ -1,0 +1,259 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Role says what a parameter is, which decides how it is folded (and, for the deterministic fill, how it
+// is generated).
+type Role int
+
+const (
+	roleConvWeight Role = iota
+	roleConvBias
+	roleBNWeight
+	roleBNBias
+	roleBNMean
+	roleBNVar
+	roleLinearWeight
+	roleLinearBias
+)
+
+var roleNames = [...]string{"conv_weight", "conv_bias", "bn_weight", "bn_bias", "bn_running_mean", "bn_running_var",
+	"linear_weight", "linear_bias"}
+
+func (r Role) String() string { return roleNames[r] }
+
+// layerRef names the layer (a convolution or linear layer, with the batch norm that follows it) a
+// parameter belongs to: id is the key prefix of the layer's weight.
+type layerRef struct {
+	id  string
+	eps float64
+}
+
+// param is one tensor a network expects from its checkpoint.
+type param struct {
+	key   string
+	shape []int
+	role  Role
+	layer layerRef
+}
+
+// declBN declares the four tensors of a batch norm with n channels under key prefix bn.
+func declBN(bn string, n int, l layerRef, decl func(*param)) {
+	decl(&param{key: bn + ".weight", shape: []int{n}, role: roleBNWeight, layer: l})
+	decl(&param{key: bn + ".bias", shape: []int{n}, role: roleBNBias, layer: l})
+	decl(&param{key: bn + ".running_mean", shape: []int{n}, role: roleBNMean, layer: l})
+	decl(&param{key: bn + ".running_var", shape: []int{n}, role: roleBNVar, layer: l})
+}
+
+// ParamSpec describes one tensor a variant expects: its checkpoint key, shape and role.
+type ParamSpec struct {
+	Key   string
+	Shape []int
+	Role  Role
+}
+
+// Source is a set of named tensors, such as a weight file. Shapes are the checkpoint's own (OIHW, [out][in]).
+type Source interface {
+	Names() []string
+	Tensor(name string) (shape []int, data []float32, ok bool)
+}
+
+// Tensor is one named array of a MapSource.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// MapSource is a Source held in memory.
+type MapSource map[string]Tensor
+
+// Names returns the keys, sorted.
+func (m MapSource) Names() []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Tensor returns the named tensor.
+func (m MapSource) Tensor(name string) ([]int, []float32, bool) {
+	t, ok := m[name]
+	return t.Shape, t.Data, ok
+}
+
+// layerWeights is a convolution or linear layer after batch-norm folding: w in OIHW ([out][in] for linear),
+// b of length out (never nil).
+type layerWeights struct {
+	w, b []float32
+}
+
+// weightStore holds the folded weights of a model, by layer id.
+type weightStore struct {
+	layers map[string]*layerWeights
+}
+
+func (s *weightStore) layer(id string) *layerWeights {
+	l, ok := s.layers[id]
+	if !ok {
+		panic("model: no weights bound for layer " + id)
+	}
+	return l
+}
+
+// BindError lists every problem found while binding a checkpoint to a network.
+type BindError struct {
+	Missing   []string // keys the network needs that the checkpoint lacks
+	Unused    []string // checkpoint keys nothing uses
+	BadShape  []string // "key: checkpoint [a b] want [c d]"
+	NonFinite []string // keys holding NaN or Inf
+}
+
+func (e *BindError) Error() string {
+	var parts []string
+	add := func(what string, list []string) {
+		if len(list) == 0 {
+			return
+		}
+		const show = 5
+		s := fmt.Sprintf("%d %s (%s", len(list), what, strings.Join(list[:min(show, len(list))], ", "))
+		if len(list) > show {
+			s += ", …"
+		}
+		parts = append(parts, s+")")
+	}
+	add("missing", e.Missing)
+	add("with the wrong shape", e.BadShape)
+	add("unused", e.Unused)
+	add("not finite", e.NonFinite)
+	return "weights do not fit the network: " + strings.Join(parts, "; ")
+}
+
+// bind fetches every declared parameter from src, checks shapes and that every key of src is used exactly
+// once (keys starting with one of ignore are allowed to be left over), and folds batch norm into the layer
+// before it. All problems are reported together in one *BindError.
+func bind(params []*param, src Source, ignore []string) (*weightStore, error) {
+	berr := &BindError{}
+	got := make(map[string][]float32, len(params))
+	wanted := make(map[string]bool, len(params))
+	for _, p := range params {
+		wanted[p.key] = true
+		shape, data, ok := src.Tensor(p.key)
+		if !ok {
+			berr.Missing = append(berr.Missing, p.key)
+			continue
+		}
+		if !sameShape(shape, p.shape) {
+			berr.BadShape = append(berr.BadShape, fmt.Sprintf("%s: file %v, network %v", p.key, shape, p.shape))
+			continue
+		}
+		for _, v := range data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				berr.NonFinite = append(berr.NonFinite, p.key)
+				break
+			}
+		}
+		got[p.key] = data
+	}
+	for _, name := range src.Names() {
+		if wanted[name] || ignored(name, ignore) {
+			continue
+		}
+		berr.Unused = append(berr.Unused, name)
+	}
+	if len(berr.Missing)+len(berr.Unused)+len(berr.BadShape)+len(berr.NonFinite) > 0 {
+		return nil, berr
+	}
+
+	// Group by layer, then fold.
+	type parts struct {
+		ref    layerRef
+		byRole map[Role][]float32
+		out    int
+	}
+	var order []string
+	groups := map[string]*parts{}
+	for _, p := range params {
+		g, ok := groups[p.layer.id]
+		if !ok {
+			g = &parts{ref: p.layer, byRole: map[Role][]float32{}}
+			groups[p.layer.id] = g
+			order = append(order, p.layer.id)
+		}
+		if p.role == roleConvWeight || p.role == roleLinearWeight {
+			g.out = p.shape[0]
+		}
+		g.byRole[p.role] = got[p.key]
+	}
+	store := &weightStore{layers: make(map[string]*layerWeights, len(groups))}
+	for _, id := range order {
+		g := groups[id]
+		w := g.byRole[roleConvWeight]
+		if w == nil {
+			w = g.byRole[roleLinearWeight]
+		}
+		b := g.byRole[roleConvBias]
+		if b == nil {
+			b = g.byRole[roleLinearBias]
+		}
+		store.layers[id] = fold(g.out, w, b, g.byRole[roleBNWeight], g.byRole[roleBNBias],
+			g.byRole[roleBNMean], g.byRole[roleBNVar], g.ref.eps)
+	}
+	return store, nil
+}
+
+// fold returns the weights of a layer with out outputs after folding an optional batch norm into it:
+// with s = gamma/sqrt(var+eps), w' = w*s per output row and b' = (b-mean)*s + beta. Computed in float64,
+// rounded once. Without batch norm the weights are copied and a nil bias becomes zeros.
+func fold(out int, w, b, gamma, beta, mean, variance []float32, eps float64) *layerWeights {
+	lw := &layerWeights{w: make([]float32, len(w)), b: make([]float32, out)}
+	per := len(w) / out
+	for o := 0; o < out; o++ {
+		s, shift := 1.0, 0.0
+		bias := 0.0
+		if b != nil {
+			bias = float64(b[o])
+		}
+		if gamma != nil {
+			s = float64(gamma[o]) / math.Sqrt(float64(variance[o])+eps)
+			shift = float64(beta[o]) - float64(mean[o])*s
+		}
+		lw.b[o] = float32(bias*s + shift)
+		row := w[o*per : (o+1)*per]
+		dst := lw.w[o*per : (o+1)*per]
+		for i, v := range row {
+			dst[i] = float32(float64(v) * s)
+		}
+	}
+	return lw
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func ignored(name string, prefixes []string) bool {
+	if strings.HasSuffix(name, "num_batches_tracked") {
+		return true
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,262 @@
+package model
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"gorgonia.org/tensor"
+
+	"github.com/inception-cli/inception/internal/kernels"
+)
+
+// Net is a network declaration: a feature extractor, then global average pooling and the classifier layers.
+type Net struct {
+	Features node
+	Head     []Linear
+}
+
+// Model is a network bound to its weights, ready to run. Forward plans its buffers once per input shape and
+// batch size; the steady state allocates nothing but the returned tensor. A Model may be used from several
+// goroutines; calls to Forward are serialised.
+type Model struct {
+	Variant *Variant
+	// Threads is how many goroutines a convolution may use; 0 means GOMAXPROCS.
+	Threads int
+
+	net    *Net
+	params []*param
+	store  *weightStore
+
+	mu      sync.Mutex
+	plans   map[[3]int]*compiled
+	observe func(name string, out view)
+}
+
+// New returns the network of variant v without weights; Load binds them.
+func New(v *Variant) *Model {
+	m := &Model{Variant: v, net: v.net(), plans: map[[3]int]*compiled{}}
+	in := Shape{3, v.Size, v.Size}
+	m.net.Features.params("", in, func(p *param) { m.params = append(m.params, p) })
+	feat, err := m.net.Features.outShape("", in)
+	if err != nil {
+		panic(fmt.Sprintf("model: variant %s is declared wrongly: %v", v.Name, err))
+	}
+	c := feat.C
+	for _, l := range m.net.Head {
+		ref := layerRef{id: l.Key, eps: l.Eps}
+		m.params = append(m.params, &param{key: l.Key + ".weight", shape: []int{l.Out, c}, role: roleLinearWeight, layer: ref})
+		if l.Bias {
+			m.params = append(m.params, &param{key: l.Key + ".bias", shape: []int{l.Out}, role: roleLinearBias, layer: ref})
+		}
+		if l.BN != "" {
+			declBN(l.BN, l.Out, ref, func(p *param) { m.params = append(m.params, p) })
+		}
+		c = l.Out
+	}
+	return m
+}
+
+// Params lists the tensors the model expects, in the reference's state-dict order.
+func (m *Model) Params() []ParamSpec {
+	out := make([]ParamSpec, len(m.params))
+	for i, p := range m.params {
+		out[i] = ParamSpec{Key: p.key, Shape: p.shape, Role: p.role}
+	}
+	return out
+}
+
+// Load binds the weights in src, folding batch norm. It checks that every key is used once with the right
+// shape and reports every mismatch in one *BindError.
+func (m *Model) Load(src Source) error {
+	store, err := bind(m.params, src, m.Variant.Ignore)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.store = store
+	m.plans = map[[3]int]*compiled{}
+	m.mu.Unlock()
+	return nil
+}
+
+// Classes is the number of outputs of the last layer.
+func (m *Model) Classes() int { return m.net.Head[len(m.net.Head)-1].Out }
+
+// FeatureShape returns the shape of the feature map before global pooling for an h×w input.
+func (m *Model) FeatureShape(h, w int) (Shape, error) {
+	return m.net.Features.outShape("", Shape{3, h, w})
+}
+
+// MACs counts the multiply-adds of one forward pass of one h×w image (convolutions and linear layers).
+func (m *Model) MACs(h, w int) (int64, error) {
+	feat, err := m.FeatureShape(h, w)
+	if err != nil {
+		return 0, err
+	}
+	var macs int64
+	var count func(n node, path string, in Shape)
+	count = func(n node, path string, in Shape) {
+		switch t := n.(type) {
+		case *ConvBN:
+			macs += t.convShape(in).MACs()
+		case *Seq:
+			p := join(path, t.Key)
+			for _, c := range t.Nodes {
+				count(c, p, in)
+				in, _ = c.outShape(p, in)
+			}
+		case *Mixed:
+			for _, b := range t.Branches {
+				count(b, join(path, t.Key), in)
+			}
+		case *Residual:
+			p := join(path, t.Key)
+			count(t.mixed(), p, in)
+			s, _ := t.mixed().outShape(p, in)
+			count(t.proj(in), p, s)
+		}
+	}
+	count(m.net.Features, "", Shape{3, h, w})
+	c := feat.C
+	for _, l := range m.net.Head {
+		macs += int64(c) * int64(l.Out)
+		c = l.Out
+	}
+	return macs, nil
+}
+
+// Forward runs the network on x, shaped [N,3,H,W] float32, and returns the logits, shaped [N,classes].
+func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	sh := x.Shape()
+	if len(sh) != 4 || sh[1] != 3 || x.Dtype() != tensor.Float32 {
+		return nil, fmt.Errorf("forward %s: want a float32 [N,3,H,W] tensor, got %v %v", m.Variant.Name, x.Dtype(), sh)
+	}
+	data, ok := x.Data().([]float32)
+	if !ok {
+		return nil, fmt.Errorf("forward %s: input is not a dense float32 tensor", m.Variant.Name)
+	}
+	out := make([]float32, sh[0]*m.Classes())
+	if err := m.ForwardRaw(data, sh[0], sh[2], sh[3], out); err != nil {
+		return nil, err
+	}
+	return tensor.New(tensor.WithShape(sh[0], m.Classes()), tensor.WithBacking(out)), nil
+}
+
+// ForwardRaw runs the network on n images x (NCHW, 3×h×w each) and writes n×classes logits to out.
+func (m *Model) ForwardRaw(x []float32, n, h, w int, out []float32) error {
+	if len(x) != n*3*h*w || len(out) != n*m.Classes() || n < 1 {
+		return fmt.Errorf("forward %s: %d inputs and %d outputs do not fit a batch of %d 3×%d×%d images",
+			m.Variant.Name, len(x), len(out), n, h, w)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.store == nil {
+		return fmt.Errorf("forward %s: no weights loaded", m.Variant.Name)
+	}
+	key := [3]int{n, h, w}
+	c, ok := m.plans[key]
+	if !ok {
+		var err error
+		if c, err = m.compile(n, h, w); err != nil {
+			return err
+		}
+		m.plans[key] = c
+	}
+	c.threads = m.Threads
+	if c.threads <= 0 {
+		c.threads = runtime.GOMAXPROCS(0)
+	}
+	copy(c.input, x)
+	for _, s := range c.steps {
+		s(n)
+	}
+	copy(out, c.output)
+	return nil
+}
+
+// compiled is a network planned for one batch size and input size: its buffers and its steps.
+type compiled = planner
+
+// planner turns a network into a list of steps over buffers allocated once. Buffers are recycled at plan
+// time in execution order, so a freed buffer is only reused by a later step.
+type planner struct {
+	n       int
+	steps   []func(n int)
+	weights *weightStore
+	scratch []float32
+	threads int
+	macs    int64
+	pool    [][]float32
+	input   []float32
+	output  []float32
+	// observe, when set before planning, is called after every node of a Seq with its output (tests use
+	// it to find where a mismatch with a reference starts).
+	observe func(name string, out view)
+}
+
+func (p *planner) add(s func(n int)) { p.steps = append(p.steps, s) }
+
+func (p *planner) needScratch(n int) {
+	if n > len(p.scratch) {
+		p.scratch = make([]float32, n)
+	}
+}
+
+// alloc returns a fresh batch view of shape s, reusing the smallest freed buffer that fits.
+func (p *planner) alloc(s Shape) view {
+	need := p.n * s.Len()
+	best := -1
+	for i, b := range p.pool {
+		if cap(b) >= need && (best < 0 || cap(b) < cap(p.pool[best])) {
+			best = i
+		}
+	}
+	var data []float32
+	if best >= 0 {
+		data = p.pool[best][:need]
+		p.pool = append(p.pool[:best], p.pool[best+1:]...)
+	} else {
+		data = make([]float32, need)
+	}
+	return view{data: data, stride: s.Len(), shape: s}
+}
+
+// free returns a view's buffer allocated by alloc to the pool.
+func (p *planner) free(v view) { p.pool = append(p.pool, v.data) }
+
+func (m *Model) compile(n, h, w int) (*compiled, error) {
+	in := Shape{3, h, w}
+	feat, err := m.net.Features.outShape("", in)
+	if err != nil {
+		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
+	}
+	p := &planner{n: n, weights: m.store, observe: m.observe}
+	x := p.alloc(in)
+	p.input = x.data
+	f := p.alloc(feat)
+	m.net.Features.plan(p, "", x, f)
+	hw, fc := feat.H*feat.W, feat.C
+	pooled := make([]float32, n*fc)
+	p.add(func(n int) {
+		for i := 0; i < n; i++ {
+			kernels.GlobalAvgPool(fc, hw, f.img(i), pooled[i*fc:(i+1)*fc])
+		}
+	})
+	cur, c := pooled, fc
+	for _, l := range m.net.Head {
+		lw := m.store.layer(l.Key)
+		next := make([]float32, n*l.Out)
+		in, out, relu := c, l.Out, l.ReLU
+		src := cur
+		p.add(func(n int) {
+			kernels.Linear(n, in, out, src, lw.w, lw.b, next)
+			if relu {
+				kernels.ReLU(next)
+			}
+		})
+		cur, c = next, l.Out
+	}
+	p.output = cur
+	return p, nil
+}
