@@ -19,4 +19,5 @@ check internal/weights
 check internal/preprocess
 check models
 check internal/model internal/kernels models internal/weights
+check internal/pipeline internal/model internal/kernels models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
 exit $fail

@@ -2,16 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
-	"sort"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/inception-cli/inception/internal/kernels"
 	"github.com/inception-cli/inception/internal/model"
+	"github.com/inception-cli/inception/internal/pipeline"
 	"github.com/inception-cli/inception/internal/preprocess"
 	"github.com/inception-cli/inception/models"
 )
@@ -20,37 +21,53 @@ type classifyOptions struct {
 	IO  *IOStreams
 	Ctx context.Context
 
-	Images     []string
+	Inputs     []string
 	Arch       string
 	Weights    string
 	Preprocess string
 	Size       int
 	TopK       int
+	Threshold  float64
+	LabelsOnly bool
 	Format     string
+	Output     string
+	Resume     bool
+	BatchSize  int
 	Threads    int
+	Workers    int
+	Shard      string
+	Null       bool
+	NoRecurse  bool
+	Quiet      bool
 	NoOrient   bool
 	MaxPixels  int64
 }
 
+var formats = []string{"text", "json", "jsonl", "csv", "tsv"}
+
 func newCmdClassify(ios *IOStreams, runF func(*classifyOptions) error) *cobra.Command {
 	opts := &classifyOptions{IO: ios}
 	cmd := &cobra.Command{
-		Use:   "classify [flags] IMAGE...",
+		Use:   "classify [flags] IMAGE|DIR|- ...",
 		Short: "Print the top classes of each image",
+		Long: `classify labels images: files, directories (walked recursively, image extensions only, in lexical
+order) and "-" for paths read from standard input (one per line, or NUL-separated with -0). Results come
+in input order, one record per image; an image that cannot be read gets a record with "error" and the
+run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 weights problem,
+130 interrupted (the batch in flight is finished and the output left valid).`,
 		Example: `  inception classify cat.jpg --weights bvlc_googlenet.caffemodel
-  inception classify *.jpg --arch v4 --weights inception_v4.safetensors --format json`,
+  inception classify photos/ --arch v4 --weights inception_v4.safetensors --format csv --output labels.csv
+  find . -name '*.jpg' -print0 | inception classify -0 - --format jsonl --output labels.jsonl --resume
+  inception classify photos/ --shard 3/8 --output labels-3.jsonl   # one of 8 parallel jobs`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Images = args
+			opts.Inputs = args
 			opts.Ctx = cmd.Context()
-			if opts.TopK < 1 {
-				return usageErrorf("--top-k must be at least 1, got %d", opts.TopK)
+			if !cmd.Flags().Changed("format") {
+				opts.Format = defaultFormat(opts, ios)
 			}
-			if opts.Format != "text" && opts.Format != "json" {
-				return usageErrorf("--format must be text or json, got %q", opts.Format)
-			}
-			if opts.Size < 0 {
-				return usageErrorf("--size must be positive, got %d", opts.Size)
+			if err := opts.validate(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -59,16 +76,75 @@ func newCmdClassify(ios *IOStreams, runF func(*classifyOptions) error) *cobra.Co
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Arch, "arch", "v1", "network: v1 (GoogLeNet), v2 (BN-Inception), v3, v4, irv1, irv2, or an alias such as inception-v3")
+	f.StringVar(&opts.Arch, "arch", "v1", "network: v1 (GoogLeNet), v2 (BN-Inception), v3, v4 (the accurate choice), irv1, irv2, or an alias such as inception-v3")
 	f.StringVar(&opts.Weights, "weights", "", "weight file: a .caffemodel, or a .safetensors with the reference's keys")
-	f.StringVar(&opts.Preprocess, "preprocess", "", "preprocessing preset: caffe or keras (default: the one the arch's weights were trained with)")
+	f.StringVar(&opts.Preprocess, "preprocess", "", "preprocessing preset: "+strings.Join(preprocess.PresetNames(), ", ")+" (default: the one the arch's weights were trained with)")
 	f.IntVar(&opts.Size, "size", 0, "input size in pixels (default: the preset's)")
-	f.IntVar(&opts.TopK, "top-k", 5, "number of classes to print per image")
-	f.StringVar(&opts.Format, "format", "text", "output format: text or json")
+	f.IntVar(&opts.TopK, "top-k", 5, "classes per image")
+	f.Float64Var(&opts.Threshold, "threshold", 0, "drop classes whose probability is below this")
+	f.BoolVar(&opts.LabelsOnly, "labels-only", false, "print only the class names, one line per image (tab-separated), in input order")
+	f.StringVar(&opts.Format, "format", "text", "output: text, json (one array), jsonl (an object per line), csv or tsv (a row per class); default text on a terminal, jsonl otherwise")
+	f.StringVarP(&opts.Output, "output", "o", "", "append records to this file (jsonl, csv or tsv) instead of standard output")
+	f.BoolVar(&opts.Resume, "resume", false, "with --output: skip the images the file already has records for")
+	f.IntVar(&opts.BatchSize, "batch-size", 1, "images per forward pass")
 	f.IntVar(&opts.Threads, "threads", 0, "threads for the network (default: all cores)")
+	f.IntVar(&opts.Workers, "workers", 0, "goroutines decoding images ahead of the network (default: all cores)")
+	f.StringVar(&opts.Shard, "shard", "", "process only shard i of n (i/n, 0-based), chosen by a stable hash of each path")
+	f.BoolVarP(&opts.Null, "null", "0", false, "paths read from standard input are NUL-separated (find -print0)")
+	f.BoolVar(&opts.NoRecurse, "no-recurse", false, "take only the files directly inside a directory")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar")
 	f.BoolVar(&opts.NoOrient, "no-orient", false, "ignore EXIF orientation")
 	f.Int64Var(&opts.MaxPixels, "max-pixels", 0, "refuse images with more pixels than this (default: PIL's 89,478,485)")
 	return cmd
+}
+
+// defaultFormat is text for a person at a terminal and JSON Lines for a script or a file.
+func defaultFormat(opts *classifyOptions, ios *IOStreams) string {
+	if opts.Output != "" {
+		return "jsonl"
+	}
+	if ios.OutTTY {
+		return "text"
+	}
+	return "jsonl"
+}
+
+func (o *classifyOptions) validate() error {
+	switch {
+	case o.TopK < 1:
+		return usageErrorf("--top-k must be at least 1, got %d", o.TopK)
+	case o.Threshold < 0 || o.Threshold > 1:
+		return usageErrorf("--threshold must be between 0 and 1, got %g", o.Threshold)
+	case !contains(formats, o.Format):
+		return usageErrorf("--format must be one of %s, got %q", strings.Join(formats, ", "), o.Format)
+	case o.Size < 0:
+		return usageErrorf("--size must be positive, got %d", o.Size)
+	case o.BatchSize < 1:
+		return usageErrorf("--batch-size must be at least 1, got %d", o.BatchSize)
+	case o.Threads < 0 || o.Workers < 0:
+		return usageErrorf("--threads and --workers must not be negative")
+	case o.Output != "" && (o.Format == "json" || o.Format == "text"):
+		return usageErrorf("--output appends records, so it takes --format jsonl, csv or tsv, not %s", o.Format)
+	case o.Resume && o.Output == "":
+		return usageErrorf("--resume needs --output FILE: it skips the images that file already has")
+	case o.LabelsOnly && o.Format != "text" && o.Format != "jsonl":
+		return usageErrorf("--labels-only prints plain lines; it does not combine with --format %s", o.Format)
+	}
+	if o.Shard != "" {
+		if _, err := pipeline.ParseShard(o.Shard); err != nil {
+			return usageErrorf("--shard: %w", err)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultPreset is the preprocessing each graph's published weights were trained with, among the presets
@@ -82,27 +158,27 @@ func defaultPreset(v *model.Variant) string {
 	}
 }
 
-// Prediction is one class of an image's top-k.
-type Prediction struct {
-	Index int     `json:"index"`
-	WNID  string  `json:"wnid,omitempty"`
-	Label string  `json:"label"`
-	Prob  float32 `json:"prob"`
-}
-
-// Result is the classification of one image, as printed by --format json.
-type Result struct {
-	File    string       `json:"file"`
-	Arch    string       `json:"arch"`
-	Weights string       `json:"weights"`
-	Top     []Prediction `json:"top"`
-}
-
 func classifyRun(opts *classifyOptions) error {
 	ctx := opts.Ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	items, err := pipeline.Expand(opts.Inputs, pipeline.ExpandOptions{Stdin: opts.IO.In, NUL: opts.Null, NoRecurse: opts.NoRecurse})
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	if opts.Shard != "" {
+		shard, _ := pipeline.ParseShard(opts.Shard)
+		items = shard.Select(items)
+	}
+	if opts.Resume {
+		done, err := pipeline.Done(opts.Output, opts.Format)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		items = pipeline.Skip(items, done)
+	}
+
 	m, err := loadModel(opts.Arch, opts.Weights, opts.Threads)
 	if err != nil {
 		return err
@@ -123,103 +199,111 @@ func classifyRun(opts *classifyOptions) error {
 		return &modelDataError{fmt.Errorf("%s has %d classes; only the 1000 ImageNet classes are known", opts.Weights, m.Classes())}
 	}
 
-	out := newResultWriter(opts.IO.Out, opts.Format)
-	x := make([]float32, 3*preset.Size*preset.Size)
-	logits := make([]float32, m.Classes())
-	probs := make([]float32, m.Classes())
-	failed := 0
-	for _, path := range opts.Images {
-		if ctx.Err() != nil {
-			out.close()
-			return ctx.Err()
-		}
-		img, err := preprocess.Decode(path, preprocess.DecodeOptions{NoOrient: opts.NoOrient, MaxPixels: opts.MaxPixels})
-		if err != nil {
-			failed++
-			fmt.Fprintln(opts.IO.ErrOut, "inception: "+oneLine(err.Error()))
-			continue
-		}
-		preset.Into(img, x)
-		if err := m.ForwardRaw(x, 1, preset.Size, preset.Size, logits); err != nil {
-			out.close()
-			return err
-		}
-		kernels.Softmax(logits, probs)
-		r := Result{File: path, Arch: m.Variant.Name, Weights: opts.Weights, Top: topK(probs, opts.TopK, classes)}
-		if err := out.write(r); err != nil {
-			return err
-		}
-	}
-	if err := out.close(); err != nil {
+	out, closeOut, err := openOutput(opts)
+	if err != nil {
 		return err
 	}
-	if failed > 0 {
-		return &partialError{failed: failed, total: len(opts.Images)}
+	rw := newRecordWriter(out, opts.Format, opts.LabelsOnly, opts.Output != "" && fileHasData(opts.Output))
+	prog := newProgress(opts.IO.ErrOut, opts.IO.ErrTTY && !opts.Quiet, len(items))
+	probs := make([]float32, m.Classes())
+	failed := 0
+	runErr := pipeline.Run(ctx, items, pipeline.Config{
+		Model: m, Preset: preset, BatchSize: opts.BatchSize, Workers: opts.Workers,
+		Decode: preprocess.DecodeOptions{NoOrient: opts.NoOrient, MaxPixels: opts.MaxPixels},
+	}, func(r pipeline.Result) error {
+		rec := Record{File: r.Path, Arch: m.Variant.Name, Weights: opts.Weights}
+		if r.Err != nil {
+			failed++
+			rec.Error = errorText(r.Path, r.Err)
+			prog.clear()
+			fmt.Fprintf(opts.IO.ErrOut, "inception: %s: %s\n", r.Path, rec.Error)
+		} else {
+			kernels.Softmax(r.Logits, probs)
+			rec.Top = topK(probs, opts.TopK, opts.Threshold, classes)
+		}
+		prog.step()
+		return rw.write(rec)
+	})
+	prog.clear()
+	closeErr := rw.close()
+	if err := closeOut(); closeErr == nil {
+		closeErr = err
+	}
+	switch {
+	case runErr != nil:
+		return runErr
+	case closeErr != nil:
+		return fmt.Errorf("write %s: %w", outputName(opts), closeErr)
+	case failed > 0:
+		return &partialError{failed: failed, total: len(items)}
 	}
 	return nil
 }
 
-// topK returns the k most probable classes, most probable first; ties keep the lower index first.
-func topK(probs []float32, k int, classes []models.Class) []Prediction {
-	idx := make([]int, len(probs))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
-	k = min(k, len(idx))
-	top := make([]Prediction, k)
-	for i, j := range idx[:k] {
-		top[i] = Prediction{Index: j, WNID: classes[j].WNID, Label: classes[j].Label, Prob: probs[j]}
-	}
-	return top
+// errorText is err without the leading "path: " that decoders put there, for records that name the
+// file in their own field.
+func errorText(path string, err error) string {
+	return oneLine(strings.TrimPrefix(err.Error(), path+": "))
 }
 
-// resultWriter prints results as they come: a text block per image, or the elements of one JSON array
-// (closed even when the run is interrupted, so the output stays valid).
-type resultWriter struct {
-	w      io.Writer
-	format string
-	n      int
-	err    error
+func outputName(opts *classifyOptions) string {
+	if opts.Output != "" {
+		return opts.Output
+	}
+	return "standard output"
 }
 
-func newResultWriter(w io.Writer, format string) *resultWriter {
-	return &resultWriter{w: w, format: format}
+// openOutput returns where records go: standard output, or the --output file opened for appending.
+func openOutput(opts *classifyOptions) (io.Writer, func() error, error) {
+	if opts.Output == "" {
+		return opts.IO.Out, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(opts.Output, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--output: %w", err)
+	}
+	return f, f.Close, nil
 }
 
-func (rw *resultWriter) write(r Result) error {
-	if rw.err != nil {
-		return rw.err
-	}
-	if rw.format == "json" {
-		b, err := json.MarshalIndent(r, "  ", "  ")
-		if err != nil {
-			return err
-		}
-		sep := "[\n  "
-		if rw.n > 0 {
-			sep = ",\n  "
-		}
-		_, rw.err = fmt.Fprintf(rw.w, "%s%s", sep, b)
-	} else {
-		_, rw.err = fmt.Fprintf(rw.w, "%s\n", filepath.ToSlash(r.File))
-		for _, p := range r.Top {
-			if rw.err == nil {
-				_, rw.err = fmt.Fprintf(rw.w, "  %7.4f  %4d  %s\n", p.Prob, p.Index, p.Label)
-			}
-		}
-	}
-	rw.n++
-	return rw.err
+func fileHasData(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
 }
 
-func (rw *resultWriter) close() error {
-	if rw.format == "json" && rw.err == nil {
-		if rw.n == 0 {
-			_, rw.err = fmt.Fprint(rw.w, "[]\n")
-		} else {
-			_, rw.err = fmt.Fprint(rw.w, "\n]\n")
-		}
+// progress draws "[  120/1000]  14.2 img/s  ETA 1m02s" on a terminal, at most ten times a second.
+type progress struct {
+	w     io.Writer
+	on    bool
+	total int
+	n     int
+	start time.Time
+	last  time.Time
+	drawn bool
+}
+
+func newProgress(w io.Writer, on bool, total int) *progress {
+	return &progress{w: w, on: on && total > 1, total: total, start: time.Now()}
+}
+
+func (p *progress) step() {
+	p.n++
+	if !p.on {
+		return
 	}
-	return rw.err
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && p.n < p.total {
+		return
+	}
+	p.last = now
+	rate := float64(p.n) / now.Sub(p.start).Seconds()
+	eta := time.Duration(float64(p.total-p.n)/rate) * time.Second
+	fmt.Fprintf(p.w, "\r[%*d/%d] %6.1f img/s  ETA %-10s", len(fmt.Sprint(p.total)), p.n, p.total, rate, eta.Round(time.Second))
+	p.drawn = true
+}
+
+func (p *progress) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
 }

@@ -62,7 +62,7 @@ func TestClassifyBVLCEndToEnd(t *testing.T) {
 	if code := run(context.Background(), args, ios); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var results []Result
+	var results []Record
 	if err := json.Unmarshal(out.Bytes(), &results); err != nil {
 		t.Fatalf("output is not a JSON array: %v\n%s", err, out)
 	}
@@ -182,7 +182,7 @@ func TestClassifyFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Arch != "inception-v4" || got.Weights != "w.safetensors" || got.Preprocess != "keras" || got.Size != 320 ||
-		got.TopK != 3 || got.Format != "json" || got.Threads != 1 || !got.NoOrient || len(got.Images) != 2 {
+		got.TopK != 3 || got.Format != "json" || got.Threads != 1 || !got.NoOrient || len(got.Inputs) != 2 {
 		t.Errorf("options %+v", got)
 	}
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// IOStreams are the command's standard streams; tests use buffers.
+// IOStreams are the command's standard streams; tests use buffers. OutTTY and ErrTTY say whether
+// Out and ErrOut are terminals (text output and progress bars are for people).
 type IOStreams struct {
-	In          io.Reader
-	Out, ErrOut io.Writer
+	In             io.Reader
+	Out, ErrOut    io.Writer
+	OutTTY, ErrTTY bool
 }
 
 // exitCode is the process exit status. There is one table:

@@ -46,7 +46,7 @@ func TestClassifySafetensorsPicksGraph(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var rs []Result
+	var rs []Record
 	if err := json.Unmarshal(out.Bytes(), &rs); err != nil {
 		t.Fatal(err)
 	}
