@@ -16,12 +16,13 @@ func loadModel(arch, path string, threads int) (*model.Model, error) {
 		return nil, usageErrorf("--arch: %w", err)
 	}
 	if path == "" {
-		return nil, &modelDataError{fmt.Errorf("no weights for %s: pass --weights FILE (a .caffemodel, or a .safetensors with the %s keys)", v.Name, v.Reference)}
+		return nil, &modelDataError{fmt.Errorf("no weights for %s: pass --weights FILE (a .caffemodel, .safetensors or .pth with the %s keys)", v.Name, v.Reference)}
 	}
 	f, err := weights.Open(path)
 	if err != nil {
 		return nil, &modelDataError{err}
 	}
+	defer f.Close() // binding copies (and folds) the weights, so a mapped file can go
 	v = model.ForWeights(v, f.Names())
 	m := model.New(v)
 	m.Threads = threads

@@ -1,9 +1,15 @@
 package weights
 
 import (
+	"archive/zip"
+	"bytes"
 	"errors"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +70,45 @@ func FuzzReadCaffeModel(f *testing.F) {
 		blobSpec{data: seq(1)}, blobSpec{shape: []int64{0}})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := ParseCaffeModel("fuzz.caffemodel", b)
+		checkParsed(t, got, err)
+	})
+}
+
+// FuzzReadPth feeds each input to ParsePyTorch twice: as a whole file, and
+// as the data.pkl of a zip holding tiny.pth's storages, so that mutated
+// pickles reach the unpickler past the zip CRCs.
+func FuzzReadPth(f *testing.F) {
+	fixtures := pthFixtures(f)
+	zr, err := zip.NewReader(bytes.NewReader(fixtures["tiny.pth"]), int64(len(fixtures["tiny.pth"])))
+	if err != nil {
+		f.Fatal(err)
+	}
+	records := map[string][]byte{}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			f.Fatal(err)
+		}
+		_, name, _ := strings.Cut(zf.Name, "/")
+		if name == "data.pkl" {
+			f.Add(b)
+		} else {
+			records[name] = b
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(fixtures)) {
+		f.Add(fixtures[name])
+	}
+	f.Add(pPickle(pDict(pStr("w"), pTensor(pStorage("FloatStorage", "0", 6), 2, []int{2, 2}, []int{2, 1}))))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := ParsePyTorch("fuzz.pth", b)
+		checkParsed(t, got, err)
+		got, err = ParsePyTorch("fuzz.pth", torchZip(t, b, records))
 		checkParsed(t, got, err)
 	})
 }

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -32,13 +34,74 @@ var dtypeSize = map[string]int64{
 	"BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1,
 }
 
-// ReadSafetensors reads a safetensors file. See ParseSafetensors.
+// ReadSafetensors reads a safetensors file. The header is read and checked
+// against the file's size before any tensor data is touched. Then, on unix
+// systems, the file is memory-mapped and, on little-endian machines, the
+// Data of each F32 tensor whose bytes are 4-byte aligned (all of them in a
+// file written by WriteSafetensors) aliases the mapping instead of being a
+// copy; other tensors are converted as by ParseSafetensors. Call Close on the
+// File to release the mapping: the aliased Data is invalid afterwards.
+// Where mapping is unavailable the file is read into memory.
 func ReadSafetensors(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	fd, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return ParseSafetensors(path, b)
+	defer fd.Close()
+	fi, err := fd.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		b, err := io.ReadAll(fd)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return ParseSafetensors(path, b)
+	}
+	size := fi.Size()
+	l, err := readSTLayout(path, fd, size)
+	if err != nil {
+		return nil, err
+	}
+
+	data, err := mapFile(fd, size)
+	if err != nil {
+		if size > math.MaxInt {
+			return nil, formatErrorf(path, "file of %d bytes is too large for this machine", size)
+		}
+		data = make([]byte, size)
+		if _, err := fd.ReadAt(data, 0); err != nil {
+			return nil, readError(path, err)
+		}
+		return l.decode(path, data, false), nil
+	}
+	// Touching a mapped page past the end of the file raises SIGBUS, so the
+	// file must still be as long as the layout was checked against.
+	if fi, err := fd.Stat(); err != nil || fi.Size() != size {
+		unmapFile(data)
+		return nil, formatErrorf(path, "file changed size while being read")
+	}
+	f := l.decode(path, data, true)
+	for _, t := range f.Tensors {
+		if aliases(data, t.Data) {
+			f.mapping = data
+			return f, nil
+		}
+	}
+	if err := unmapFile(data); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// readError wraps an error from reading a file whose size was checked: a
+// short read means it shrank meanwhile.
+func readError(path string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return formatErrorf(path, "truncated: file changed size while being read")
+	}
+	return fmt.Errorf("read %s: %w", path, err)
 }
 
 // stEntry is one tensor of a safetensors header.
@@ -49,26 +112,71 @@ type stEntry struct {
 	DataOffsets []uint64 `json:"data_offsets"`
 }
 
+// stLayout is a safetensors header checked against the size of its file.
+type stLayout struct {
+	metadata  map[string]string
+	dataStart uint64    // file offset of the byte buffer
+	entries   []stEntry // in data-offset order; all in range, dtypes known
+}
+
 // ParseSafetensors decodes b, a safetensors file: an 8-byte little-endian
 // header length N, N bytes of JSON mapping tensor names to dtype, shape and
 // data_offsets (relative to the byte buffer after the header), then the byte
 // buffer. F32, F16, BF16 and F64 tensors are converted to float32 (F16 and
 // BF16 exactly, F64 rounded to nearest); tensors of other dtypes are skipped
 // if their name ends in "num_batches_tracked" and rejected otherwise.
-// Tensors come in data-offset order. All errors are *FormatError; path is
-// used only in errors and File.Path.
+// Tensors come in data-offset order, and their Data never aliases b. All
+// errors are *FormatError; path is used only in errors and File.Path.
 func ParseSafetensors(path string, b []byte) (*File, error) {
-	if len(b) < 8 {
-		return nil, formatErrorf(path, "truncated: %d bytes is shorter than the 8-byte header length", len(b))
+	size := int64(len(b))
+	hlen, err := stHeaderLen(path, b[:min(8, len(b))], size)
+	if err != nil {
+		return nil, err
 	}
-	hlen := binary.LittleEndian.Uint64(b)
+	l, err := parseSTHeader(path, b[8:8+hlen], size)
+	if err != nil {
+		return nil, err
+	}
+	return l.decode(path, b, false), nil
+}
+
+// readSTLayout reads and checks the header of the safetensors file r of
+// size bytes.
+func readSTLayout(path string, r io.ReaderAt, size int64) (*stLayout, error) {
+	first := make([]byte, min(8, size))
+	if _, err := r.ReadAt(first, 0); err != nil {
+		return nil, readError(path, err)
+	}
+	hlen, err := stHeaderLen(path, first, size)
+	if err != nil {
+		return nil, err
+	}
+	header := make([]byte, hlen)
+	if _, err := r.ReadAt(header, 8); err != nil {
+		return nil, readError(path, err)
+	}
+	return parseSTHeader(path, header, size)
+}
+
+// stHeaderLen checks the header length in first, the first min(8, size)
+// bytes of a file of size bytes, and returns it.
+func stHeaderLen(path string, first []byte, size int64) (uint64, error) {
+	if size < 8 {
+		return 0, formatErrorf(path, "truncated: %d bytes is shorter than the 8-byte header length", size)
+	}
+	hlen := binary.LittleEndian.Uint64(first)
 	if hlen > maxHeaderLen {
-		return nil, formatErrorf(path, "bad header: length %d exceeds the %d limit", hlen, maxHeaderLen)
+		return 0, formatErrorf(path, "bad header: length %d exceeds the %d limit", hlen, maxHeaderLen)
 	}
-	if hlen > uint64(len(b)-8) {
-		return nil, formatErrorf(path, "truncated: header needs bytes 8..%d but the file has %d", 8+hlen, len(b))
+	if hlen > uint64(size-8) {
+		return 0, formatErrorf(path, "truncated: header needs bytes 8..%d but the file has %d", 8+hlen, size)
 	}
-	header, buf := b[8:8+hlen], b[8+hlen:]
+	return hlen, nil
+}
+
+// parseSTHeader decodes the JSON header of a file of size bytes and checks
+// every entry's dtype, shape and data offsets against it.
+func parseSTHeader(path string, header []byte, size int64) (*stLayout, error) {
 	if len(header) == 0 || header[0] != '{' {
 		return nil, formatErrorf(path, "bad header: not a JSON object")
 	}
@@ -77,9 +185,9 @@ func ParseSafetensors(path string, b []byte) (*File, error) {
 		return nil, formatErrorf(path, "bad header JSON: %v", err)
 	}
 
-	f := &File{Path: path, Format: FormatSafetensors}
+	l := &stLayout{dataStart: 8 + uint64(len(header))}
 	if m, ok := raw[metadataKey]; ok {
-		if err := json.Unmarshal(m, &f.Metadata); err != nil {
+		if err := json.Unmarshal(m, &l.metadata); err != nil {
 			return nil, formatErrorf(path, "bad header: %s: %v", metadataKey, err)
 		}
 		delete(raw, metadataKey)
@@ -106,7 +214,8 @@ func ParseSafetensors(path string, b []byte) (*File, error) {
 		return cmpUint64(x.DataOffsets[1], y.DataOffsets[1]) // empty tensors first
 	})
 
-	dataStart := 8 + hlen
+	dataStart := l.dataStart
+	bufLen := uint64(size) - dataStart
 	var prevEnd uint64
 	var prevName string
 	for _, e := range entries {
@@ -119,33 +228,52 @@ func ParseSafetensors(path string, b []byte) (*File, error) {
 		}
 		prevEnd, prevName = end, e.name
 
-		size, known := dtypeSize[e.Dtype]
-		decode := decoders[e.Dtype]
-		if decode == nil && !strings.HasSuffix(e.name, "num_batches_tracked") {
+		es, known := dtypeSize[e.Dtype]
+		if decoders[e.Dtype] == nil && !strings.HasSuffix(e.name, "num_batches_tracked") {
 			return nil, formatErrorf(path, "tensor %q: unsupported dtype %q", e.name, e.Dtype)
 		}
 		n, ok := numel(*e.Shape, math.MaxInt64/8)
 		if !ok {
 			return nil, formatErrorf(path, "tensor %q: bad shape %v", e.name, *e.Shape)
 		}
-		if known && uint64(n*size) != end-begin {
-			return nil, formatErrorf(path, "tensor %q: data_offsets [%d, %d] hold %d bytes but %s%v needs %d", e.name, begin, end, end-begin, e.Dtype, *e.Shape, n*size)
+		if known && uint64(n*es) != end-begin {
+			return nil, formatErrorf(path, "tensor %q: data_offsets [%d, %d] hold %d bytes but %s%v needs %d", e.name, begin, end, end-begin, e.Dtype, *e.Shape, n*es)
 		}
-		if end > uint64(len(buf)) {
-			if begin > uint64(len(buf)) || end > math.MaxInt64-dataStart {
-				return nil, formatErrorf(path, "tensor %q: data_offsets [%d, %d] out of range: the data buffer has %d bytes", e.name, begin, end, len(buf))
+		if end > bufLen {
+			if begin > bufLen || end > math.MaxInt64-dataStart {
+				return nil, formatErrorf(path, "tensor %q: data_offsets [%d, %d] out of range: the data buffer has %d bytes", e.name, begin, end, bufLen)
 			}
-			return nil, formatErrorf(path, "truncated: tensor %q needs bytes %d..%d but the file has %d", e.name, dataStart+begin, dataStart+end, len(b))
+			return nil, formatErrorf(path, "truncated: tensor %q needs bytes %d..%d but the file has %d", e.name, dataStart+begin, dataStart+end, uint64(size))
 		}
+	}
+	l.entries = entries
+	return l, nil
+}
+
+// decode converts the tensors of the checked layout l from b, the whole
+// file. With alias, F32 data is used in place where the host's byte order
+// and b's alignment allow.
+func (l *stLayout) decode(path string, b []byte, alias bool) *File {
+	f := &File{Path: path, Format: FormatSafetensors, Metadata: l.metadata}
+	buf := b[l.dataStart:]
+	for _, e := range l.entries {
+		decode := decoders[e.Dtype]
 		if decode == nil {
 			continue // num_batches_tracked
 		}
-		data := make([]float32, n)
-		decode(data, buf[begin:end])
+		src := buf[e.DataOffsets[0]:e.DataOffsets[1]]
+		var data []float32
+		if alias && littleEndian && e.Dtype == "F32" {
+			data, _ = f32View(src)
+		}
+		if data == nil {
+			data = make([]float32, len(src)/int(dtypeSize[e.Dtype]))
+			decode(data, src)
+		}
 		f.Tensors = append(f.Tensors, Tensor{Name: e.name, Shape: intShape(*e.Shape), Data: data})
 	}
 	f.buildIndex() // JSON object keys are unique after decoding into a map
-	return f, nil
+	return f
 }
 
 func cmpUint64(a, b uint64) int {

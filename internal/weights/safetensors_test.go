@@ -73,6 +73,7 @@ func TestWriteReadSafetensors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer got.Close()
 			if got.Format != FormatSafetensors || got.Path != path {
 				t.Errorf("got Format %q, Path %q", got.Format, got.Path)
 			}

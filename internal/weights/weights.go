@@ -1,5 +1,6 @@
-// Package weights reads pretrained CNN parameters from Caffe .caffemodel and
-// safetensors files into named float32 tensors, and writes safetensors.
+// Package weights reads pretrained CNN parameters from Caffe .caffemodel,
+// safetensors and PyTorch torch.save (.pth) files into named float32
+// tensors, and writes safetensors.
 //
 // Tensors keep the checkpoint's own layout: row-major, OIHW for convolution
 // weights, [out][in] for fully connected weights. Binding them to a network,
@@ -9,6 +10,7 @@ package weights
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 const (
 	FormatCaffeModel  = "caffemodel"
 	FormatSafetensors = "safetensors"
+	FormatPyTorch     = "pth"
 )
 
 // Tensor is one named parameter in the checkpoint's own layout (row-major;
@@ -31,13 +34,42 @@ type Tensor struct {
 }
 
 // File is a weight file's tensors in file order.
+//
+// A File read from a safetensors file on a unix system may share memory with
+// a mapping of the file (see ReadSafetensors); call Close when done with its
+// tensors. Close is harmless on every other File.
 type File struct {
-	Path     string
-	Format   string // FormatCaffeModel or FormatSafetensors
-	Tensors  []Tensor
-	Metadata map[string]string // safetensors "__metadata__"; nil for caffemodel
+	Path    string
+	Format  string // FormatCaffeModel, FormatSafetensors or FormatPyTorch
+	Tensors []Tensor
+	// Metadata is the safetensors "__metadata__"; for a .pth it holds
+	// "stripped_prefix" when a DataParallel "module." key prefix was
+	// removed. Nil when there is nothing to record.
+	Metadata map[string]string
 
-	index map[string]int // Tensors[index[name]].Name == name; built by the parsers
+	index   map[string]int // Tensors[index[name]].Name == name; built by the parsers
+	mapping []byte         // the file's memory mapping that some Tensors[i].Data alias; nil if none
+}
+
+// Close releases the memory mapping behind f, if any. Tensors whose Data
+// aliased the mapping get a nil Data; copies of such a Data slice kept
+// elsewhere become invalid, and reading them may crash the program. Close
+// may be called on any File, more than once.
+func (f *File) Close() error {
+	if f.mapping == nil {
+		return nil
+	}
+	for i := range f.Tensors {
+		if aliases(f.mapping, f.Tensors[i].Data) {
+			f.Tensors[i].Data = nil
+		}
+	}
+	m := f.mapping
+	f.mapping = nil
+	if err := unmapFile(m); err != nil {
+		return fmt.Errorf("close %s: %w", f.Path, err)
+	}
+	return nil
 }
 
 // Lookup returns the tensor called name. It is O(1) for a File returned by
@@ -109,11 +141,29 @@ func formatErrorf(path, format string, args ...any) *FormatError {
 	return &FormatError{Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
+// sniffLen is how many leading bytes sniff needs.
+const sniffLen = 16
+
 // Open reads the weight file at path. The format is sniffed from the content
-// (safetensors: an 8-byte little-endian header length followed by '{'), then
-// taken from the extension; a file that is neither is tried as a caffemodel,
-// which has no magic number.
+// (safetensors: an 8-byte little-endian header length followed by '{';
+// torch.save: a zip local header or the legacy magic-number pickle), then
+// taken from the extension; a file that is none of these is tried as a
+// caffemodel, which has no magic number. A safetensors file is read by
+// ReadSafetensors, so it may be memory-mapped: Close the File when done.
 func Open(path string) (*File, error) {
+	fd, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(fd, head)
+	fd.Close()
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if sniff(path, head[:n]) == FormatSafetensors {
+		return ReadSafetensors(path)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -121,22 +171,43 @@ func Open(path string) (*File, error) {
 	return Parse(path, b)
 }
 
-// Parse is Open on the file's bytes b; path is used only in errors and File.Path.
+// Parse is Open on the file's bytes b, which it never maps; path is used
+// only in errors, File.Path and to pick the format by extension.
 func Parse(path string, b []byte) (*File, error) {
-	if looksLikeSafetensors(b) {
+	switch sniff(path, b) {
+	case FormatSafetensors:
 		return ParseSafetensors(path, b)
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".safetensors":
-		return ParseSafetensors(path, b)
-	case ".caffemodel":
+	case FormatPyTorch:
+		return ParsePyTorch(path, b)
+	case FormatCaffeModel:
 		return ParseCaffeModel(path, b)
 	}
 	f, err := ParseCaffeModel(path, b)
 	if fe, ok := err.(*FormatError); ok {
-		return nil, formatErrorf(path, "unrecognised weight format: not safetensors, and not a caffemodel (%s)", fe.Msg)
+		return nil, formatErrorf(path, "unrecognised weight format: not safetensors or torch.save, and not a caffemodel (%s)", fe.Msg)
 	}
 	return f, err
+}
+
+// sniff names the format of a file from its first bytes b (at least
+// sniffLen of them when the file is that long) and its path, or returns ""
+// when only trying a caffemodel is left.
+func sniff(path string, b []byte) string {
+	switch {
+	case looksLikeSafetensors(b):
+		return FormatSafetensors
+	case looksLikePyTorch(b):
+		return FormatPyTorch
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".safetensors":
+		return FormatSafetensors
+	case ".pth", ".pt":
+		return FormatPyTorch
+	case ".caffemodel":
+		return FormatCaffeModel
+	}
+	return ""
 }
 
 // looksLikeSafetensors reports whether b starts with a plausible safetensors

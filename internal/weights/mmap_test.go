@@ -1,0 +1,185 @@
+package weights
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestReadSafetensorsMapped(t *testing.T) {
+	dir := t.TempDir()
+	f16 := `{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}`
+	// pad pads a header with spaces so that the data buffer starts at a
+	// file offset of rem modulo 4.
+	pad := func(h string, rem int) string {
+		for (8+len(h))%4 != rem {
+			h += " "
+		}
+		return h
+	}
+	tests := []struct {
+		name      string
+		content   []byte
+		wantAlias []bool // per tensor, when the platform maps
+	}{
+		{"aligned F32", nil, []bool{true, true}},
+		{"F16 only", buildST(f16, le16(0x3c00, 0xc000)), []bool{false}},
+		{"misaligned F32", buildST(pad(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 2), f32le(1, -2)), []bool{false}},
+		{"mixed", buildST(pad(`{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 0), append(le16(0x3c00, 0xc000), f32le(7)...)), []bool{false, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "m.safetensors")
+			if tt.content == nil {
+				if err := WriteSafetensors(path, smallTensors(), map[string]string{"k": "v"}); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.WriteFile(path, tt.content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ParseSafetensors(path, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			before := liveMappings.Load()
+			got, err := ReadSafetensors(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTensors(t, got, want.Tensors)
+			anyAlias := false
+			for i, tn := range got.Tensors {
+				alias := canMap && littleEndian && tt.wantAlias[i]
+				if aliases(got.mapping, tn.Data) != alias {
+					t.Errorf("tensor %s: aliases the mapping = %v, want %v", tn.Name, !alias, alias)
+				}
+				anyAlias = anyAlias || alias
+			}
+			if wantLive := before + b2i(anyAlias); liveMappings.Load() != wantLive {
+				t.Errorf("got %d live mappings, want %d", liveMappings.Load(), wantLive)
+			}
+
+			if anyAlias {
+				// The mapping is private: writing to Data changes neither the
+				// file nor a second reader's view.
+				got.Tensors[len(got.Tensors)-1].Data[0] = 12345
+				again, err := ReadSafetensors(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkTensors(t, again, want.Tensors)
+				again.Close()
+				if now, _ := os.ReadFile(path); string(now) != string(raw) {
+					t.Error("writing to mapped Data changed the file")
+				}
+			}
+
+			for range 2 {
+				if err := got.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if liveMappings.Load() != before {
+				t.Errorf("got %d live mappings after Close, want %d", liveMappings.Load(), before)
+			}
+			for i, tn := range got.Tensors {
+				if aliased := canMap && littleEndian && tt.wantAlias[i]; aliased != (tn.Data == nil) {
+					t.Errorf("tensor %s after Close: Data nil = %v, want %v", tn.Name, tn.Data == nil, aliased)
+				}
+			}
+		})
+	}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestReadSafetensorsTruncatedNotMapped cuts a file at every byte: each cut
+// is rejected from the header and the file size alone, before any mapping.
+func TestReadSafetensorsTruncatedNotMapped(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "full.safetensors")
+	if err := WriteSafetensors(path, smallTensors(), map[string]string{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.safetensors")
+	before := liveMappings.Load()
+	for n := range len(b) {
+		if err := os.WriteFile(cut, b[:n], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := ReadSafetensors(cut)
+		var fe *FormatError
+		if !errors.As(err, &fe) || fe.Path != cut {
+			t.Fatalf("cut at %d of %d: got %v, %v, want a *FormatError", n, len(b), f, err)
+		}
+		if liveMappings.Load() != before {
+			t.Fatalf("cut at %d: a mapping was made (or leaked) for a rejected file", n)
+		}
+	}
+}
+
+func TestOpenSafetensorsMapped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "weights") // no extension: sniffed
+	if err := WriteSafetensors(path, smallTensors(), nil); err != nil {
+		t.Fatal(err)
+	}
+	before := liveMappings.Load()
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTensors(t, f, smallTensors())
+	if want := before + b2i(canMap && littleEndian); liveMappings.Load() != want {
+		t.Errorf("got %d live mappings, want %d", liveMappings.Load(), want)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if liveMappings.Load() != before {
+		t.Errorf("Close left %d live mappings, want %d", liveMappings.Load(), before)
+	}
+}
+
+func TestCloseUnmapped(t *testing.T) {
+	st := filepath.Join(t.TempDir(), "x.safetensors")
+	if err := WriteSafetensors(st, smallTensors(), nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseSafetensors(st, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pth, err := ReadPyTorch(filepath.Join("testdata", "tiny.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*File{{}, {Tensors: smallTensors()}, parsed, pth} {
+		if err := f.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for _, tn := range f.Tensors {
+			if tn.Data == nil {
+				t.Errorf("Close cleared %s of a File without a mapping", tn.Name)
+			}
+		}
+	}
+}

@@ -1,0 +1,35 @@
+//go:build unix
+
+package weights
+
+import (
+	"math"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// canMap is whether mapFile can map files here.
+const canMap = true
+
+// mapFile maps the first size bytes of fd, which must be a regular file of
+// that size. The mapping is private copy-on-write: the file is opened
+// read-only and never changes, but a caller that writes to a Tensor's Data
+// gets its own copy of the page instead of a crash.
+func mapFile(fd *os.File, size int64) ([]byte, error) {
+	if size <= 0 || size > math.MaxInt {
+		return nil, errNoMap
+	}
+	b, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, errNoMap
+	}
+	liveMappings.Add(1)
+	return b, nil
+}
+
+// unmapFile releases a mapping made by mapFile.
+func unmapFile(b []byte) error {
+	liveMappings.Add(-1)
+	return unix.Munmap(b)
+}
