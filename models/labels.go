@@ -1,5 +1,6 @@
-// Package models holds the data the binary embeds about published weight sets: for now the ImageNet class
-// list shared by every 1000-class set.
+// Package models holds the data the binary embeds about published weight sets: one Manifest per set
+// (files, URLs, checksums, preprocessing, published accuracy; see All, Lookup and Default) and the
+// ImageNet class list they share.
 package models
 
 import (

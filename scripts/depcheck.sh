@@ -18,6 +18,7 @@ check internal/fill
 check internal/weights
 check internal/preprocess
 check models
+check internal/cache models
 check internal/model internal/kernels models internal/weights
 check internal/pipeline internal/model internal/kernels models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
 exit $fail
