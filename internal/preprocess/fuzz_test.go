@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// FuzzDecode feeds arbitrary bytes through DecodeReader and the caffe preset.
+// FuzzDecode feeds arbitrary bytes through DecodeReader and the caffe, timm
+// and tf-slim presets.
 // It must return an error or a tensor, never panic (decoder panics are not
 // recovered here) or hang. Seeds are the small fixtures in testdata/synth.
 func FuzzDecode(f *testing.F) {
@@ -19,9 +20,19 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(pngWithSize(100000, 100000))
 	f.Add([]byte("\xff\xd8\xff\xd9"))
-	p, err := LookupPreset("caffe", 0)
-	if err != nil {
-		f.Fatal(err)
+	// One preset per resize mode: both (caffe at its real size), shorter
+	// side (odd aspect ratios) and TF-slim's central crop, the last two at a
+	// small size so that minimising an input stays quick.
+	var ps []Preset
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"caffe", 224}, {"timm", 32}, {"tf-slim", 32}} {
+		p, err := LookupPreset(c.name, c.size)
+		if err != nil {
+			f.Fatal(err)
+		}
+		ps = append(ps, p)
 	}
 	buf := make([]float32, 3*224*224)
 	recoverPanics = false
@@ -34,6 +45,8 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		p.Into(img, buf)
+		for _, p := range ps {
+			p.Into(img, buf[:3*p.Size*p.Size])
+		}
 	})
 }

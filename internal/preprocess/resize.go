@@ -2,6 +2,7 @@ package preprocess
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"strings"
 )
@@ -135,8 +136,10 @@ type coeffs struct {
 }
 
 // precomputeCoeffs mirrors Pillow's precompute_coeffs + normalize_coeffs_8bpc
-// for the whole source range [0, inSize) mapped onto outSize pixels.
-func precomputeCoeffs(inSize, outSize int, kern kernel) coeffs {
+// for output pixels [first, first+n) of the whole source range [0, inSize)
+// mapped onto outSize pixels. Each output pixel's taps depend on its own index
+// only, so row i of the result is row first+i of Pillow's full table.
+func precomputeCoeffs(inSize, outSize, first, n int, kern kernel) coeffs {
 	// Pillow passes the box as float; for whole images in0 = 0, in1 = inSize.
 	in0, in1 := float32(0), float32(inSize)
 	scale := float64(in1-in0) / float64(outSize)
@@ -144,14 +147,15 @@ func precomputeCoeffs(inSize, outSize int, kern kernel) coeffs {
 	support := kern.support * filterscale
 	ksize := int(math.Ceil(support))*2 + 1
 	c := coeffs{
-		start: make([]int, outSize),
-		n:     make([]int, outSize),
-		k:     make([]int32, outSize*ksize),
+		start: make([]int, n),
+		n:     make([]int, n),
+		k:     make([]int32, n*ksize),
 		ksize: ksize,
 	}
 	w := make([]float64, ksize)
 	ss := 1.0 / filterscale
-	for xx := range outSize {
+	for i := range n {
+		xx := first + i
 		center := float64(in0) + float64((float64(xx)+0.5)*scale)
 		xmin := int(center - support + 0.5) // C (int) cast: truncates toward zero
 		if xmin < 0 {
@@ -167,7 +171,7 @@ func precomputeCoeffs(inSize, outSize int, kern kernel) coeffs {
 			w[x] = kern.fn((float64(x+xmin) - center + 0.5) * ss)
 			ww += w[x]
 		}
-		k := c.k[xx*ksize : xx*ksize+xmax]
+		k := c.k[i*ksize : i*ksize+xmax]
 		for x := range xmax {
 			v := w[x]
 			if ww != 0 {
@@ -179,7 +183,7 @@ func precomputeCoeffs(inSize, outSize int, kern kernel) coeffs {
 				k[x] = int32(0.5 + float64(v*(1<<precisionBits)))
 			}
 		}
-		c.start[xx], c.n[xx] = xmin, xmax
+		c.start[i], c.n[i] = xmin, xmax
 	}
 	return c
 }
@@ -203,84 +207,127 @@ func clip8(ss int32) uint8 {
 // only when that side changes) and the same clamping after each pass.
 // A same-size resize returns a copy. w and h must be positive and src non-empty.
 func ResizePIL(src *RGB8, w, h int, f Filter) *RGB8 {
+	return resizePILWindow(src, w, h, f, image.Rect(0, 0, w, h))
+}
+
+// resizePILWindow returns the pixels in win of ResizePIL(src, w, h, f),
+// computing only those: every output pixel of Pillow's resampler depends on
+// its own coefficients alone, so the window is bit-identical to a crop of the
+// full resize. This is what lets a preset resize a 1×5000 strip to
+// 256×1280000 and centre-crop it without allocating the whole image.
+func resizePILWindow(src *RGB8, w, h int, f Filter, win image.Rectangle) *RGB8 {
 	if w <= 0 || h <= 0 || src.W <= 0 || src.H <= 0 {
 		panic("preprocess: ResizePIL needs non-empty source and target sizes")
 	}
+	if win.Empty() || !win.In(image.Rect(0, 0, w, h)) {
+		panic(fmt.Sprintf("preprocess: resize window %v outside the %dx%d output", win, w, h))
+	}
 	if w == src.W && h == src.H {
-		out := NewRGB8(w, h)
-		copy(out.Pix, src.Pix)
-		return out
+		return cropRGB8(src, win)
 	}
 	if f == Nearest {
-		return resizeNearest(src, w, h)
+		return resizeNearest(src, w, h, win)
 	}
 	if f < 0 || int(f) >= len(kernels) || kernels[f].fn == nil {
 		panic("preprocess: ResizePIL: unknown filter " + f.String())
 	}
 	kern := kernels[f]
-	vert := precomputeCoeffs(src.H, h, kern)
-	cur := src
+	ww, wh := win.Dx(), win.Dy()
+	out := NewRGB8(ww, wh)
+	if h == src.H { // horizontal pass only
+		horizontalPass(out, src, win.Min.Y, precomputeCoeffs(src.W, w, win.Min.X, ww, kern))
+		return out
+	}
+	vert := precomputeCoeffs(src.H, h, win.Min.Y, wh, kern)
+	var row func(r int) []uint8 // row r of what the vertical pass reads
 	if w != src.W {
-		// Only the source rows the vertical pass reads are resampled.
-		first := vert.start[0]
-		last := vert.start[h-1] + vert.n[h-1]
-		tmp := NewRGB8(w, last-first)
-		horizontalPass(tmp, src, first, precomputeCoeffs(src.W, w, kern))
-		for i := range vert.start {
-			vert.start[i] -= first
+		horiz := precomputeCoeffs(src.W, w, win.Min.X, ww, kern)
+		buf := make([]uint8, 3*ww)
+		row = func(r int) []uint8 {
+			horizontalRow(buf, src.Pix[3*r*src.W:3*(r+1)*src.W], horiz)
+			return buf
 		}
-		cur = tmp
+	} else {
+		row = func(r int) []uint8 { return src.Pix[3*(r*src.W+win.Min.X) : 3*(r*src.W+win.Max.X)] }
 	}
-	if h == src.H {
-		return cur
+	verticalPass(out, row, vert)
+	return out
+}
+
+// cropRGB8 returns a copy of the pixels of m inside r.
+func cropRGB8(m *RGB8, r image.Rectangle) *RGB8 {
+	out := NewRGB8(r.Dx(), r.Dy())
+	for y := range out.H {
+		copy(out.Pix[3*y*out.W:3*(y+1)*out.W], m.Pix[3*((r.Min.Y+y)*m.W+r.Min.X):])
 	}
-	out := NewRGB8(cur.W, h)
-	verticalPass(out, cur, vert)
 	return out
 }
 
 // horizontalPass resamples rows [offset, offset+dst.H) of src into dst.
 func horizontalPass(dst, src *RGB8, offset int, c coeffs) {
-	const half = 1 << (precisionBits - 1)
 	for y := range dst.H {
-		in := src.Pix[3*(y+offset)*src.W : 3*(y+offset+1)*src.W]
-		out := dst.Pix[3*y*dst.W : 3*(y+1)*dst.W]
-		for x := range dst.W {
-			k := c.k[x*c.ksize : x*c.ksize+c.n[x]]
-			p := in[3*c.start[x] : 3*(c.start[x]+len(k))]
-			s0, s1, s2 := int32(half), int32(half), int32(half)
-			for j, kj := range k {
-				s0 += int32(p[3*j]) * kj
-				s1 += int32(p[3*j+1]) * kj
-				s2 += int32(p[3*j+2]) * kj
-			}
-			out[3*x], out[3*x+1], out[3*x+2] = clip8(s0), clip8(s1), clip8(s2)
-		}
+		horizontalRow(dst.Pix[3*y*dst.W:3*(y+1)*dst.W], src.Pix[3*(y+offset)*src.W:3*(y+offset+1)*src.W], c)
 	}
 }
 
-// verticalPass resamples src's columns into dst (same width).
-func verticalPass(dst, src *RGB8, c coeffs) {
+// horizontalRow resamples one row of pixels, in, into out.
+func horizontalRow(out, in []uint8, c coeffs) {
 	const half = 1 << (precisionBits - 1)
-	stride := 3 * src.W
-	// Accumulate a whole output row tap by tap: integer sums are exact, so the
-	// order does not change the result, and rows are read sequentially.
-	acc := make([]int32, stride)
-	for y := range dst.H {
-		for i := range acc {
-			acc[i] = half
-		}
-		k := c.k[y*c.ksize : y*c.ksize+c.n[y]]
+	for x := range len(out) / 3 {
+		k := c.k[x*c.ksize : x*c.ksize+c.n[x]]
+		p := in[3*c.start[x] : 3*(c.start[x]+len(k))]
+		s0, s1, s2 := int32(half), int32(half), int32(half)
 		for j, kj := range k {
-			row := src.Pix[(c.start[y]+j)*stride : (c.start[y]+j+1)*stride]
-			for i, v := range row {
-				acc[i] += int32(v) * kj
+			s0 += int32(p[3*j]) * kj
+			s1 += int32(p[3*j+1]) * kj
+			s2 += int32(p[3*j+2]) * kj
+		}
+		out[3*x], out[3*x+1], out[3*x+2] = clip8(s0), clip8(s1), clip8(s2)
+	}
+}
+
+// verticalPass resamples columns into dst. row(r) returns row r of the
+// image being resampled (the horizontal pass's output, or the source),
+// dst.W pixels wide; it is called once per needed row, in increasing order,
+// and its result is not kept, so the intermediate image is never
+// materialised. Each row is added, times its coefficient, into the
+// accumulators of every output row whose taps cover it. The sums are exact
+// in int32 (wrapping, in the worst case, only to wrap back: the final sums
+// fit, as in Pillow), so the order of the additions does not change the
+// result. Memory is the window plus one row, whatever the scale: a 1×10⁷
+// strip needs no 10⁷-row intermediate.
+func verticalPass(dst *RGB8, row func(r int) []uint8, c coeffs) {
+	const half = 1 << (precisionBits - 1)
+	stride := 3 * dst.W
+	acc := make([]int32, dst.H*stride)
+	for i := range acc {
+		acc[i] = half
+	}
+	first, last := c.start[0], c.start[dst.H-1]+c.n[dst.H-1]
+	y0 := 0 // first output row that may still read row r
+	for r := first; r < last; r++ {
+		for y0 < dst.H && c.start[y0]+c.n[y0] <= r {
+			y0++
+		}
+		if y0 == dst.H {
+			break
+		}
+		if c.start[y0] > r { // starts never decrease: no output row reads r
+			continue
+		}
+		in := row(r)
+		// Ends never decrease either, so rows y0.. whose taps start by r
+		// all still read it.
+		for y := y0; y < dst.H && c.start[y] <= r; y++ {
+			kj := c.k[y*c.ksize+r-c.start[y]]
+			a := acc[y*stride : (y+1)*stride]
+			for i, v := range in {
+				a[i] += int32(v) * kj
 			}
 		}
-		out := dst.Pix[y*stride : (y+1)*stride]
-		for i, s := range acc {
-			out[i] = clip8(s)
-		}
+	}
+	for i, s := range acc {
+		dst.Pix[i] = clip8(s)
 	}
 }
 
@@ -292,37 +339,56 @@ func pilCoord(v float64) int {
 	return int(v)
 }
 
-// resizeNearest is PIL's NEAREST resize, which is not the separable resampler
-// but an affine scale (ImagingScaleAffine): source position starts at
-// scale/2 and is advanced by repeated float64 addition of scale, then
-// truncated. Positions that fall outside the source leave black pixels.
-func resizeNearest(src *RGB8, w, h int) *RGB8 {
-	out := NewRGB8(w, h)
+// maxNearestReplay bounds how many additions resizeNearest replays to reach a
+// window: about 10 ms. Only a resize target of over 16 million pixels on one
+// side, from an image with an extreme aspect ratio, gets past it.
+const maxNearestReplay = 1 << 24
+
+// resizeNearest returns the pixels in win of PIL's NEAREST resize to w×h,
+// which is not the separable resampler but an affine scale
+// (ImagingScaleAffine): the source position starts at scale/2 and is
+// advanced by repeated float64 addition of scale, then truncated. The sums
+// are replayed from the first pixel so that a window sees the same rounding.
+// Positions that fall outside the source leave black pixels.
+func resizeNearest(src *RGB8, w, h int, win image.Rectangle) *RGB8 {
+	out := NewRGB8(win.Dx(), win.Dy())
 	a0 := float64(float32(src.W)) / float64(w)
 	a4 := float64(float32(src.H)) / float64(h)
-	xin := make([]int, w)
-	xmin, xmax := w, 0
-	xo := float64(a0 * 0.5)
-	for x := range w {
-		xi := pilCoord(xo)
-		if xi >= 0 && xi < src.W {
-			xmax = x + 1
-			xmin = min(xmin, x)
-			xin[x] = xi
+	// positions returns the source index of output pixels [lo, hi), -1 where
+	// the source has none.
+	positions := func(lo, hi int, a float64, n int) []int {
+		idx := make([]int, hi-lo)
+		p := float64(a * 0.5)
+		x := 0
+		if lo > maxNearestReplay {
+			// Beyond PIL's reach (the full image would not fit in memory):
+			// start from the closed form instead of replaying the sum.
+			p, x = float64(a*0.5)+float64(float64(lo)*a), lo
 		}
-		xo += a0
+		for ; x < hi; x++ {
+			if x >= lo {
+				i := pilCoord(p)
+				if i >= n {
+					i = -1
+				}
+				idx[x-lo] = i
+			}
+			p += a
+		}
+		return idx
 	}
-	yo := float64(a4 * 0.5)
-	for y := range h {
-		yi := pilCoord(yo)
-		yo += a4
-		if yi < 0 || yi >= src.H {
+	xin := positions(win.Min.X, win.Max.X, a0, src.W)
+	yin := positions(win.Min.Y, win.Max.Y, a4, src.H)
+	for y, yi := range yin {
+		if yi < 0 {
 			continue
 		}
 		in := src.Pix[3*yi*src.W:]
-		row := out.Pix[3*y*w:]
-		for x := xmin; x < xmax; x++ {
-			copy(row[3*x:3*x+3], in[3*xin[x]:])
+		row := out.Pix[3*y*out.W:]
+		for x, xi := range xin {
+			if xi >= 0 {
+				copy(row[3*x:3*x+3], in[3*xi:])
+			}
 		}
 	}
 	return out

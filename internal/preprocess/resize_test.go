@@ -153,3 +153,43 @@ func BenchmarkResizePIL(b *testing.B) {
 		})
 	}
 }
+
+// TestResizeWindowMatchesCrop checks that resizing only a window gives the
+// same bytes as cropping the full resize, for every filter, down- and
+// upscales, one-sided resizes (only the width or only the height changes)
+// and windows at the edges.
+func TestResizeWindowMatchesCrop(t *testing.T) {
+	srcs := []*RGB8{decodeFixture(t, "synth/noise_37x23.png"), decodeFixture(t, "synth/strip_1x41.png"), decodeFixture(t, "synth/tiny_8x8.png")}
+	for _, src := range srcs {
+		sizes := [][2]int{{src.W, 2*src.H + 1}, {3*src.W + 2, src.H}, {5, 3}, {2*src.W + 7, 3*src.H - 1}, {src.W, src.H}}
+		for _, sz := range sizes {
+			w, h := sz[0], sz[1]
+			wins := []image.Rectangle{
+				image.Rect(0, 0, w, h), image.Rect(0, 0, 1, 1), image.Rect(w-1, h-1, w, h),
+				image.Rect(w/3, h/4, w/3+max(w/2, 1), h/4+max(h/2, 1)),
+			}
+			for f := Nearest; f <= Lanczos; f++ {
+				full := ResizePIL(src, w, h, f)
+				for _, win := range wins {
+					got := resizePILWindow(src, w, h, f, win)
+					if want := cropRGB8(full, win); got.W != want.W || got.H != want.H || sha256Hex(got.Pix) != sha256Hex(want.Pix) {
+						t.Errorf("%dx%d -> %dx%d %v window %v differs from the crop of the full resize", src.W, src.H, w, h, f, win)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestResizeNearestFarWindow checks the closed-form start of resizeNearest
+// past maxNearestReplay against the replayed sum just below it: both give
+// PIL's positions where the sum has not drifted.
+func TestResizeNearestFarWindow(t *testing.T) {
+	src := decodeFixture(t, "synth/strip_41x1.png")
+	w := 41 * (maxNearestReplay/41 + 1000)
+	a := resizeNearest(src, w, 1, image.Rect(maxNearestReplay-5, 0, maxNearestReplay+5, 1))
+	b := resizeNearest(src, w, 1, image.Rect(maxNearestReplay+1, 0, maxNearestReplay+5, 1))
+	if sha256Hex(a.Pix[3*6:]) != sha256Hex(b.Pix) {
+		t.Errorf("closed-form window %v differs from the replayed one %v", b.Pix, a.Pix[3*6:])
+	}
+}
