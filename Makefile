@@ -9,10 +9,12 @@ FUZZTIME ?= 10s
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/inception
 
-# The whole suite: formatting, vet, the dependency rule, and every test including the whole-model parity
-# tests (they read ../shared/weights when present and skip with a message when not).
+# The whole suite: formatting, vet, the dependency rule, every test including the whole-model parity
+# tests (they read ../shared/weights when present and skip with a message when not), and a short fuzz
+# of decode -> preprocess.
 test: lint
 	$(GO) test -count=1 $(PKGS)
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 5s -fuzzminimizetime 2s ./internal/preprocess/
 
 # Unit tests only: skips the whole-model runs.
 test-short:
@@ -36,10 +38,15 @@ lint: depcheck
 depcheck:
 	bash scripts/depcheck.sh
 
+# Each target runs for FUZZTIME; minimisation is capped so new inputs don't eat the budget.
+FUZZ := $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzReadSafetensors -fuzztime $(FUZZTIME) ./internal/weights/
-	$(GO) test -run '^$$' -fuzz FuzzReadCaffeModel -fuzztime $(FUZZTIME) ./internal/weights/
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/preprocess/
+	$(FUZZ) -fuzz FuzzReadSafetensors ./internal/weights/
+	$(FUZZ) -fuzz FuzzReadCaffeModel ./internal/weights/
+	$(FUZZ) -fuzz FuzzReadPth ./internal/weights/
+	$(FUZZ) -fuzz FuzzDecode ./internal/preprocess/
+	$(FUZZ) -fuzz FuzzParseManifest ./models/
+	$(FUZZ) -fuzz FuzzRead ./internal/npy/
 
 generate:
 	$(GO) generate ./...

@@ -17,6 +17,7 @@ check internal/kernels
 check internal/fill
 check internal/weights
 check internal/preprocess
+check internal/npy
 check models
 check internal/cache models
 check internal/model internal/kernels models internal/weights

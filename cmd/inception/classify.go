@@ -24,8 +24,7 @@ type classifyOptions struct {
 	Inputs     []string
 	Arch       string
 	Weights    string
-	Preprocess string
-	Size       int
+	Preset     presetFlags
 	TopK       int
 	Threshold  float64
 	LabelsOnly bool
@@ -78,8 +77,7 @@ run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 wei
 	f := cmd.Flags()
 	f.StringVar(&opts.Arch, "arch", "v1", "network: v1 (GoogLeNet), v2 (BN-Inception), v3, v4 (the accurate choice), irv1, irv2, or an alias such as inception-v3")
 	f.StringVar(&opts.Weights, "weights", "", "weight file: a .caffemodel, or a .safetensors with the reference's keys")
-	f.StringVar(&opts.Preprocess, "preprocess", "", "preprocessing preset: "+strings.Join(preprocess.PresetNames(), ", ")+" (default: the one the arch's weights were trained with)")
-	f.IntVar(&opts.Size, "size", 0, "input size in pixels (default: the preset's)")
+	opts.Preset.register(cmd)
 	f.IntVar(&opts.TopK, "top-k", 5, "classes per image")
 	f.Float64Var(&opts.Threshold, "threshold", 0, "drop classes whose probability is below this")
 	f.BoolVar(&opts.LabelsOnly, "labels-only", false, "print only the class names, one line per image (tab-separated), in input order")
@@ -117,8 +115,6 @@ func (o *classifyOptions) validate() error {
 		return usageErrorf("--threshold must be between 0 and 1, got %g", o.Threshold)
 	case !contains(formats, o.Format):
 		return usageErrorf("--format must be one of %s, got %q", strings.Join(formats, ", "), o.Format)
-	case o.Size < 0:
-		return usageErrorf("--size must be positive, got %d", o.Size)
 	case o.BatchSize < 1:
 		return usageErrorf("--batch-size must be at least 1, got %d", o.BatchSize)
 	case o.Threads < 0 || o.Workers < 0:
@@ -129,6 +125,9 @@ func (o *classifyOptions) validate() error {
 		return usageErrorf("--resume needs --output FILE: it skips the images that file already has")
 	case o.LabelsOnly && o.Format != "text" && o.Format != "jsonl":
 		return usageErrorf("--labels-only prints plain lines; it does not combine with --format %s", o.Format)
+	}
+	if err := o.Preset.validate(); err != nil {
+		return err
 	}
 	if o.Shard != "" {
 		if _, err := pipeline.ParseShard(o.Shard); err != nil {
@@ -147,15 +146,64 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// defaultPreset is the preprocessing each graph's published weights were trained with, among the presets
-// the tool has.
-func defaultPreset(v *model.Variant) string {
-	switch v.Name {
-	case "v1", "v2":
-		return "caffe"
-	default:
-		return "keras"
+// presetFlags are the preprocessing flags classify and preprocess share.
+type presetFlags struct {
+	Name          string
+	Size          int
+	CropPct       float64
+	Interpolation string
+}
+
+func (pf *presetFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&pf.Name, "preprocess", "", "preprocessing preset: "+strings.Join(preprocess.PresetNames(), ", ")+" (default: the recipe the weights were published with)")
+	f.IntVar(&pf.Size, "size", 0, "input size in pixels (default: the preset's)")
+	f.Float64Var(&pf.CropPct, "crop-pct", 0, "centre-crop fraction: the image is resized to size/crop-pct, then cropped (default: the preset's)")
+	f.StringVar(&pf.Interpolation, "interpolation", "", "resampling filter: nearest, bilinear, bicubic or lanczos (default: the preset's)")
+}
+
+func (pf *presetFlags) validate() error {
+	if pf.Size < 0 || pf.CropPct < 0 || pf.CropPct > 1 {
+		return usageErrorf("--size must be positive and --crop-pct in (0, 1]")
 	}
+	return nil
+}
+
+// choosePreset picks the preprocessing: --preprocess if given, else the recipe the weight set was
+// published with (its manifest), else the one the graph's weights are usually trained with; then the
+// single-parameter flags override it.
+func choosePreset(v *model.Variant, man *models.Manifest, pf presetFlags) (preprocess.Preset, error) {
+	var (
+		p   preprocess.Preset
+		err error
+	)
+	switch {
+	case pf.Name != "":
+		if p, err = preprocess.LookupPreset(pf.Name, 0); err != nil {
+			return p, usageErrorf("--preprocess: %w", err)
+		}
+	case man != nil:
+		mp := man.Preprocess
+		p, err = preprocess.NewPreset(preprocess.Params{Preset: mp.Preset, Size: mp.Size, ResizeSize: mp.ResizeSize,
+			CropPct: mp.CropPct, Interpolation: mp.Interpolation, ResizeMode: mp.ResizeMode, Mean: mp.Mean[:],
+			Std: mp.Std[:], ChannelOrder: mp.ChannelOrder, Range: mp.Range, TransformInput: mp.TransformInput})
+		if err != nil {
+			return p, &modelDataError{fmt.Errorf("weight set %s: %w", man.Name, err)}
+		}
+	default:
+		name := "keras"
+		if v.Name == "v1" || v.Name == "v2" {
+			name = "caffe"
+		}
+		if p, err = preprocess.LookupPreset(name, 0); err != nil {
+			return p, err
+		}
+	}
+	p, err = p.With(preprocess.Overrides{Size: pf.Size, CropPct: pf.CropPct, Interpolation: pf.Interpolation})
+	if err != nil {
+		return p, usageErrorf("%w", err)
+	}
+	return p, nil
 }
 
 func classifyRun(opts *classifyOptions) error {
@@ -179,24 +227,21 @@ func classifyRun(opts *classifyOptions) error {
 		items = pipeline.Skip(items, done)
 	}
 
-	m, err := loadModel(opts.Arch, opts.Weights, opts.Threads)
+	l, err := loadModel(ctx, opts.IO, opts.Arch, opts.Weights, opts.Threads)
 	if err != nil {
 		return err
 	}
-	presetName := opts.Preprocess
-	if presetName == "" {
-		presetName = defaultPreset(m.Variant)
-	}
-	preset, err := preprocess.LookupPreset(presetName, opts.Size)
+	m := l.Model
+	preset, err := choosePreset(m.Variant, l.Manifest, opts.Preset)
 	if err != nil {
-		return usageErrorf("--preprocess: %w", err)
+		return err
 	}
 	classes, err := models.ImageNetClasses()
 	if err != nil {
 		return err
 	}
 	if m.Classes() != len(classes) {
-		return &modelDataError{fmt.Errorf("%s has %d classes; only the 1000 ImageNet classes are known", opts.Weights, m.Classes())}
+		return &modelDataError{fmt.Errorf("%s has %d classes; only the 1000 ImageNet classes are known", l.Weights, m.Classes())}
 	}
 
 	out, closeOut, err := openOutput(opts)
@@ -211,7 +256,7 @@ func classifyRun(opts *classifyOptions) error {
 		Model: m, Preset: preset, BatchSize: opts.BatchSize, Workers: opts.Workers,
 		Decode: preprocess.DecodeOptions{NoOrient: opts.NoOrient, MaxPixels: opts.MaxPixels},
 	}, func(r pipeline.Result) error {
-		rec := Record{File: r.Path, Arch: m.Variant.Name, Weights: opts.Weights}
+		rec := Record{File: r.Path, Arch: m.Variant.Name, Weights: l.Weights}
 		if r.Err != nil {
 			failed++
 			rec.Error = errorText(r.Path, r.Err)

@@ -154,7 +154,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad top-k", []string{"classify", "--top-k", "0", "x.jpg"}, exitUsage, "--top-k"},
 		{"bad format", []string{"classify", "--format", "xml", "x.jpg"}, exitUsage, "--format"},
 		{"unknown arch", []string{"classify", "--arch", "v9", "--weights", truncated, "x.jpg"}, exitUsage, `unknown architecture "v9"`},
-		{"no weights", []string{"classify", "x.jpg"}, exitModelData, "no weights for v1"},
+		{"unknown weight set", []string{"classify", "--weights", "nope", "x.jpg"}, exitModelData, "--weights nope: no such file"},
 		{"missing weights", []string{"classify", "--weights", filepath.Join(dir, "nope.caffemodel"), "x.jpg"}, exitModelData, "nope.caffemodel"},
 		{"truncated weights", []string{"classify", "--arch", "v4", "--weights", truncated, "x.jpg"}, exitModelData, "w.safetensors"},
 	} {
@@ -181,7 +181,7 @@ func TestClassifyFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Arch != "inception-v4" || got.Weights != "w.safetensors" || got.Preprocess != "keras" || got.Size != 320 ||
+	if got.Arch != "inception-v4" || got.Weights != "w.safetensors" || got.Preset.Name != "keras" || got.Preset.Size != 320 ||
 		got.TopK != 3 || got.Format != "json" || got.Threads != 1 || !got.NoOrient || len(got.Inputs) != 2 {
 		t.Errorf("options %+v", got)
 	}

@@ -67,6 +67,9 @@ binary, on the CPU, with the same numbers as the reference implementations.`,
 	root.AddCommand(newCmdClassify(ios, nil))
 	root.AddCommand(newCmdVersion(ios, nil))
 	root.AddCommand(newCmdBench(ios, nil))
+	root.AddCommand(newCmdPull(ios, nil))
+	root.AddCommand(newCmdModels(ios, nil))
+	root.AddCommand(newCmdPreprocess(ios, nil))
 	return root
 }
 
