@@ -21,5 +21,6 @@ check internal/npy
 check models
 check internal/cache models
 check internal/model internal/kernels models internal/weights
+check internal/onnx internal/model internal/kernels models internal/weights
 check internal/pipeline internal/model internal/kernels models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
 exit $fail

@@ -70,6 +70,7 @@ binary, on the CPU, with the same numbers as the reference implementations.`,
 	root.AddCommand(newCmdPull(ios, nil))
 	root.AddCommand(newCmdModels(ios, nil))
 	root.AddCommand(newCmdPreprocess(ios, nil))
+	root.AddCommand(newCmdExport(ios, nil))
 	return root
 }
 
