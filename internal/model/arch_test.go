@@ -117,3 +117,12 @@ func TestForwardTensor(t *testing.T) {
 		t.Error("no error for a 1-channel input")
 	}
 }
+
+// TestFlatBlockErrorsNameALayer: Cadene's blocks have no key of their own, so a size that breaks one is
+// reported by its first layer's name.
+func TestFlatBlockErrorsNameALayer(t *testing.T) {
+	_, err := New(v2).FeatureShape(231, 231)
+	if err == nil || !strings.HasPrefix(err.Error(), "block of inception_") {
+		t.Errorf("v2 at 231: %v", err)
+	}
+}

@@ -197,7 +197,15 @@ func (m *Mixed) outShape(path string, in Shape) (Shape, error) {
 			return Shape{}, err
 		}
 		if i > 0 && (s.H != out.H || s.W != out.W) {
-			return Shape{}, fmt.Errorf("%s: branch %d gives %s, branch 0 gives %dx%d spatially", p, i, s, out.H, out.W)
+			name := p
+			if name == "" { // flat checkpoints (Cadene, BVLC): name the block by its first layer
+				m.params(path, in, func(q *param) {
+					if name == "" {
+						name = "block of " + q.layer.id
+					}
+				})
+			}
+			return Shape{}, fmt.Errorf("%s: branch %d gives %s, branch 0 gives %dx%d spatially", name, i, s, out.H, out.W)
 		}
 		out.C += s.C
 		out.H, out.W = s.H, s.W
