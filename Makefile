@@ -4,7 +4,7 @@ BIN     ?= bin/inception
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: build test test-short test-purego bench lint depcheck fuzz generate clean
+.PHONY: build test test-short test-purego bench lint depcheck fuzz generate check-generate clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/inception
@@ -50,6 +50,10 @@ fuzz:
 
 generate:
 	$(GO) generate ./...
+
+# The generated assembly must be what its generator (internal/kernels/_asm, avo) produces.
+check-generate: generate
+	@git diff --exit-code --stat -- '*.s' || (echo "generated files are stale: run make generate"; exit 1)
 
 clean:
 	rm -rf bin

@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 // convBenchmarks are real layers of the supported networks (GoogLeNet = torchvision v1).
@@ -13,16 +15,62 @@ var convBenchmarks = []struct {
 	{"v1_conv1_7x7_s2", ConvShape{C: 3, H: 224, W: 224, O: 64, KH: 7, KW: 7, SH: 2, SW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3}},
 	{"v1_conv2_3x3", ConvShape{C: 64, H: 56, W: 56, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v1_inception3a_1x1", ConvShape{C: 192, H: 28, W: 28, O: 64, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"v1_inception5b_3x3", ConvShape{C: 192, H: 7, W: 7, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Conv2d_1a_3x3_s2", ConvShape{C: 3, H: 299, W: 299, O: 32, KH: 3, KW: 3, SH: 2, SW: 2}},
 	{"v3_Conv2d_2b_3x3", ConvShape{C: 32, H: 147, W: 147, O: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"v3_Conv2d_4a_3x3", ConvShape{C: 80, H: 73, W: 73, O: 192, KH: 3, KW: 3, SH: 1, SW: 1}},
+	{"v3_Mixed_5b_5x5", ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
 	{"v3_Mixed_6b_1x7", ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 	{"v3_Mixed_7b_3x3", ConvShape{C: 448, H: 8, W: 8, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v4_stem_3x3_s2", ConvShape{C: 64, H: 147, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}},
 	{"irv2_block17_1x1", ConvShape{C: 1088, H: 17, W: 17, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv2_block17_up_1x1", ConvShape{C: 384, H: 17, W: 17, O: 1088, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
 }
 
+// implShortName returns the ISA of a kernel name in lower case: "avx2" for gemmF32_6x16AVX2.
+func implShortName(name string) string {
+	for _, isa := range []string{"AVX2", "Generic"} {
+		if strings.HasSuffix(name, isa) {
+			return strings.ToLower(isa)
+		}
+	}
+	return name
+}
+
+// benchConv runs the layer table with every available gemm implementation, on weights
+// packed once (Conv2DPacked, the inference path).
 func benchConv(b *testing.B, threads int) {
+	for _, bm := range convBenchmarks {
+		b.Run(bm.name, func(b *testing.B) {
+			for _, e := range isaImpls("gemm") {
+				b.Run(implShortName(e.name), func(b *testing.B) {
+					s := bm.s
+					r := newRand(1)
+					in := randSlice(r, s.C*s.H*s.W)
+					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+					bias := randSlice(r, s.O)
+					out := make([]float32, s.O*s.OutH()*s.OutW())
+					scratch := make([]float32, s.PackedScratchLen())
+					for b.Loop() {
+						conv2D(s, in, pw, bias, out, scratch, true, threads, e.fn.(isa))
+					}
+					b.ReportMetric(2*float64(s.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkConv2D runs the layer table serially (threads=1).
+func BenchmarkConv2D(b *testing.B) { benchConv(b, 1) }
+
+// BenchmarkConv2DThreads2 runs the layer table with threads=2.
+func BenchmarkConv2DThreads2(b *testing.B) { benchConv(b, 2) }
+
+// BenchmarkConv2DUnpacked runs the layer table through Conv2D, which packs the weights on
+// every call, with the active implementation (threads=1).
+func BenchmarkConv2DUnpacked(b *testing.B) {
 	for _, bm := range convBenchmarks {
 		b.Run(bm.name, func(b *testing.B) {
 			s := bm.s
@@ -33,18 +81,26 @@ func benchConv(b *testing.B, threads int) {
 			out := make([]float32, s.O*s.OutH()*s.OutW())
 			scratch := make([]float32, s.ScratchLen())
 			for b.Loop() {
-				Conv2D(s, in, w, bias, out, scratch, true, threads)
+				Conv2D(s, in, w, bias, out, scratch, true, 1)
 			}
 			b.ReportMetric(2*float64(s.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }
 
-// BenchmarkConv2D runs the layer table serially (threads=1).
-func BenchmarkConv2D(b *testing.B) { benchConv(b, 1) }
-
-// BenchmarkConv2DThreads2 runs the layer table with threads=2.
-func BenchmarkConv2DThreads2(b *testing.B) { benchConv(b, 2) }
+// BenchmarkPeak reports MeasurePeakGFLOPS for 1 and 2 threads (the metric, not ns/op, is
+// the result).
+func BenchmarkPeak(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			var g float64
+			for b.Loop() {
+				g = MeasurePeakGFLOPS(200*time.Millisecond, threads)
+			}
+			b.ReportMetric(g, "GFLOP/s")
+		})
+	}
+}
 
 func BenchmarkSgemm(b *testing.B) {
 	for _, sz := range []struct{ m, n, k int }{{64, 64, 64}, {256, 256, 256}, {192, 289, 1088}} {

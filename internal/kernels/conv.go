@@ -1,7 +1,5 @@
 package kernels
 
-import "sync"
-
 // ConvShape describes a 2-D convolution of one CHW image.
 type ConvShape struct {
 	C, H, W                int // input channels, height, width
@@ -37,21 +35,158 @@ func (s ConvShape) MACs() int64 {
 	return int64(s.O) * int64(s.OutH()) * int64(s.OutW()) * int64(s.C) * int64(s.KH) * int64(s.KW)
 }
 
-// maxConvThreads caps the goroutines one Conv2D call uses; ScratchLen reserves a B strip for each.
+// maxConvThreads caps the goroutines one Conv2D call uses; ScratchLen reserves a B buffer for each.
 const maxConvThreads = 16
 
-// parallelMinMACs is the size below which Conv2D stays serial: a goroutine start and join
-// costs a few µs, i.e. tens of thousands of MACs at scalar speed. A var so tests can lower it.
+// parallelMinMACs is the size below which Conv2D stays serial (about 20 µs with AVX2): a
+// goroutine start costs ~1 µs, and a helper the OS wakes late costs nothing, since the caller
+// takes the work it has not started (runTeam). A var so tests can lower it.
 var parallelMinMACs int64 = 1 << 20
 
-// ScratchLen returns the float32s of scratch Conv2D needs for this shape: one packed
-// min(C*KH*KW, 256)×8 B strip per worker, for up to 16 workers (at most 128 KiB).
+// ScratchLen returns the float32s of scratch Conv2D needs for this shape: that of
+// Conv2DPacked (PackedScratchLen) plus the packed weights (O rounded up to 6, times C*KH*KW,
+// or 16*C for Winograd shapes).
 func (s ConvShape) ScratchLen() int {
-	return maxConvThreads * convStripLen(s)
+	return s.PackedScratchLen() + s.packedLen()
 }
 
-func convStripLen(s ConvShape) int {
-	return min(s.C*s.KH*s.KW, kcBlock) * gemmNR
+// PackedScratchLen returns the float32s of scratch Conv2DPacked needs for this shape: a B
+// packing buffer of at most 256×16 floats for each of up to 16 workers (256 KiB), plus, for
+// padded or strided convolutions, the input zero-padded and split into stride phases
+// (about C*(H+PadT+PadB)*(W+PadL+PadR) floats); Winograd shapes add the transformed input
+// and products of one chunk of tiles (at most ~2 MiB, more for very wide layers).
+func (s ConvShape) PackedScratchLen() int {
+	if s.winograd() {
+		return s.winoScratchLen()
+	}
+	g := s.gemm()
+	return maxConvThreads*g.bufLen() + s.inputLen()
+}
+
+// packedLen returns the length of the weights packed by PackConvWeights.
+func (s ConvShape) packedLen() int {
+	if s.winograd() {
+		return s.winoPackedLen()
+	}
+	return packedALen(s.O, s.C*s.KH*s.KW)
+}
+
+// packWeights packs w into dst (len >= s.packedLen()) for conv2D.
+func (s ConvShape) packWeights(w, dst []float32) {
+	if s.winograd() {
+		s.winoPackWeights(w, dst)
+		return
+	}
+	k := s.C * s.KH * s.KW
+	packA(s.O, k, w, k, dst)
+}
+
+// gemm returns the GEMM of the convolution, without its operands: M = O, K = C*KH*KW,
+// N = OH*OW.
+func (s ConvShape) gemm() gemmPacked {
+	return gemmPacked{m: s.O, n: max(s.OutH()*s.OutW(), 1), k: s.C * s.KH * s.KW}
+}
+
+// direct reports whether the convolution reads its input as is: 1×1 stride-1 unpadded
+// (B is the input, row-major [C][H*W]) or stride-1 unpadded (im2col reads stay in bounds).
+func (s ConvShape) direct() bool {
+	return s.SH == 1 && s.SW == 1 && s.PadT == 0 && s.PadL == 0 && s.PadB == 0 && s.PadR == 0
+}
+
+// phases returns the size of one phase plane of the padded input: hq×wq, the padded input
+// being split into SH×SW planes, plane (ry, rx) holding padded rows ry, ry+SH, … and
+// columns rx, rx+SW, ….
+func (s ConvShape) phases() (hq, wq int) {
+	return (s.H + s.PadT + s.PadB + s.SH - 1) / s.SH, (s.W + s.PadL + s.PadR + s.SW - 1) / s.SW
+}
+
+// inputLen returns the float32s of the padded, phase-split input, 0 when direct.
+func (s ConvShape) inputLen() int {
+	if s.direct() {
+		return 0
+	}
+	hq, wq := s.phases()
+	return s.C * s.SH * s.SW * hq * wq
+}
+
+// source returns the bSource of the convolution's im2col matrix: over in when direct,
+// otherwise over t (len >= s.inputLen()), which fillInput must fill before it is read.
+func (s ConvShape) source(in, t []float32) bSource {
+	if s.KH == 1 && s.KW == 1 && s.direct() {
+		hw := s.H * s.W
+		return bSource{t: in[:s.C*hw], kh: 1, kw: 1, sh: 1, sw: 1, plane: hw, ow: hw}
+	}
+	src := bSource{kh: s.KH, kw: s.KW, sh: s.SH, sw: s.SW, ow: s.OutW()}
+	if s.direct() {
+		src.t, src.plane, src.wq = in[:s.C*s.H*s.W], s.H*s.W, s.W
+		return src
+	}
+	hq, wq := s.phases()
+	src.t, src.plane, src.wq = t[:s.inputLen()], hq*wq, wq
+	return src
+}
+
+// fillInput writes channels c0..c1-1 of the padded, phase-split input into t, unless direct:
+//
+//	t[((c*SH+ry)*SW+rx)*hq*wq + i*wq + j] = in[c][i*SH+ry-PadT][j*SW+rx-PadL] (0 outside)
+//
+// For SW = 2 it splits each input row into its two phase rows with impl's unzip2 kernel.
+func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
+	if s.direct() {
+		return
+	}
+	hq, wq := s.phases()
+	// row returns row i of phase plane (ry, rx) of channel c.
+	row := func(c, ry, rx, i int) []float32 {
+		return t[((c*s.SH+ry)*s.SW+rx)*hq*wq+i*wq:][:wq]
+	}
+	for c := c0; c < c1; c++ {
+		for ry := 0; ry < s.SH; ry++ {
+			for i := 0; i < hq; i++ {
+				iy := i*s.SH + ry - s.PadT
+				if iy < 0 || iy >= s.H {
+					for rx := 0; rx < s.SW; rx++ {
+						clear(row(c, ry, rx, i))
+					}
+					continue
+				}
+				src := in[(c*s.H+iy)*s.W : (c*s.H+iy)*s.W+s.W]
+				switch s.SW {
+				case 1:
+					r := row(c, ry, 0, i)
+					lo := min(s.PadL, wq)
+					clear(r[:lo])
+					n := copy(r[lo:], src)
+					clear(r[lo+n:])
+				case 2:
+					// Padded column X = ix+PadL goes to phase X%2, column X/2: the even
+					// ix to phase PadL%2 from column PadL/2, the odd ix to the other
+					// phase from column (PadL+1)/2.
+					ev, od := row(c, ry, s.PadL%2, i), row(c, ry, 1-s.PadL%2, i)
+					eo, oo := s.PadL/2, (s.PadL+1)/2
+					ne, no := (s.W+1)/2, s.W/2
+					clear(ev[:eo])
+					clear(ev[eo+ne:])
+					clear(od[:oo])
+					clear(od[oo+no:])
+					impl.unzip2(ev[eo:eo+no], od[oo:oo+no], src[:2*no])
+					if ne > no {
+						ev[eo+no] = src[s.W-1]
+					}
+				default:
+					for rx := 0; rx < s.SW; rx++ {
+						r := row(c, ry, rx, i)
+						for j := range r {
+							r[j] = 0
+							if ix := j*s.SW + rx - s.PadL; uint(ix) < uint(s.W) {
+								r[j] = src[ix]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // Conv2D computes a 2-D convolution of one CHW image, with bias and optional ReLU:
@@ -80,13 +215,65 @@ func convStripLen(s ConvShape) int {
 //
 // in: C*H*W; w: O*C*KH*KW (OIHW, i.e. the GEMM A matrix [O][C*KH*KW]); bias: len O or nil;
 // out: O*OH*OW, overwritten, must not overlap in or w; scratch: len >= s.ScratchLen(), contents ignored.
-// It is computed as out = w · im2col(in), with the im2col matrix never materialised: strips of it
-// are gathered into scratch as the GEMM needs them. Accumulation is float32.
+// It is computed as out = w · im2col(in), with the im2col matrix never materialised: strips of
+// it are gathered into scratch as the GEMM needs them, and w is first packed into scratch
+// (Conv2DPacked takes weights packed once by PackConvWeights instead). 3×3 stride-1
+// convolutions with at least 16 input and output channels run as Winograd F(2×2, 3×3)
+// instead (winograd.go; its error is that of the direct sum, TestWinogradError).
+// Accumulation is float32.
 //
 // threads is the number of goroutines to use (values < 1 mean 1, at most 16): the output
-// columns (pixels) are split between them in 8-column strips, so results do not depend on
-// threads. Shapes under about 1M MACs run serially on the calling goroutine.
+// columns (pixels) are split between them in 16-column strips, or the output channels in
+// groups of 6 when there are few columns, so results do not depend on threads. Shapes under
+// about 1M MACs run serially on the calling goroutine.
 func Conv2D(s ConvShape, in, w, bias, out, scratch []float32, relu bool, threads int) {
+	s.check(in, bias, out)
+	k := s.C * s.KH * s.KW
+	if len(w) < s.O*k {
+		panic("kernels: Conv2D w too short")
+	}
+	if len(scratch) < s.ScratchLen() {
+		panic("kernels: Conv2D scratch too short")
+	}
+	pa := scratch[s.PackedScratchLen() : s.PackedScratchLen()+s.packedLen()]
+	s.packWeights(w, pa)
+	conv2D(s, in, pa, bias, out, scratch, relu, threads, gemmActive)
+}
+
+// PackConvWeights returns the weights w (OIHW, len >= O*C*KH*KW) packed for Conv2DPacked:
+// 6-row panels of the GEMM A matrix [O][C*KH*KW], K block by K block, zero-padded to a
+// multiple of 6 rows; for a Winograd shape, the 16 transformed O×C matrices G g Gᵀ packed
+// the same way. It allocates; call it once, when the weights are loaded. The layout depends
+// only on s, not on which kernel implementation is active.
+func PackConvWeights(s ConvShape, w []float32) []float32 {
+	k := s.C * s.KH * s.KW
+	if s.O < 1 || k < 1 {
+		panic("kernels: PackConvWeights non-positive dimension")
+	}
+	if len(w) < s.O*k {
+		panic("kernels: PackConvWeights w too short")
+	}
+	pa := make([]float32, s.packedLen())
+	s.packWeights(w, pa)
+	return pa
+}
+
+// Conv2DPacked computes Conv2D with weights packed by PackConvWeights(s, w): the result is
+// that of Conv2D(s, in, w, bias, out, scratch, relu, threads), bit for bit. scratch needs
+// only len >= s.PackedScratchLen().
+func Conv2DPacked(s ConvShape, in, packedW, bias, out, scratch []float32, relu bool, threads int) {
+	s.check(in, bias, out)
+	if len(packedW) < s.packedLen() {
+		panic("kernels: Conv2DPacked packedW too short")
+	}
+	if len(scratch) < s.PackedScratchLen() {
+		panic("kernels: Conv2DPacked scratch too short")
+	}
+	conv2D(s, in, packedW, bias, out, scratch, relu, threads, gemmActive)
+}
+
+// check panics unless s is a valid convolution and in, bias and out are long enough.
+func (s ConvShape) check(in, bias, out []float32) {
 	if s.C < 1 || s.H < 1 || s.W < 1 || s.O < 1 || s.KH < 1 || s.KW < 1 {
 		panic("kernels: Conv2D non-positive dimension")
 	}
@@ -100,66 +287,69 @@ func Conv2D(s ConvShape, in, w, bias, out, scratch []float32, relu bool, threads
 	if oh < 1 || ow < 1 {
 		panic("kernels: Conv2D kernel larger than padded input")
 	}
-	k := s.C * s.KH * s.KW
-	n := oh * ow
 	if len(in) < s.C*s.H*s.W {
 		panic("kernels: Conv2D in too short")
-	}
-	if len(w) < s.O*k {
-		panic("kernels: Conv2D w too short")
 	}
 	if bias != nil && len(bias) < s.O {
 		panic("kernels: Conv2D bias too short")
 	}
-	if len(out) < s.O*n {
+	if len(out) < s.O*oh*ow {
 		panic("kernels: Conv2D out too short")
 	}
-	stripLen := convStripLen(s)
-	if len(scratch) < maxConvThreads*stripLen {
-		panic("kernels: Conv2D scratch too short")
-	}
+}
 
-	src := bSource{b: in[:s.C*s.H*s.W], ldb: n}
-	if !(s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.PadT == 0 && s.PadL == 0 && s.PadB == 0 && s.PadR == 0) {
-		src.im2col = true
-		src.h, src.w, src.kh, src.kw = s.H, s.W, s.KH, s.KW
-		src.sh, src.sw, src.padT, src.padL, src.ow = s.SH, s.SW, s.PadT, s.PadL, ow
-	}
-	w = w[:s.O*k]
-	out = out[:s.O*n]
-	if bias != nil {
-		bias = bias[:s.O]
-	}
-
-	strips := (n + gemmNR - 1) / gemmNR
-	workers := min(max(threads, 1), maxConvThreads, strips)
+// conv2D runs the convolution's GEMM over the packed weights pa with the micro-kernels kern,
+// split between up to threads workers.
+func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, threads int, impl isa) {
+	workers := min(max(threads, 1), maxConvThreads)
 	if s.MACs() < parallelMinMACs {
 		workers = 1
 	}
-	if workers == 1 {
-		gemmColumns(s.O, k, w, k, &src, 0, n, out, n, bias, false, relu, scratch[:stripLen])
+	if s.winograd() {
+		winoConv(s, in, pa, bias, out, scratch, relu, workers, impl)
 		return
 	}
-	conv2DParallel(workers, strips, s.O, k, w, src, n, out, bias, relu, scratch, stripLen)
+	g := s.gemm()
+	bufLen := g.bufLen()
+	g.src = s.source(in, scratch[maxConvThreads*bufLen:])
+	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:g.m*g.n], g.n, relu, impl
+	if bias != nil {
+		g.bias = bias[:g.m]
+	}
+	if workers == 1 {
+		s.fillInput(in, g.src.t, 0, s.C, impl)
+		g.run(0, g.m, 0, g.n, scratch[:bufLen])
+		return
+	}
+	conv2DParallel(s, in, g, workers, scratch[:workers*bufLen])
 }
 
-// conv2DParallel runs gemmColumns on workers goroutines (the last on the caller's), each on a
-// contiguous range of 8-column strips with its own B strip in scratch. It is a separate
-// function so that only this path pays for the heap-allocated closure state.
-func conv2DParallel(workers, strips, m, k int, w []float32, src bSource, n int, out, bias []float32,
-	relu bool, scratch []float32, stripLen int) {
-	var wg sync.WaitGroup
-	for t := range workers {
-		j0 := strips * t / workers * gemmNR
-		j1 := min(strips*(t+1)/workers*gemmNR, n)
-		buf := scratch[t*stripLen : (t+1)*stripLen]
-		if t == workers-1 {
-			gemmColumns(m, k, w, k, &src, j0, j1, out, n, bias, false, relu, buf)
-			break
-		}
-		wg.Go(func() {
-			gemmColumns(m, k, w, k, &src, j0, j1, out, n, bias, false, relu, buf)
-		})
+// conv2DParallel runs g on workers goroutines (runTeam), in ranges of 16-column strips
+// with the worker's B buffer in scratch, or, when there are fewer strips than workers (8×8
+// images with many threads), in ranges of 6-row panels, each of which packs all of B (small
+// when N is). Non-direct convolutions first fill the padded input, by channels. It is a
+// separate function so that only this path pays for the heap-allocated closure state.
+func conv2DParallel(s ConvShape, in []float32, g gemmPacked, workers int, scratch []float32) {
+	bufLen := g.bufLen()
+	strips := (g.n + gemmNR - 1) / gemmNR
+	byRows := strips < workers
+	units := []int{strips}
+	if byRows {
+		units[0] = (g.m + gemmMR - 1) / gemmMR
 	}
-	wg.Wait()
+	if !s.direct() {
+		units = []int{s.C, units[0]}
+	}
+	runTeam(workers-1, units, func(phase, lo, hi, worker int) {
+		if phase < len(units)-1 {
+			s.fillInput(in, g.src.t, lo, hi, g.isa)
+			return
+		}
+		buf := scratch[worker*bufLen : (worker+1)*bufLen]
+		if byRows {
+			g.run(lo*gemmMR, min(hi*gemmMR, g.m), 0, g.n, buf)
+			return
+		}
+		g.run(0, g.m, lo*gemmNR, min(hi*gemmNR, g.n), buf)
+	})
 }

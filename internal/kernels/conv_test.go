@@ -41,6 +41,22 @@ var convTests = []struct {
 	{"v3_3x3_s2_valid_149", ConvShape{C: 32, H: 149, W: 149, O: 32, KH: 3, KW: 3, SH: 2, SW: 2}},
 	{"v3_Mixed_7b_1x3", ConvShape{C: 384, H: 8, W: 8, O: 384, KH: 1, KW: 3, SH: 1, SW: 1, PadL: 1, PadR: 1}},
 	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv2_block17_up_1x1_narrow", ConvShape{C: 128, H: 17, W: 17, O: 1088, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"v1_inception5b_3x3_narrow", ConvShape{C: 192, H: 7, W: 7, O: 50, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"v3_Mixed_6a_3x3_s2_narrow", ConvShape{C: 32, H: 35, W: 35, O: 44, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"v4_stem_3x3_s2_narrow", ConvShape{C: 16, H: 147, W: 147, O: 20, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"3x3_s2_pad1_odd", ConvShape{C: 5, H: 19, W: 21, O: 8, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"3x3_s2_padL_only", ConvShape{C: 3, H: 10, W: 12, O: 7, KH: 3, KW: 3, SH: 2, SW: 2, PadL: 1}},
+	// Winograd F(2×2, 3×3): odd and even outputs, asymmetric padding, K blocks, 1-row images.
+	{"wino_odd_out", ConvShape{C: 16, H: 9, W: 9, O: 16, KH: 3, KW: 3, SH: 1, SW: 1}},
+	{"wino_pad1", ConvShape{C: 20, H: 10, W: 12, O: 22, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"wino_asym_pad", ConvShape{C: 17, H: 11, W: 19, O: 19, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 2, PadB: 1, PadR: 0}},
+	{"wino_C_over_kc", ConvShape{C: 300, H: 6, W: 5, O: 18, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"wino_2x2_out", ConvShape{C: 16, H: 4, W: 4, O: 17, KH: 3, KW: 3, SH: 1, SW: 1}},
+	{"wino_wide", ConvShape{C: 16, H: 3, W: 70, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1, PadL: 1, PadR: 1}},
+	{"wino_tall", ConvShape{C: 16, H: 70, W: 3, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1}},
+	{"wino_3_chunks", ConvShape{C: 16, H: 79, W: 120, O: 17, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"v3_Mixed_7b_3x3_narrow", ConvShape{C: 64, H: 8, W: 8, O: 40, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 }
 
 func TestConvShape(t *testing.T) {
@@ -75,54 +91,111 @@ func TestConvShape(t *testing.T) {
 	}
 }
 
-// runConv runs Conv2D on NaN-guarded out and scratch and checks the guards.
-func runConv(t *testing.T, s ConvShape, in, w, bias []float32, relu bool, threads int) []float32 {
+// isaImpls returns the available implementations of op in kernelTable: its name and isa.
+func isaImpls(op string) []kernelEntry {
+	var impls []kernelEntry
+	for _, e := range kernelTable {
+		if e.op == op && *e.available {
+			impls = append(impls, e)
+		}
+	}
+	return impls
+}
+
+// runConv runs the convolution with the kernels of impl (on weights packed by
+// PackConvWeights) on NaN-guarded out and scratch, and checks the guards.
+func runConv(t *testing.T, s ConvShape, in, w, bias []float32, relu bool, threads int, impl isa) []float32 {
 	t.Helper()
 	out := guarded(s.O * s.OutH() * s.OutW())
-	scratch := guarded(s.ScratchLen())
-	Conv2D(s, in, w, bias, out, scratch, relu, threads)
+	scratch := guarded(s.PackedScratchLen())
+	conv2D(s, in, PackConvWeights(s, w), bias, out, scratch, relu, threads, impl)
 	checkGuard(t, "out", out)
 	checkGuard(t, "scratch", scratch)
 	return out
 }
 
+// TestConv2D runs every gemm implementation against the float64 reference.
 func TestConv2D(t *testing.T) {
-	for i, tt := range convTests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := tt.s
-			r := newRand(uint64(i))
-			in := randSlice(r, s.C*s.H*s.W)
-			w := randSlice(r, s.O*s.C*s.KH*s.KW)
-			bias := randSlice(r, s.O)
-			for _, cfg := range []struct {
-				bias []float32
-				relu bool
-			}{{bias, true}, {nil, false}} {
-				want, tol := refConv(s, in, w, cfg.bias, cfg.relu)
-				got := runConv(t, s, in, w, cfg.bias, cfg.relu, 1)
-				closeTo(t, fmt.Sprintf("out(bias=%t,relu=%t)", cfg.bias != nil, cfg.relu), got, want, tol)
+	for _, e := range isaImpls("gemm") {
+		t.Run(e.name, func(t *testing.T) {
+			for i, tt := range convTests {
+				t.Run(tt.name, func(t *testing.T) {
+					s := tt.s
+					r := newRand(uint64(i))
+					in := randSlice(r, s.C*s.H*s.W)
+					w := randSlice(r, s.O*s.C*s.KH*s.KW)
+					bias := randSlice(r, s.O)
+					for _, cfg := range []struct {
+						bias []float32
+						relu bool
+					}{{bias, true}, {nil, false}} {
+						want, tol := refConv(s, in, w, cfg.bias, cfg.relu)
+						got := runConv(t, s, in, w, cfg.bias, cfg.relu, 1, e.fn.(isa))
+						closeTo(t, fmt.Sprintf("out(bias=%t,relu=%t)", cfg.bias != nil, cfg.relu), got, want, tol)
+					}
+				})
 			}
 		})
 	}
 }
 
-// TestConv2DThreads checks that any thread count gives bit-identical results.
-func TestConv2DThreads(t *testing.T) {
-	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
-	parallelMinMACs = 0
+// TestConv2DPacked checks that Conv2D and Conv2DPacked give the same bits, with scratch of
+// exactly ScratchLen and PackedScratchLen.
+func TestConv2DPacked(t *testing.T) {
 	for i, tt := range convTests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.s
-			r := newRand(uint64(100 + i))
+			r := newRand(uint64(200 + i))
 			in := randSlice(r, s.C*s.H*s.W)
 			w := randSlice(r, s.O*s.C*s.KH*s.KW)
 			bias := randSlice(r, s.O)
-			want := runConv(t, s, in, w, bias, true, 1)
-			for _, threads := range []int{2, 3, 7, 64} {
-				got := runConv(t, s, in, w, bias, true, threads)
-				for j := range want {
-					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-						t.Fatalf("threads=%d: out[%d] = %v, want %v (threads=1)", threads, j, got[j], want[j])
+			want := guarded(s.O * s.OutH() * s.OutW())
+			scratch := guarded(s.ScratchLen())
+			Conv2D(s, in, w, bias, want, scratch, true, 2)
+			checkGuard(t, "Conv2D out", want)
+			checkGuard(t, "Conv2D scratch", scratch)
+			got := guarded(len(want))
+			scratch = guarded(s.PackedScratchLen())
+			Conv2DPacked(s, in, PackConvWeights(s, w), bias, got, scratch, true, 2)
+			checkGuard(t, "Conv2DPacked out", got)
+			checkGuard(t, "Conv2DPacked scratch", scratch)
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("Conv2DPacked out[%d] = %v, Conv2D %v", j, got[j], want[j])
+				}
+			}
+		})
+	}
+}
+
+// TestPackConvWeights checks the packed layout against its definition (see packA).
+func TestPackConvWeights(t *testing.T) {
+	for _, s := range []ConvShape{
+		{C: 1, H: 3, W: 3, O: 1, KH: 1, KW: 1, SH: 1, SW: 1},
+		{C: 3, H: 5, W: 5, O: 7, KH: 3, KW: 3, SH: 1, SW: 1},
+		{C: 600, H: 3, W: 3, O: 13, KH: 1, KW: 1, SH: 1, SW: 1}, // K blocks of 200
+		{C: 64, H: 9, W: 9, O: 12, KH: 3, KW: 3, SH: 1, SW: 1},  // K = 576: blocks of 192
+	} {
+		t.Run(fmt.Sprintf("O=%d_K=%d", s.O, s.C*s.KH*s.KW), func(t *testing.T) {
+			k := s.C * s.KH * s.KW
+			w := randSlice(newRand(1), s.O*k)
+			got := PackConvWeights(s, w)
+			mp := (s.O + gemmMR - 1) / gemmMR * gemmMR
+			if len(got) != mp*k {
+				t.Fatalf("len = %d, want %d", len(got), mp*k)
+			}
+			kcb := gemmKCFor(k)
+			for o := 0; o < mp; o++ {
+				for kk := 0; kk < k; kk++ {
+					k0 := kk / kcb * kcb
+					kc := min(kcb, k-k0)
+					idx := k0*mp + o/gemmMR*gemmMR*kc + (kk-k0)*gemmMR + o%gemmMR
+					var want float32
+					if o < s.O {
+						want = w[o*k+kk]
+					}
+					if got[idx] != want {
+						t.Fatalf("packed[%d] (o=%d k=%d) = %v, want %v", idx, o, kk, got[idx], want)
 					}
 				}
 			}
@@ -130,14 +203,53 @@ func TestConv2DThreads(t *testing.T) {
 	}
 }
 
+// TestConv2DThreads checks that any thread count gives bit-identical results, whether the
+// columns or the rows are split, for every implementation.
+func TestConv2DThreads(t *testing.T) {
+	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
+	parallelMinMACs = 0
+	for _, e := range isaImpls("gemm") {
+		t.Run(e.name, func(t *testing.T) {
+			for i, tt := range convTests {
+				t.Run(tt.name, func(t *testing.T) {
+					s := tt.s
+					r := newRand(uint64(100 + i))
+					in := randSlice(r, s.C*s.H*s.W)
+					w := randSlice(r, s.O*s.C*s.KH*s.KW)
+					bias := randSlice(r, s.O)
+					want := runConv(t, s, in, w, bias, true, 1, e.fn.(isa))
+					for _, threads := range []int{2, 3, 7, 64} {
+						got := runConv(t, s, in, w, bias, true, threads, e.fn.(isa))
+						for j := range want {
+							if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+								t.Fatalf("threads=%d: out[%d] = %v, want %v (threads=1)", threads, j, got[j], want[j])
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
 func TestConv2DNoAllocs(t *testing.T) {
-	s := ConvShape{C: 16, H: 9, W: 9, O: 8, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
-	in := make([]float32, s.C*s.H*s.W)
-	w := make([]float32, s.O*s.C*9)
-	out := make([]float32, s.O*s.OutH()*s.OutW())
-	scratch := make([]float32, s.ScratchLen())
-	if n := testing.AllocsPerRun(10, func() { Conv2D(s, in, w, nil, out, scratch, true, 1) }); n != 0 {
-		t.Errorf("Conv2D allocates %v times per call", n)
+	for _, s := range []ConvShape{
+		{C: 16, H: 9, W: 9, O: 8, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 16, H: 9, W: 9, O: 8, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 16, H: 9, W: 9, O: 8, KH: 1, KW: 1, SH: 1, SW: 1},
+		{C: 16, H: 9, W: 9, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, // Winograd
+	} {
+		in := make([]float32, s.C*s.H*s.W)
+		w := make([]float32, s.O*s.C*s.KH*s.KW)
+		pw := PackConvWeights(s, w)
+		out := make([]float32, s.O*s.OutH()*s.OutW())
+		scratch := make([]float32, s.ScratchLen())
+		if n := testing.AllocsPerRun(10, func() { Conv2D(s, in, w, nil, out, scratch, true, 1) }); n != 0 {
+			t.Errorf("%+v: Conv2D allocates %v times per call", s, n)
+		}
+		if n := testing.AllocsPerRun(10, func() { Conv2DPacked(s, in, pw, nil, out, scratch, true, 1) }); n != 0 {
+			t.Errorf("%+v: Conv2DPacked allocates %v times per call", s, n)
+		}
 	}
 }
 
@@ -162,6 +274,13 @@ func TestConv2DPanics(t *testing.T) {
 		{"zero_C", func() { Conv2D(bad(func(b *ConvShape) { b.C = 0 }), in, w, bias, out, scratch, false, 1) }},
 		{"zero_stride", func() { Conv2D(bad(func(b *ConvShape) { b.SW = 0 }), in, w, bias, out, scratch, false, 1) }},
 		{"negative_pad", func() { Conv2D(bad(func(b *ConvShape) { b.PadL = -1 }), in, w, bias, out, scratch, false, 1) }},
+		{"packed_short_w", func() {
+			Conv2DPacked(s, in, PackConvWeights(s, w)[:3*s.C*9], bias, out, scratch, false, 1)
+		}},
+		{"packed_short_scratch", func() {
+			Conv2DPacked(s, in, PackConvWeights(s, w), bias, out, scratch[:s.PackedScratchLen()-1], false, 1)
+		}},
+		{"pack_short_w", func() { PackConvWeights(s, w[:len(w)-1]) }},
 		{"kernel_too_big", func() {
 			Conv2D(bad(func(b *ConvShape) { b.KH, b.PadT, b.PadB = 9, 1, 1 }), in, make([]float32, 1000), bias, out, make([]float32, 1<<16), false, 1)
 		}},

@@ -17,18 +17,37 @@ type kernelEntry struct {
 	fn        any
 }
 
-// kernelTable lists every implementation compiled into this binary. A SIMD kernel goes
-// before the generic entry of its op, with available pointing at e.g. a useAVX2 &&
-// !forceGeneric flag set next to its stubs.
-var kernelTable = []kernelEntry{
-	{op: "gemm", name: "gemmF32_1x8Generic", available: &always, fn: gemmF32_1x8Generic},
+// kernelTable lists every implementation compiled into this binary: the assembly kernels of
+// this architecture (archKernels, in gemm_amd64.go), available when the CPU has their ISA and
+// INCEPTION_KERNELS is not "generic", then the portable ones.
+var kernelTable = append(archKernels[:len(archKernels):len(archKernels)], []kernelEntry{
+	{op: "gemm", name: "gemmF32_6x16Generic", available: &always, fn: isaGeneric},
+	{op: "packb", name: "packB16F32Generic", available: &always, fn: isaGeneric},
+	{op: "unzip2", name: "unzip2F32Generic", available: &always, fn: isaGeneric},
+	{op: "wino23", name: "wino23F32Generic", available: &always, fn: isaGeneric},
+	{op: "fmapeak", name: "fmaPeakF32Generic", available: &always, fn: fmaPeakFunc(fmaPeakF32Generic)},
 	{op: "dot", name: "dotF32Generic", available: &always, fn: dotF32Generic},
 	{op: "relu", name: "reluF32Generic", available: &always, fn: reluF32Generic},
 	{op: "addscaled", name: "addScaledF32Generic", available: &always, fn: addScaledF32Generic},
 	{op: "maxpool", name: "maxPool2DF32Generic", available: &always, fn: maxPool2DF32Generic},
 	{op: "avgpool", name: "avgPool2DF32Generic", available: &always, fn: avgPool2DF32Generic},
 	{op: "lrn", name: "lrnF32Generic", available: &always, fn: lrnF32Generic},
+}...)
+
+// activeKernel returns the fn of the first available entry of op in kernelTable.
+func activeKernel(op string) any {
+	for _, e := range kernelTable {
+		if e.op == op && *e.available {
+			return e.fn
+		}
+	}
+	panic("kernels: no implementation of " + op)
 }
+
+// gemmActive is the implementation of the GEMM engine's kernels (micro-kernels, B packers,
+// the stride-2 input split and the Winograd transforms: the "gemm", "packb", "unzip2" and
+// "wino23" ops go together) that every GEMM and convolution uses, chosen once.
+var gemmActive = activeKernel("gemm").(isa)
 
 // Impl describes one compiled kernel implementation, for `inception version --kernels`.
 type Impl struct {

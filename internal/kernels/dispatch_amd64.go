@@ -4,15 +4,9 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 gates the AVX2+FMA kernels. None exists yet, so every stub below routes to its
-// …Generic version.
-// TODO(kernels owner): add gemmF32_1x8AVX2 (or a wider tile) in gemm_amd64.s and select it here.
+// useAVX2 gates the AVX2+FMA kernels (gemm_amd64.s); the stubs below have no assembly yet and
+// route to their …Generic versions.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-
-// gemmF32_1x8 is the GEMM micro-kernel: see gemmF32_1x8Generic for the reference loop.
-func gemmF32_1x8(kc int, a, b []float32, c *[8]float32, add bool, bias float32, relu bool) {
-	gemmF32_1x8Generic(kc, a, b, c, add, bias, relu)
-}
 
 // dotF32 returns Σ a[i]*b[i]: see dotF32Generic.
 func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }

@@ -5,11 +5,6 @@ package kernels
 // useAVX2 is false without amd64 assembly (other architectures, or the purego tag).
 var useAVX2 = false
 
-// gemmF32_1x8 is the GEMM micro-kernel: see gemmF32_1x8Generic for the reference loop.
-func gemmF32_1x8(kc int, a, b []float32, c *[8]float32, add bool, bias float32, relu bool) {
-	gemmF32_1x8Generic(kc, a, b, c, add, bias, relu)
-}
-
 // dotF32 returns Σ a[i]*b[i]: see dotF32Generic.
 func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
 

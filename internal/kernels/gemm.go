@@ -1,54 +1,143 @@
 package kernels
 
-// GEMM engine shared by Sgemm and Conv2D.
+// GEMM engine shared by Sgemm and Conv2D: C[M][N] = A[M][K] · B[K][N], with bias and ReLU
+// fused into the micro-kernel's store.
 //
-// Blocking (one worker, columns j0..j1 of C):
+// A (the OIHW weights) is packed into 6-row panels, K block by K block (packA, once per
+// model with PackConvWeights); B (the activations, or the implicit im2col matrix) into
+// 16-column strips as they are needed (bSource.pack). For one worker owning C rows i0..i1
+// (panel-aligned) and columns j0..j1:
 //
-//	for k0 := 0; k0 < K; k0 += kcBlock {        // A block M×kc stays in L2 across all strips
-//		for js := j0; js < j1; js += gemmNR {  // one packed kc×8 B strip, 8 KiB, stays in L1
-//			pack B[k0:k0+kc][js:js+8] into buf (zero-padded past j1)
-//			for i := 0; i < M; i++ {           // A row read straight from its row-major (OIHW) storage
-//				C[i][js:js+8] (+)= A[i][k0:k0+kc] · strip
+//	for k0 := 0; k0 < K; k0 += kc {                // kc <= 256, equal blocks but the last
+//		koff[p] = where row k0+p of B starts in its source, p < kc
+//		for jr := j0; jr < j1; jr += 16 {
+//			pack B[k0:k0+kc][jr:jr+16]           // a kc×16 strip, 16 KiB: stays in L1
+//			for ir := i0; ir < i1; ir += 6 {     // the M×kc block of A streams from L2
+//				C[ir:ir+6][jr:jr+16] (+)= Apanel(ir, k0) · strip
 //
-// The register tile is 1×8 (8 accumulators), not 4×8: in pure Go the SSA scheduler
-// puts every multiply of a loop body before the loop-carried adds, so live products plus
-// accumulators must fit in the 15 usable XMM registers. Measured on the dev box (Xeon, Go 1.26,
-// kc=256, all in L1): 1×8 unrolled ×4 10.8 GFLOP/s, 2×4 ×4 10.0, 4×2 ×4 8.0, 4×4 ×4 6.2, 2×6 ×4 6.8.
-// A 1-row tile also means A needs no packing: a row of OIHW weights is contiguous in K.
+// The first K block stores bias + Σ (or adds Σ to C when accumulating), the last applies
+// ReLU. Edge tiles (M or N not a multiple of the tile) are computed into a local 6×16 tile;
+// a last strip of at most 8 columns uses the 6×8 micro-kernel.
+//
+// Measured on the dev box (Xeon with 48 KiB L1d and 2 MiB L2, single thread, CPU time, the
+// layers of bench_test.go): the 6×16 AVX2 micro-kernel runs at 125 GFLOP/s in L1 for
+// kc >= 128 (4×24: the same; 8×8: 98; 6×8: 84; the FMA peak is ~125), and the layers at
+// 100–115. kc = 128, 192, 384, 512 are all within 3% of 256, which also fits Zen 3's 32 KiB
+// L1 (16 KiB strip + 6 KiB panel). Unrolling the k loop 2, 4 or 8 times and prefetching A
+// made no measurable difference; prefetching the C tile at the kernel's start did (+10–25%:
+// rows of C are ldc apart and miss the cache).
 
 const (
-	gemmNR  = 8   // columns per micro-tile and per packed B strip
-	kcBlock = 256 // K block: a kc×8 strip is 8 KiB, an M×kc block of A is M KiB
+	gemmMR = 6   // rows per micro-tile and per packed A panel
+	gemmNR = 16  // columns per micro-tile and per packed B strip
+	gemmKC = 256 // largest K block: a kc×16 B strip is 16 KiB, a 6×kc A panel 6 KiB
 )
 
-// gemmF32_1x8Generic computes one 1×8 tile of C over a kc-long stretch of K:
+// Micro-kernel flags.
+const (
+	gemmAccumulate = 1 // C += A·B, instead of C = bias + A·B
+	gemmReLU       = 2 // then C = max(C, 0)
+)
+
+// isa names a set of implementations of the GEMM engine's kernels: the micro-kernels
+// (gemm6x16, gemm6x8), the B packers (packContig, packSegs) and the stride-2 input split
+// (unzip2). Their methods
+// (gemm_amd64.go, gemm_other.go) switch on it rather than call func values, so that escape
+// analysis keeps the buffers passed to them on the stack.
+type isa uint8
+
+const (
+	isaGeneric isa = iota // portable Go: gemmF32_6x16Generic, packB16F32Generic, …
+	isaAVX2               // AVX2+FMA assembly: gemmF32_6x16AVX2, packB16F32AVX2, …
+)
+
+// gemmF32_6x16Generic computes one 6×16 tile of C over a kc-long stretch of K:
 //
-//	for j := 0; j < 8; j++ {
-//		var acc float32
-//		for p := 0; p < kc; p++ {
-//			acc += a[p] * b[p*8+j]
-//		}
-//		if add {
-//			c[j] += acc
-//		} else {
-//			c[j] = bias + acc
-//		}
-//		if relu {
-//			c[j] = max(c[j], 0)
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 16; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc += a[p*6+i] * b[p*16+j]
+//			}
+//			if flags&gemmAccumulate != 0 {
+//				c[i*ldc+j] += acc
+//			} else {
+//				c[i*ldc+j] = bias[i] + acc
+//			}
+//			if flags&gemmReLU != 0 {
+//				c[i*ldc+j] = max(c[i*ldc+j], 0)
+//			}
 //		}
 //	}
 //
-// a holds kc contiguous values of a row of A; b is a packed kc×8 panel of B (row p at b[p*8:p*8+8]).
-func gemmF32_1x8Generic(kc int, a, b []float32, c *[8]float32, add bool, bias float32, relu bool) {
-	a = a[:kc]
+// a is a packed kc×6 A panel (row p at a[p*6:p*6+6]), b a packed kc×16 B strip (row p at
+// b[p*16:p*16+16]); bias has at least 6 values and is ignored when accumulating.
+func gemmF32_6x16Generic(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	gemmF32Generic(kc, gemmNR, a, b, c, ldc, bias, flags)
+}
+
+// gemmF32_6x8Generic computes one 6×8 tile of C, as gemmF32_6x16Generic does a 6×16 one but
+// with a packed kc×16 B strip of which only columns 0..7 are used:
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 8; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc += a[p*6+i] * b[p*16+j]
+//			}
+//			… stored as by gemmF32_6x16Generic
+func gemmF32_6x8Generic(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	gemmF32Generic(kc, 8, a, b, c, ldc, bias, flags)
+}
+
+// gemmF32Generic computes the 6×nr tile (nr = 8 or 16) of gemmF32_6x16Generic one row and
+// 8 columns at a time (gemmRow8).
+func gemmF32Generic(kc, nr int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	a = a[:kc*gemmMR]
 	b = b[:kc*gemmNR]
-	var c0, c1, c2, c3, c4, c5, c6, c7 float32
+	_ = c[(gemmMR-1)*ldc+nr-1]
+	for i := 0; i < gemmMR; i++ {
+		for h := 0; h < nr; h += 8 {
+			c0, c1, c2, c3, c4, c5, c6, c7 := gemmRow8(kc, a[i:], b[h:])
+			ci := (*[8]float32)(c[i*ldc+h:])
+			if flags&gemmAccumulate != 0 {
+				ci[0] += c0
+				ci[1] += c1
+				ci[2] += c2
+				ci[3] += c3
+				ci[4] += c4
+				ci[5] += c5
+				ci[6] += c6
+				ci[7] += c7
+			} else {
+				bi := bias[i]
+				ci[0] = bi + c0
+				ci[1] = bi + c1
+				ci[2] = bi + c2
+				ci[3] = bi + c3
+				ci[4] = bi + c4
+				ci[5] = bi + c5
+				ci[6] = bi + c6
+				ci[7] = bi + c7
+			}
+			if flags&gemmReLU != 0 {
+				for j, v := range ci {
+					ci[j] = max(v, 0)
+				}
+			}
+		}
+	}
+}
+
+// gemmRow8 returns Σ_p a[p*6] * b[p*16+j] for j = 0..7, p < kc: one row and 8 columns of a
+// tile, with 8 scalar accumulators, which is what fits in registers in pure Go (the SSA
+// scheduler puts a loop body's multiplies before the loop-carried adds). Unrolled ×4, with
+// the slices cut so that the loads need no bounds checks.
+func gemmRow8(kc int, a, b []float32) (c0, c1, c2, c3, c4, c5, c6, c7 float32) {
 	p := 0
-	// Unrolled ×4: the scheduler interleaves mul/add for the first three quarters of the body
-	// (their adds have in-block uses), which keeps spills to the last quarter (+40% vs no unroll).
 	for ; p+3 < kc; p += 4 {
-		aa := a[p : p+4 : p+4]
-		bb := b[p*8 : p*8+32 : p*8+32]
+		aa := a[p*gemmMR : p*gemmMR+3*gemmMR+1 : p*gemmMR+3*gemmMR+1]
+		bb := b[p*gemmNR : p*gemmNR+3*gemmNR+8 : p*gemmNR+3*gemmNR+8]
 		a0 := aa[0]
 		c0 += a0 * bb[0]
 		c1 += a0 * bb[1]
@@ -58,37 +147,37 @@ func gemmF32_1x8Generic(kc int, a, b []float32, c *[8]float32, add bool, bias fl
 		c5 += a0 * bb[5]
 		c6 += a0 * bb[6]
 		c7 += a0 * bb[7]
-		a0 = aa[1]
-		c0 += a0 * bb[8]
-		c1 += a0 * bb[9]
-		c2 += a0 * bb[10]
-		c3 += a0 * bb[11]
-		c4 += a0 * bb[12]
-		c5 += a0 * bb[13]
-		c6 += a0 * bb[14]
-		c7 += a0 * bb[15]
-		a0 = aa[2]
-		c0 += a0 * bb[16]
-		c1 += a0 * bb[17]
-		c2 += a0 * bb[18]
-		c3 += a0 * bb[19]
-		c4 += a0 * bb[20]
-		c5 += a0 * bb[21]
-		c6 += a0 * bb[22]
-		c7 += a0 * bb[23]
-		a0 = aa[3]
-		c0 += a0 * bb[24]
-		c1 += a0 * bb[25]
-		c2 += a0 * bb[26]
-		c3 += a0 * bb[27]
-		c4 += a0 * bb[28]
-		c5 += a0 * bb[29]
-		c6 += a0 * bb[30]
-		c7 += a0 * bb[31]
+		a0 = aa[gemmMR]
+		c0 += a0 * bb[gemmNR+0]
+		c1 += a0 * bb[gemmNR+1]
+		c2 += a0 * bb[gemmNR+2]
+		c3 += a0 * bb[gemmNR+3]
+		c4 += a0 * bb[gemmNR+4]
+		c5 += a0 * bb[gemmNR+5]
+		c6 += a0 * bb[gemmNR+6]
+		c7 += a0 * bb[gemmNR+7]
+		a0 = aa[2*gemmMR]
+		c0 += a0 * bb[2*gemmNR+0]
+		c1 += a0 * bb[2*gemmNR+1]
+		c2 += a0 * bb[2*gemmNR+2]
+		c3 += a0 * bb[2*gemmNR+3]
+		c4 += a0 * bb[2*gemmNR+4]
+		c5 += a0 * bb[2*gemmNR+5]
+		c6 += a0 * bb[2*gemmNR+6]
+		c7 += a0 * bb[2*gemmNR+7]
+		a0 = aa[3*gemmMR]
+		c0 += a0 * bb[3*gemmNR+0]
+		c1 += a0 * bb[3*gemmNR+1]
+		c2 += a0 * bb[3*gemmNR+2]
+		c3 += a0 * bb[3*gemmNR+3]
+		c4 += a0 * bb[3*gemmNR+4]
+		c5 += a0 * bb[3*gemmNR+5]
+		c6 += a0 * bb[3*gemmNR+6]
+		c7 += a0 * bb[3*gemmNR+7]
 	}
 	for ; p < kc; p++ {
-		bb := b[p*8 : p*8+8 : p*8+8]
-		a0 := a[p]
+		a0 := a[p*gemmMR]
+		bb := b[p*gemmNR : p*gemmNR+8 : p*gemmNR+8]
 		c0 += a0 * bb[0]
 		c1 += a0 * bb[1]
 		c2 += a0 * bb[2]
@@ -98,154 +187,294 @@ func gemmF32_1x8Generic(kc int, a, b []float32, c *[8]float32, add bool, bias fl
 		c6 += a0 * bb[6]
 		c7 += a0 * bb[7]
 	}
-	if add {
-		c[0] += c0
-		c[1] += c1
-		c[2] += c2
-		c[3] += c3
-		c[4] += c4
-		c[5] += c5
-		c[6] += c6
-		c[7] += c7
-	} else {
-		c[0] = bias + c0
-		c[1] = bias + c1
-		c[2] = bias + c2
-		c[3] = bias + c3
-		c[4] = bias + c4
-		c[5] = bias + c5
-		c[6] = bias + c6
-		c[7] = bias + c7
-	}
-	if relu {
-		for j, v := range c {
-			c[j] = max(v, 0)
-		}
-	}
+	return
 }
 
-// bSource produces packed kc×8 strips of the GEMM B matrix: either a row-major matrix
-// (Sgemm, and 1×1 stride-1 unpadded convolutions, where the CHW input already is [C][H*W])
-// or the implicit im2col matrix of a convolution, gathered straight from the CHW input.
-type bSource struct {
-	im2col bool
-	b      []float32 // row-major B, or the CHW input when im2col
-	ldb    int
-
-	// im2col geometry: row k = (c*KH+ky)*KW+kx, column j = y*OW+x.
-	h, w, kh, kw, sh, sw, padT, padL, ow int
+// gemmKCFor returns the K block size for a K-deep product: K split into the fewest blocks
+// of at most gemmKC, of equal size but the last (K = 288 gives 144+144, not 256+32: a short
+// block pays the tile's load and store for few FMAs).
+func gemmKCFor(k int) int {
+	nb := (k + gemmKC - 1) / gemmKC
+	return (k + nb - 1) / nb
 }
 
-// pack writes B[k0:k0+kc][j0:j0+nv] into dst as kc rows of 8, zero-filling columns nv..7.
-func (s *bSource) pack(k0, kc, j0, nv int, dst []float32) {
-	dst = dst[:kc*gemmNR]
-	if !s.im2col {
-		for p := 0; p < kc; p++ {
-			d := dst[p*gemmNR : p*gemmNR+gemmNR]
-			o := (k0+p)*s.ldb + j0
-			copy(d, s.b[o:o+nv])
-			clear(d[nv:])
-		}
-		return
-	}
-	s.packIm2col(k0, kc, j0, nv, dst)
+// packedALen returns the length of A (m×k) packed by packA: m rounded up to gemmMR, times k.
+func packedALen(m, k int) int {
+	return (m + gemmMR - 1) / gemmMR * gemmMR * k
 }
 
-// segment is a run of strip columns that lie in one output row.
-type segment struct {
-	off, n   int // first strip column, count
-	iy0, ix0 int // input coordinates of the first column for ky = kx = 0
-}
-
-// packIm2col gathers B[k][j] = in[c][y*SH+ky-PadT][x*SW+kx-PadL] (0 outside the input)
-// with k = (c*KH+ky)*KW+kx and j = y*OW+x. The strip is split into runs within one output
-// row so that the interior of a run is a contiguous (SW=1) or strided copy.
-func (s *bSource) packIm2col(k0, kc, j0, nv int, dst []float32) {
-	var segs [gemmNR]segment
-	nseg := 0
-	for jj := 0; jj < nv; {
-		y, x := (j0+jj)/s.ow, (j0+jj)%s.ow
-		n := min(nv-jj, s.ow-x)
-		segs[nseg] = segment{off: jj, n: n, iy0: y*s.sh - s.padT, ix0: x*s.sw - s.padL}
-		nseg++
-		jj += n
-	}
-	h, w, sw := s.h, s.w, s.sw
-	hw := h * w
-	khw := s.kh * s.kw
-	c, r := k0/khw, k0%khw
-	ky, kx := r/s.kw, r%s.kw
-	for p := 0; p < kc; p++ {
-		d := dst[p*gemmNR : p*gemmNR+gemmNR]
-		clear(d[nv:])
-		plane := s.b[c*hw : c*hw+hw]
-		for _, sg := range segs[:nseg] {
-			ds := d[sg.off : sg.off+sg.n]
-			iy := sg.iy0 + ky
-			if uint(iy) >= uint(h) {
-				clear(ds)
+// packA packs the row-major m×k matrix A (leading dimension lda) into dst, K block by K
+// block (blocks of gemmKCFor(k)): the block starting at k0 is at dst[k0*mp:], mp being m
+// rounded up to gemmMR, and holds mp/6 panels of kc×6 values, panel q at offset q*6*kc:
+//
+//	dst[k0*mp + q*6*kc + p*6 + r] = A[q*6+r][k0+p] (0 for rows q*6+r >= m)
+func packA(m, k int, a []float32, lda int, dst []float32) {
+	mp := (m + gemmMR - 1) / gemmMR * gemmMR
+	kcb := gemmKCFor(k)
+	dst = dst[:mp*k]
+	for k0 := 0; k0 < k; k0 += kcb {
+		kc := min(kcb, k-k0)
+		blk := dst[k0*mp : k0*mp+mp*kc]
+		for i0 := 0; i0 < mp; i0 += gemmMR {
+			panel := blk[i0*kc : (i0+gemmMR)*kc]
+			if i0+gemmMR <= m {
+				// Full panel: six row streams in, one sequential stream out.
+				r0 := a[(i0+0)*lda+k0 : (i0+0)*lda+k0+kc]
+				r1 := a[(i0+1)*lda+k0 : (i0+1)*lda+k0+kc]
+				r2 := a[(i0+2)*lda+k0 : (i0+2)*lda+k0+kc]
+				r3 := a[(i0+3)*lda+k0 : (i0+3)*lda+k0+kc]
+				r4 := a[(i0+4)*lda+k0 : (i0+4)*lda+k0+kc]
+				r5 := a[(i0+5)*lda+k0 : (i0+5)*lda+k0+kc]
+				for p := range r0 {
+					d := panel[p*gemmMR : p*gemmMR+gemmMR : p*gemmMR+gemmMR]
+					d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+				}
 				continue
 			}
-			row := plane[iy*w : iy*w+w]
-			ix := sg.ix0 + kx
-			last := ix + (sg.n-1)*sw
-			switch {
-			case ix >= 0 && last < w && sw == 1:
-				copy(ds, row[ix:])
-			case ix >= 0 && last < w:
-				for q := range ds {
-					ds[q] = row[ix+q*sw]
-				}
-			default:
-				for q := range ds {
-					if x := ix + q*sw; uint(x) < uint(w) {
-						ds[q] = row[x]
-					} else {
-						ds[q] = 0
+			for r := 0; r < gemmMR; r++ {
+				if i0+r >= m {
+					for p := 0; p < kc; p++ {
+						panel[p*gemmMR+r] = 0
 					}
+					continue
 				}
-			}
-		}
-		if kx++; kx == s.kw {
-			kx = 0
-			if ky++; ky == s.kh {
-				ky = 0
-				c++
+				row := a[(i0+r)*lda+k0 : (i0+r)*lda+k0+kc]
+				for p, v := range row {
+					panel[p*gemmMR+r] = v
+				}
 			}
 		}
 	}
 }
 
-// gemmColumns computes columns j0..j1 of C = A·B (M rows, K deep) with the blocking described
-// at the top of this file. The first K block stores bias[i] + Σ (or adds Σ to C when
-// accumulate); ReLU is applied on the last K block. bias may be nil. buf holds one strip,
-// len >= min(K, kcBlock)*8.
-func gemmColumns(m, k int, a []float32, lda int, src *bSource, j0, j1 int, c []float32, ldc int,
-	bias []float32, accumulate, relu bool, buf []float32) {
-	for k0 := 0; k0 < k; k0 += kcBlock {
-		kc := min(kcBlock, k-k0)
-		add := accumulate || k0 > 0
-		last := k0+kc == k
+// bSource describes the GEMM B matrix as reads of a source array t, so that one packing
+// loop serves both a row-major matrix and a convolution's implicit im2col matrix:
+//
+//	B[k][j] = t[koff(k) + y(j)*wq + x(j)],  x(j) = j % ow, y(j) = j / ow
+//	koff(k) = ((c*sh + ky%sh)*sw + kx%sw)*plane + (ky/sh)*wq + kx/sw,  k = (c*kh+ky)*kw+kx
+//
+// For a row-major matrix with leading dimension ldb (Sgemm, 1×1 stride-1 unpadded
+// convolutions, where the CHW input already is [C][H*W]), kh = kw = sh = sw = 1 and
+// plane = ow = ldb. For a convolution, t is the input zero-padded and split into sh×sw phase
+// planes of hq×wq by ConvShape.fillInput, which makes every read in bounds and turns any
+// stride into contiguous runs along output rows.
+type bSource struct {
+	t              []float32
+	kh, kw, sh, sw int
+	plane, wq, ow  int
+}
+
+// packSeg is a run of a B strip's columns that lie in one output row, hence read
+// consecutive values of bSource.t: columns off..off+n-1, column j reading t[koff(k)+d+j].
+// mask is -1 on those columns and 0 elsewhere (for the AVX2 masked loads).
+type packSeg struct {
+	d, off, n int
+	mask      [gemmNR]int32
+}
+
+// offsets sets koff[p] = koff(k0+p) for every p < len(koff).
+func (s *bSource) offsets(k0 int, koff []int) {
+	// koff(k) is stepped from k0: kx, ky count within the kernel, kxr = kx%sw, kyr = ky%sh.
+	kh, kw, sh, sw, plane, wq := s.kh, s.kw, s.sh, s.sw, s.plane, s.wq
+	c, r := k0/(kh*kw), k0%(kh*kw)
+	ky, kx := r/kw, r%kw
+	kyr, kxr := ky%sh, kx%sw
+	o := ((c*sh+kyr)*sw+kxr)*plane + (ky/sh)*wq + kx/sw
+	xWrap := (kw-1)%sw*plane + (kw-1)/sw // the x part of koff at kx = kw-1
+	yWrap := (kh-1)%sh*sw*plane + (kh-1)/sh*wq
+	for p := range koff {
+		koff[p] = o
+		if kx++; kx < kw {
+			if kxr++; kxr < sw {
+				o += plane
+			} else {
+				kxr = 0
+				o += 1 - (sw-1)*plane
+			}
+			continue
+		}
+		kx, kxr = 0, 0
+		o -= xWrap
+		if ky++; ky < kh {
+			if kyr++; kyr < sh {
+				o += sw * plane
+			} else {
+				kyr = 0
+				o += wq - (sh-1)*sw*plane
+			}
+			continue
+		}
+		ky, kyr = 0, 0
+		o += sh*sw*plane - yWrap
+	}
+}
+
+// segments splits columns j0..j0+nv-1 into runs within one output row, writing them to
+// segs (masks included) and returning how many there are.
+func (s *bSource) segments(j0, nv int, segs *[gemmNR]packSeg) int {
+	n := 0
+	for jj := 0; jj < nv; n++ {
+		y, x := (j0+jj)/s.ow, (j0+jj)%s.ow
+		run := min(nv-jj, s.ow-x)
+		sg := &segs[n]
+		sg.d, sg.off, sg.n = y*s.wq+x-jj, jj, run
+		for j := range sg.mask {
+			sg.mask[j] = 0
+			if jj <= j && j < jj+run {
+				sg.mask[j] = -1
+			}
+		}
+		jj += run
+	}
+	return n
+}
+
+// pack writes B[k0:k0+kc][j0:j0+nv] into dst as kc rows of 16, zero-filling columns nv..15;
+// koff holds koff(k0+p) for p < kc (offsets).
+func (s *bSource) pack(k isa, koff []int, j0, nv int, dst []float32) {
+	if nv == gemmNR && (j0%s.ow)+gemmNR <= s.ow {
+		k.packContig(len(koff), s.t, koff, (j0/s.ow)*s.wq+j0%s.ow, dst)
+		return
+	}
+	var segs [gemmNR]packSeg
+	n := s.segments(j0, nv, &segs)
+	k.packSegs(len(koff), s.t, koff, segs[:n], dst)
+}
+
+// packB16ContigF32Generic packs kc rows of a B strip whose 16 columns read consecutive
+// values of t:
+//
+//	for p := 0; p < kc; p++ {
+//		for j := 0; j < 16; j++ {
+//			dst[p*16+j] = t[koff[p]+d+j]
+//		}
+//	}
+func packB16ContigF32Generic(kc int, t []float32, koff []int, d int, dst []float32) {
+	koff = koff[:kc]
+	for p, o := range koff {
+		copy(dst[p*gemmNR:p*gemmNR+gemmNR], t[o+d:o+d+gemmNR])
+	}
+}
+
+// packB16SegsF32Generic packs kc rows of a B strip whose columns are split into runs:
+//
+//	for p := 0; p < kc; p++ {
+//		for j := 0; j < 16; j++ {
+//			dst[p*16+j] = 0
+//			for _, sg := range segs {
+//				if sg.mask[j] != 0 {
+//					dst[p*16+j] = t[koff[p]+sg.d+j]
+//				}
+//			}
+//		}
+//	}
+//
+// The runs are disjoint; sg.mask[j] != 0 exactly for sg.off <= j < sg.off+sg.n.
+func packB16SegsF32Generic(kc int, t []float32, koff []int, segs []packSeg, dst []float32) {
+	koff = koff[:kc]
+	for p, o := range koff {
+		row := dst[p*gemmNR : p*gemmNR+gemmNR]
+		end := 0
+		for _, sg := range segs {
+			copy(row[sg.off:sg.off+sg.n], t[o+sg.d+sg.off:])
+			end = sg.off + sg.n
+		}
+		clear(row[end:])
+	}
+}
+
+// unzip2F32Generic splits pairs: for a stride-2 convolution's padded input rows, into
+// their even and odd phases:
+//
+//	for j := range even {
+//		even[j] = src[2*j]
+//		odd[j] = src[2*j+1]
+//	}
+//
+// len(odd) >= len(even), len(src) >= 2*len(even).
+func unzip2F32Generic(even, odd, src []float32) {
+	odd = odd[:len(even)]
+	src = src[:2*len(even)]
+	for j := range even {
+		p := src[2*j : 2*j+2 : 2*j+2]
+		even[j], odd[j] = p[0], p[1]
+	}
+}
+
+// zeroBias is the bias of a GEMM without one.
+var zeroBias [gemmMR]float32
+
+// gemmPacked is one GEMM over a packed A: C[M][N] (+)= A·B with bias and ReLU.
+type gemmPacked struct {
+	m, n, k    int
+	a          []float32 // A packed by packA
+	src        bSource
+	c          []float32
+	ldc        int
+	bias       []float32 // len >= m, or nil
+	accumulate bool      // C += A·B (bias unused)
+	relu       bool
+	isa        isa // kernels to use
+}
+
+// bufLen returns the float32s of B packing buffer one worker needs.
+func (g *gemmPacked) bufLen() int {
+	return gemmKCFor(g.k) * gemmNR
+}
+
+// run computes C rows i0..i1 (i0 a multiple of gemmMR) and columns j0..j1 (j0 a multiple of
+// gemmNR) with the blocking described at the top of this file; buf holds g.bufLen() floats.
+func (g *gemmPacked) run(i0, i1, j0, j1 int, buf []float32) {
+	mp := (g.m + gemmMR - 1) / gemmMR * gemmMR
+	kcb := gemmKCFor(g.k)
+	var koff [gemmKC]int
+	var tile [gemmMR * gemmNR]float32
+	var tbias [gemmMR]float32
+	for k0 := 0; k0 < g.k; k0 += kcb {
+		kc := min(kcb, g.k-k0)
+		g.src.offsets(k0, koff[:kc])
+		flags := 0
+		if g.accumulate || k0 > 0 {
+			flags |= gemmAccumulate
+		}
+		if g.relu && k0+kc == g.k {
+			flags |= gemmReLU
+		}
+		ablk := g.a[k0*mp : k0*mp+mp*kc]
 		strip := buf[:kc*gemmNR]
-		for js := j0; js < j1; js += gemmNR {
-			nv := min(gemmNR, j1-js)
-			src.pack(k0, kc, js, nv, strip)
-			for i := 0; i < m; i++ {
-				var bi float32
-				if bias != nil {
-					bi = bias[i]
+		for col := j0; col < j1; col += gemmNR {
+			nv := min(gemmNR, j1-col)
+			g.src.pack(g.isa, koff[:kc], col, nv, strip)
+			for ir := i0; ir < i1; ir += gemmMR {
+				panel := ablk[ir*kc : (ir+gemmMR)*kc]
+				mv := min(gemmMR, g.m-ir)
+				bias := zeroBias[:]
+				if g.bias != nil {
+					if mv == gemmMR {
+						bias = g.bias[ir : ir+gemmMR]
+					} else {
+						copy(tbias[:], g.bias[ir:g.m])
+						bias = tbias[:]
+					}
 				}
-				arow := a[i*lda+k0 : i*lda+k0+kc]
-				ci := c[i*ldc+js:]
-				if nv == gemmNR {
-					gemmF32_1x8(kc, arow, strip, (*[gemmNR]float32)(ci), add, bi, relu && last)
+				if mv == gemmMR && nv == gemmNR {
+					g.isa.gemm6x16(kc, panel, strip, g.c[ir*g.ldc+col:], g.ldc, bias, flags)
 					continue
 				}
-				// Column tail: compute the full tile into a local and keep nv columns.
-				var t [gemmNR]float32
-				copy(t[:nv], ci[:nv])
-				gemmF32_1x8(kc, arow, strip, &t, add, bi, relu && last)
-				copy(ci[:nv], t[:nv])
+				// Edge tile: compute into tile, then keep mv×nv.
+				if flags&gemmAccumulate != 0 {
+					for r := range mv {
+						copy(tile[r*gemmNR:r*gemmNR+nv], g.c[(ir+r)*g.ldc+col:])
+					}
+				}
+				if nv <= 8 {
+					g.isa.gemm6x8(kc, panel, strip, tile[:], gemmNR, bias, flags)
+				} else {
+					g.isa.gemm6x16(kc, panel, strip, tile[:], gemmNR, bias, flags)
+				}
+				for r := range mv {
+					copy(g.c[(ir+r)*g.ldc+col:(ir+r)*g.ldc+col+nv], tile[r*gemmNR:])
+				}
 			}
 		}
 	}
@@ -268,8 +497,16 @@ func gemmColumns(m, k int, a []float32, lda int, src *bSource, j0, j1 int, c []f
 //		}
 //	}
 //
-// Only the m×n window of c is written. The B packing buffer (8 KiB) lives on the stack.
+// Only the m×n window of c is written. A is packed 6 rows at a time and B 16 columns at a
+// time into buffers on the stack (22 KiB).
 func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	sgemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate, gemmActive)
+}
+
+// sgemm is Sgemm with the kernels to use. It packs one A panel (6 rows of a K block) at a
+// time and runs it against every strip of B, so B strips are repacked for every panel:
+// Sgemm is not on the inference path, the convolutions are.
+func sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, impl isa) {
 	if m < 0 || n < 0 || k < 0 {
 		panic("kernels: Sgemm negative dimension")
 	}
@@ -296,7 +533,19 @@ func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32,
 	if len(b) < (k-1)*ldb+n {
 		panic("kernels: Sgemm b too short")
 	}
-	var buf [kcBlock * gemmNR]float32
-	src := bSource{b: b, ldb: ldb}
-	gemmColumns(m, k, a, lda, &src, 0, n, c, ldc, nil, accumulate, false, buf[:])
+	var abuf [gemmMR * gemmKC]float32
+	var bbuf [gemmKC * gemmNR]float32
+	src := bSource{t: b, kh: 1, kw: 1, sh: 1, sw: 1, plane: ldb, ow: ldb}
+	// One gemmPacked per panel: a is the panel alone (m rows of it), c starts at its first row.
+	for i0 := 0; i0 < m; i0 += gemmMR {
+		mv := min(gemmMR, m-i0)
+		for k0 := 0; k0 < k; k0 += gemmKC {
+			kc := min(gemmKC, k-k0)
+			packA(mv, kc, a[i0*lda+k0:], lda, abuf[:])
+			g := gemmPacked{m: mv, n: n, k: kc, a: abuf[:], src: src, c: c[i0*ldc:], ldc: ldc,
+				accumulate: accumulate || k0 > 0, isa: impl}
+			g.src.t = b[k0*ldb:]
+			g.run(0, mv, 0, n, bbuf[:])
+		}
+	}
 }

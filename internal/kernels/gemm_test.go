@@ -2,12 +2,15 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"testing"
+	"time"
 )
 
-// runSgemm runs Sgemm on a NaN-guarded C with ldc > n: the gaps between rows and the guard
-// after the last row must stay NaN. With accumulate the m×n window starts random, otherwise NaN.
-func runSgemm(t *testing.T, seed uint64, m, n, k, lda, ldb, ldc int, accumulate bool) {
+// runSgemm runs Sgemm with the kernels of impl on a NaN-guarded C with ldc > n: the gaps
+// between rows and the guard after the last row must stay NaN. With accumulate the m×n
+// window starts random, otherwise NaN.
+func runSgemm(t *testing.T, impl isa, seed uint64, m, n, k, lda, ldb, ldc int, accumulate bool) {
 	t.Helper()
 	r := newRand(seed)
 	a := randSlice(r, max((m-1)*lda+k, 0))
@@ -19,7 +22,7 @@ func runSgemm(t *testing.T, seed uint64, m, n, k, lda, ldb, ldc int, accumulate 
 		}
 	}
 	want, tol := refGemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
-	Sgemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+	sgemm(m, n, k, a, lda, b, ldb, c, ldc, accumulate, impl)
 	got := make([]float32, m*n)
 	for i := 0; i < m; i++ {
 		copy(got[i*n:i*n+n], c[i*ldc:i*ldc+n])
@@ -33,15 +36,21 @@ func runSgemm(t *testing.T, seed uint64, m, n, k, lda, ldb, ldc int, accumulate 
 	checkGuard(t, "c", c)
 }
 
-// TestSgemmTails runs every m, n, k in 1..17, tight and with odd leading dimensions.
+// TestSgemmTails runs every m, n, k in 1..17 (and n up to 35: two strips and a tail), tight
+// and with odd leading dimensions, for every implementation.
 func TestSgemmTails(t *testing.T) {
-	for m := 1; m <= 17; m++ {
-		t.Run(fmt.Sprintf("m=%d", m), func(t *testing.T) {
-			for n := 1; n <= 17; n++ {
-				for k := 1; k <= 17; k++ {
-					seed := uint64(m*10000 + n*100 + k)
-					runSgemm(t, seed, m, n, k, k, n, n, false)
-					runSgemm(t, seed, m, n, k, k+3, n+1, n+5, true)
+	for _, e := range isaImpls("gemm") {
+		t.Run(e.name, func(t *testing.T) {
+			for m := 1; m <= 17; m++ {
+				for n := 1; n <= 35; n++ {
+					for k := 1; k <= 17; k++ {
+						if n > 17 && k%4 != 1 {
+							continue
+						}
+						seed := uint64(m*10000 + n*100 + k)
+						runSgemm(t, e.fn.(isa), seed, m, n, k, k, n, n, false)
+						runSgemm(t, e.fn.(isa), seed, m, n, k, k+3, n+1, n+5, true)
+					}
 				}
 			}
 		})
@@ -63,50 +72,195 @@ func TestSgemm(t *testing.T) {
 		{5, 19, 600, 601, 19, 21, false},     // three K blocks
 		{64, 289, 896, 896, 289, 289, false}, // v3 Mixed_6b 1x7 as a GEMM
 	}
-	for i, tt := range tests {
-		name := fmt.Sprintf("m=%d_n=%d_k=%d_acc=%t", tt.m, tt.n, tt.k, tt.accumulate)
-		t.Run(name, func(t *testing.T) {
-			runSgemm(t, uint64(i), tt.m, tt.n, tt.k, tt.lda, tt.ldb, tt.ldc, tt.accumulate)
+	for _, e := range isaImpls("gemm") {
+		for i, tt := range tests {
+			name := fmt.Sprintf("%s/m=%d_n=%d_k=%d_acc=%t", e.name, tt.m, tt.n, tt.k, tt.accumulate)
+			t.Run(name, func(t *testing.T) {
+				runSgemm(t, e.fn.(isa), uint64(i), tt.m, tt.n, tt.k, tt.lda, tt.ldb, tt.ldc, tt.accumulate)
+			})
+		}
+	}
+}
+
+// TestGemmKernels runs every registered gemm micro-kernel, full (6×16) and half (6×8),
+// against the reference loop, on a NaN-guarded C with ldc > 16.
+func TestGemmKernels(t *testing.T) {
+	const ldc = 19
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for _, nr := range []int{16, 8} {
+				kern := impl.gemm6x16
+				if nr == 8 {
+					kern = impl.gemm6x8
+				}
+				for kc := 1; kc <= 37; kc++ {
+					r := newRand(uint64(kc))
+					a, b := randSlice(r, kc*gemmMR), randSlice(r, kc*gemmNR)
+					bias := randSlice(r, gemmMR)
+					init := randSlice(r, (gemmMR-1)*ldc+nr)
+					for _, flags := range []int{0, gemmAccumulate, gemmReLU, gemmAccumulate | gemmReLU} {
+						c := guarded((gemmMR-1)*ldc + nr)
+						got := make([]float32, 0, gemmMR*nr)
+						want, tol := make([]float64, 0, gemmMR*nr), make([]float64, 0, gemmMR*nr)
+						for i := range gemmMR {
+							copy(c[i*ldc:i*ldc+nr], init[i*ldc:])
+							for j := range nr {
+								sum, abs := float64(bias[i]), max(float64(bias[i]), -float64(bias[i]))
+								if flags&gemmAccumulate != 0 {
+									sum, abs = float64(init[i*ldc+j]), max(float64(init[i*ldc+j]), -float64(init[i*ldc+j]))
+								}
+								for p := range kc {
+									v := float64(a[p*gemmMR+i]) * float64(b[p*gemmNR+j])
+									sum += v
+									abs += max(v, -v)
+								}
+								if flags&gemmReLU != 0 {
+									sum = max(sum, 0)
+								}
+								want, tol = append(want, sum), append(tol, dotTol(kc, abs))
+							}
+						}
+						kern(kc, a, b, c, ldc, bias, flags)
+						for i := range gemmMR {
+							got = append(got, c[i*ldc:i*ldc+nr]...)
+							for j := nr; j < ldc && i < gemmMR-1; j++ {
+								if v := c[i*ldc+j]; v == v {
+									t.Fatalf("nr=%d kc=%d: c[%d][%d] in the ldc gap was written (%v)", nr, kc, i, j, v)
+								}
+							}
+						}
+						closeTo(t, fmt.Sprintf("nr=%d kc=%d flags=%d: c", nr, kc, flags), got, want, tol)
+						checkGuard(t, "c", c)
+					}
+				}
+			}
 		})
 	}
 }
 
-// TestGemmKernels runs every registered gemm micro-kernel against the reference loop.
-func TestGemmKernels(t *testing.T) {
-	for _, e := range kernelTable {
-		if e.op != "gemm" || !*e.available {
-			continue
-		}
-		kern := e.fn.(func(int, []float32, []float32, *[8]float32, bool, float32, bool))
+// TestGemmKernelsNaN checks that NaN and Inf inputs propagate through every micro-kernel,
+// ReLU included (max(NaN, 0) is NaN, as in the reference loop).
+func TestGemmKernelsNaN(t *testing.T) {
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
 		t.Run(e.name, func(t *testing.T) {
-			for kc := 1; kc <= 37; kc++ {
-				r := newRand(uint64(kc))
-				a, b := randSlice(r, kc), randSlice(r, kc*8)
-				init := randSlice(r, 8)
-				for _, mode := range []struct{ add, relu bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
-					var c [8]float32
-					copy(c[:], init)
-					want, tol := make([]float64, 8), make([]float64, 8)
-					for j := range 8 {
-						sum, abs := 0.5, 0.5 // bias
-						if mode.add {
-							sum, abs = float64(init[j]), max(float64(init[j]), -float64(init[j]))
-						}
-						for p := range kc {
-							v := float64(a[p]) * float64(b[p*8+j])
-							sum += v
-							abs += max(v, -v)
-						}
-						if mode.relu {
-							sum = max(sum, 0)
-						}
-						want[j], tol[j] = sum, dotTol(kc, abs)
-					}
-					kern(kc, a, b, &c, mode.add, 0.5, mode.relu)
-					closeTo(t, fmt.Sprintf("kc=%d add=%t relu=%t: c", kc, mode.add, mode.relu), c[:], want, tol)
+			const kc = 9
+			a, b := make([]float32, kc*gemmMR), make([]float32, kc*gemmNR)
+			for i := range a {
+				a[i] = 1
+			}
+			b[3*gemmNR+5] = nan32                 // column 5: NaN
+			b[4*gemmNR+6] = float32(math.Inf(-1)) // column 6: -Inf, ReLU gives 0
+			c := make([]float32, gemmMR*gemmNR)
+			impl.gemm6x16(kc, a, b, c, gemmNR, zeroBias[:], gemmReLU)
+			for i := range gemmMR {
+				if v := c[i*gemmNR+5]; v == v {
+					t.Errorf("row %d: c[5] = %v, want NaN", i, v)
+				}
+				if v := c[i*gemmNR+6]; v != 0 {
+					t.Errorf("row %d: c[6] = %v, want 0", i, v)
 				}
 			}
 		})
+	}
+}
+
+// TestPackKernels runs every B packer against its reference loop: strips of consecutive
+// columns, and strips split into runs (with masks), on NaN-guarded output.
+func TestPackKernels(t *testing.T) {
+	for _, e := range isaImpls("packb") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			r := newRand(7)
+			src := randSlice(r, 4000)
+			for kc := 1; kc <= 19; kc++ {
+				koff := make([]int, kc)
+				for p := range koff {
+					koff[p] = int(r.Uint64()%3000) + 40
+				}
+				t.Run(fmt.Sprintf("kc=%d/contig", kc), func(t *testing.T) {
+					d := int(r.Uint64()%50) - 40
+					got := guarded(kc * gemmNR)
+					impl.packContig(kc, src, koff, d, got)
+					checkGuard(t, "dst", got)
+					for p := range kc {
+						for j := range gemmNR {
+							if want := src[koff[p]+d+j]; got[p*gemmNR+j] != want {
+								t.Fatalf("dst[%d][%d] = %v, want %v", p, j, got[p*gemmNR+j], want)
+							}
+						}
+					}
+				})
+				// Runs of every length pattern: cut 16 columns (or fewer, a tail) at random.
+				for trial := range 8 {
+					t.Run(fmt.Sprintf("kc=%d/segs%d", kc, trial), func(t *testing.T) {
+						nv := gemmNR - int(r.Uint64()%4)*(trial%2)*3
+						var segs [gemmNR]packSeg
+						n := 0
+						for jj := 0; jj < nv; n++ {
+							run := min(nv-jj, 1+int(r.Uint64()%9))
+							sg := &segs[n]
+							sg.d, sg.off, sg.n = int(r.Uint64()%30)-jj, jj, run
+							for j := range sg.mask {
+								if jj <= j && j < jj+run {
+									sg.mask[j] = -1
+								}
+							}
+							jj += run
+						}
+						got := guarded(kc * gemmNR)
+						impl.packSegs(kc, src, koff, segs[:n], got)
+						checkGuard(t, "dst", got)
+						for p := range kc {
+							for j := range gemmNR {
+								var want float32
+								for _, sg := range segs[:n] {
+									if sg.mask[j] != 0 {
+										want = src[koff[p]+sg.d+j]
+									}
+								}
+								if got[p*gemmNR+j] != want {
+									t.Fatalf("%d runs: dst[%d][%d] = %v, want %v", n, p, j, got[p*gemmNR+j], want)
+								}
+							}
+						}
+					})
+				}
+			}
+		})
+	}
+}
+
+// TestUnzip2 runs every unzip2 kernel on lengths 0..37 (8-pair blocks and tails).
+func TestUnzip2(t *testing.T) {
+	for _, e := range isaImpls("unzip2") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for n := 0; n <= 37; n++ {
+				src := randSlice(newRand(uint64(n)), 2*n)
+				even, odd := guarded(n), guarded(n)
+				impl.unzip2(even, odd, src)
+				checkGuard(t, "even", even)
+				checkGuard(t, "odd", odd)
+				for j := range n {
+					if even[j] != src[2*j] || odd[j] != src[2*j+1] {
+						t.Fatalf("n=%d: even[%d], odd[%d] = %v, %v, want %v, %v", n, j, j, even[j], odd[j], src[2*j], src[2*j+1])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestMeasurePeakGFLOPS checks that the peak measurement returns a plausible number.
+func TestMeasurePeakGFLOPS(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		g := MeasurePeakGFLOPS(20*time.Millisecond, threads)
+		t.Logf("threads=%d: %.1f GFLOP/s", threads, g)
+		if !(g > 0.1 && g < 1e5) {
+			t.Errorf("threads=%d: MeasurePeakGFLOPS = %v", threads, g)
+		}
 	}
 }
 

@@ -106,13 +106,14 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 
 func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	s := c.convShape(in.shape)
-	p.needScratch(s.ScratchLen())
+	p.needScratch(s.PackedScratchLen())
 	p.macs += s.MACs()
 	layer := p.weights.layer(join(path, c.Key, c.Conv))
+	w := layer.pack(s) // once per layer and kernel layout, not per call
 	relu := c.ReLU
 	p.add(func(n int) {
 		for i := 0; i < n; i++ {
-			kernels.Conv2D(s, in.img(i), layer.w, layer.b, out.img(i), p.scratch, relu, p.threads)
+			kernels.Conv2DPacked(s, in.img(i), w, layer.b, out.img(i), p.scratch, relu, p.threads)
 		}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/inception-cli/inception/internal/kernels"
 )
 
 // Role says what a parameter is, which decides how it is folded (and, for the deterministic fill, how it
@@ -89,9 +91,24 @@ func (m MapSource) Tensor(name string) ([]int, []float32, bool) {
 }
 
 // layerWeights is a convolution or linear layer after batch-norm folding: w in OIHW ([out][in] for linear),
-// b of length out (never nil).
+// b of length out (never nil), and w packed for the convolution kernels, once per kernel layout.
 type layerWeights struct {
-	w, b []float32
+	w, b   []float32
+	packed map[bool][]float32 // by ConvShape.Winograd()
+}
+
+// pack returns w packed for kernels.Conv2DPacked on shape s, packing it on first use for that layout.
+func (l *layerWeights) pack(s kernels.ConvShape) []float32 {
+	wino := s.Winograd()
+	if p, ok := l.packed[wino]; ok {
+		return p
+	}
+	if l.packed == nil {
+		l.packed = map[bool][]float32{}
+	}
+	p := kernels.PackConvWeights(s, l.w)
+	l.packed[wino] = p
+	return p
 }
 
 // weightStore holds the folded weights of a model, by layer id.

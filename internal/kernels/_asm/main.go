@@ -1,0 +1,544 @@
+// Command _asm generates gemm_amd64.s, the AVX2+FMA kernels of package kernels:
+//
+//	cd internal/kernels/_asm && go run . -out ../gemm_amd64.s
+//
+// It lives in its own module so that the main module does not depend on avo.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// stripNR is the width of a packed B strip (gemmNR): kernels narrower than 16 columns read
+// the first columns of each strip row.
+const stripNR = 16
+
+// unrollK is the k-loop unrolling of the micro-kernels: 2, 4 and 8 measure the same; 4 keeps
+// the loop overhead (pointer bumps, counter) under 10% of the issue slots.
+const unrollK = 4
+
+func main() {
+	ConstraintExpr("!purego")
+	gemmKernel(6, 2, unrollK)
+	gemmKernel(6, 1, unrollK)
+	packContig()
+	packSegs()
+	unzip2()
+	wino23Input()
+	wino23Output()
+	fmaPeak()
+	Generate()
+}
+
+// gemmKernel emits gemmF32_<mr>x<8*nv>AVX2, the register-tiled GEMM micro-kernel: mr rows of
+// packed A (broadcast) times nv ymm vectors of packed B, mr*nv accumulators, the k loop
+// unrolled unroll times. See the Go stub for the reference loop.
+func gemmKernel(mr, nv, unroll int) {
+	nr := 8 * nv
+	name := fmt.Sprintf("gemmF32_%dx%dAVX2", mr, nr)
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c []float32, ldc int, bias []float32, flags int)")
+	Doc(fmt.Sprintf("%s computes one %d×%d tile of C: see the Go declaration for the reference loop.", name, mr, nr))
+	if mr*nv+nv+1 > 16 {
+		panic("too many ymm registers")
+	}
+	acc := func(i, v int) VecPhysical { return yreg(i*nv + v) }
+	bv := func(v int) VecPhysical { return yreg(mr*nv + v) }
+	av := yreg(15)
+
+	kc, a, b, c := RCX, RSI, RDI, RDX
+	Load(Param("kc"), kc)
+	Load(Param("a").Base(), a)
+	Load(Param("b").Base(), b)
+	Load(Param("c").Base(), c)
+
+	// Prefetch the C tile: its rows are ldc apart, usually not in cache (with accumulation,
+	// the epilogue would stall on them).
+	ldc := R8
+	Load(Param("ldc"), ldc)
+	SHLQ(U8(2), ldc)
+	bases := []GPPhysical{c}
+	for i := 3; i < mr; i += 3 {
+		nb := []GPPhysical{R9, R12}[len(bases)-1]
+		LEAQ(Mem{Base: bases[len(bases)-1], Index: ldc, Scale: 2}, nb)
+		ADDQ(ldc, nb)
+		bases = append(bases, nb)
+	}
+	for i := 0; i < mr; i++ {
+		PREFETCHT0(rowMem(bases, ldc, i))
+		PREFETCHT0(rowMem(bases, ldc, i).Offset(4*nr - 4))
+	}
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			VXORPS(acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	step := func(u int) {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Disp: 4 * (u*stripNR + 8*v)}, bv(v))
+		}
+		for i := 0; i < mr; i++ {
+			VBROADCASTSS(Mem{Base: a, Disp: 4 * (u*mr + i)}, av)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(bv(v), av, acc(i, v))
+			}
+		}
+	}
+	n := RAX
+	MOVQ(kc, n)
+	SHRQ(U8(log2(unroll)), n)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(4*unroll*mr), a)
+	ADDQ(U32(4*unroll*stripNR), b)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	ANDQ(U32(unroll-1), kc)
+	JZ(LabelRef(name + "_epilogue"))
+	Label(name + "_tailloop")
+	step(0)
+	ADDQ(U32(4*mr), a)
+	ADDQ(U32(4*stripNR), b)
+	DECQ(kc)
+	JNZ(LabelRef(name + "_tailloop"))
+
+	Label(name + "_epilogue")
+	flags := R10
+	Load(Param("flags"), flags)
+	TESTQ(U32(1), flags)
+	JNZ(LabelRef(name + "_add"))
+	bias := R11
+	Load(Param("bias").Base(), bias)
+	for i := 0; i < mr; i++ {
+		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, av)
+		for v := 0; v < nv; v++ {
+			VADDPS(av, acc(i, v), acc(i, v))
+		}
+	}
+	JMP(LabelRef(name + "_relu"))
+	Label(name + "_add")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			VADDPS(rowMem(bases, ldc, i).Offset(32*v), acc(i, v), acc(i, v))
+		}
+	}
+	Label(name + "_relu")
+	TESTQ(U32(2), flags)
+	JZ(LabelRef(name + "_store"))
+	VXORPS(av, av, av)
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			// acc first: MAXPS returns its second (Intel) source when either is NaN, so NaN propagates.
+			VMAXPS(acc(i, v), av, acc(i, v))
+		}
+	}
+	Label(name + "_store")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(acc(i, v), rowMem(bases, ldc, i).Offset(32*v))
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// rowMem addresses row i of C: bases[i/3] + (i%3)*ldc, bases[g] pointing at row 3g.
+func rowMem(bases []GPPhysical, ldc GPPhysical, i int) Mem {
+	base := bases[i/3]
+	if i%3 == 0 {
+		return Mem{Base: base}
+	}
+	return Mem{Base: base, Index: ldc, Scale: uint8(i % 3)}
+}
+
+// packContig emits packB16ContigF32AVX2: per row p, 16 floats from t[koff[p]+d:].
+func packContig() {
+	TEXT("packB16ContigF32AVX2", NOSPLIT, "func(kc int, t []float32, koff []int, d int, dst []float32)")
+	Doc("packB16ContigF32AVX2 packs kc rows of a B strip of 16 consecutive columns: see the Go declaration.")
+	kc, t, koff, d, dst := RCX, RSI, RBX, RAX, RDI
+	Load(Param("kc"), kc)
+	Load(Param("t").Base(), t)
+	Load(Param("koff").Base(), koff)
+	Load(Param("d"), d)
+	Load(Param("dst").Base(), dst)
+	LEAQ(Mem{Base: t, Index: d, Scale: 4}, t)
+	TESTQ(kc, kc)
+	JZ(LabelRef("packcontig_done"))
+	Label("packcontig_loop")
+	o := R8
+	MOVQ(Mem{Base: koff}, o)
+	VMOVUPS(Mem{Base: t, Index: o, Scale: 4}, Y0)
+	VMOVUPS(Mem{Base: t, Index: o, Scale: 4, Disp: 32}, Y1)
+	VMOVUPS(Y0, Mem{Base: dst})
+	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
+	ADDQ(U8(8), koff)
+	ADDQ(U8(4*stripNR), dst)
+	DECQ(kc)
+	JNZ(LabelRef("packcontig_loop"))
+	Label("packcontig_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packSeg field offsets and size (Go struct packSeg{d, off, n int; mask [16]int32}).
+const (
+	segD    = 0
+	segMask = 24
+	segSize = 24 + 4*stripNR
+)
+
+// packSegs emits packB16SegsF32AVX2: per row p and run, two masked loads ORed into the row.
+func packSegs() {
+	// segs is a []packSeg in Go; only the slice header matters here.
+	TEXT("packB16SegsF32AVX2", NOSPLIT, "func(kc int, t []float32, koff []int, segs []byte, dst []float32)")
+	Doc("packB16SegsF32AVX2 packs kc rows of a B strip made of runs: see the Go declaration.")
+	kc, t, koff, segs, nseg, dst := RCX, RSI, RBX, RDX, R9, RDI
+	Load(Param("kc"), kc)
+	Load(Param("t").Base(), t)
+	Load(Param("koff").Base(), koff)
+	Load(Param("segs").Base(), segs)
+	Load(Param("segs").Len(), nseg)
+	Load(Param("dst").Base(), dst)
+	TESTQ(kc, kc)
+	JZ(LabelRef("packsegs_done"))
+	Label("packsegs_row")
+	row, sg, n, d := R8, R10, R11, R12
+	MOVQ(Mem{Base: koff}, row)
+	LEAQ(Mem{Base: t, Index: row, Scale: 4}, row)
+	VXORPS(Y0, Y0, Y0)
+	VXORPS(Y1, Y1, Y1)
+	MOVQ(segs, sg)
+	MOVQ(nseg, n)
+	Label("packsegs_seg")
+	MOVQ(Mem{Base: sg, Disp: segD}, d)
+	VMOVDQU(Mem{Base: sg, Disp: segMask}, Y2)
+	VMOVDQU(Mem{Base: sg, Disp: segMask + 32}, Y3)
+	VMASKMOVPS(Mem{Base: row, Index: d, Scale: 4}, Y2, Y4)
+	VMASKMOVPS(Mem{Base: row, Index: d, Scale: 4, Disp: 32}, Y3, Y5)
+	VORPS(Y4, Y0, Y0)
+	VORPS(Y5, Y1, Y1)
+	ADDQ(U8(segSize), sg)
+	DECQ(n)
+	JNZ(LabelRef("packsegs_seg"))
+	VMOVUPS(Y0, Mem{Base: dst})
+	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
+	ADDQ(U8(8), koff)
+	ADDQ(U8(4*stripNR), dst)
+	DECQ(kc)
+	JNZ(LabelRef("packsegs_row"))
+	Label("packsegs_done")
+	VZEROUPPER()
+	RET()
+}
+
+// unzip2 emits unzip2F32AVX2: even[j] = src[2j], odd[j] = src[2j+1], 8 pairs at a time.
+func unzip2() {
+	TEXT("unzip2F32AVX2", NOSPLIT, "func(even, odd, src []float32)")
+	Doc("unzip2F32AVX2 splits pairs into even and odd elements: see the Go declaration.")
+	ev, od, src, n := RDI, RSI, RDX, RCX
+	Load(Param("even").Base(), ev)
+	Load(Param("even").Len(), n)
+	Load(Param("odd").Base(), od)
+	Load(Param("src").Base(), src)
+	blocks := RAX
+	MOVQ(n, blocks)
+	SHRQ(U8(3), blocks)
+	JZ(LabelRef("unzip2_tail"))
+	Label("unzip2_loop")
+	VMOVUPS(Mem{Base: src}, Y0)           // s0..s7
+	VMOVUPS(Mem{Base: src, Disp: 32}, Y1) // s8..s15
+	// Within 128-bit lanes: [s0 s2 s8 s10 | s4 s6 s12 s14], then 64-bit lanes 0,2,1,3.
+	VSHUFPS(U8(0x88), Y1, Y0, Y2)
+	VSHUFPS(U8(0xdd), Y1, Y0, Y3)
+	VPERMPD(U8(0xd8), Y2, Y2)
+	VPERMPD(U8(0xd8), Y3, Y3)
+	VMOVUPS(Y2, Mem{Base: ev})
+	VMOVUPS(Y3, Mem{Base: od})
+	ADDQ(U8(64), src)
+	ADDQ(U8(32), ev)
+	ADDQ(U8(32), od)
+	DECQ(blocks)
+	JNZ(LabelRef("unzip2_loop"))
+	Label("unzip2_tail")
+	ANDQ(U8(7), n)
+	JZ(LabelRef("unzip2_done"))
+	Label("unzip2_tailloop")
+	// VEX-encoded scalar moves: legacy SSE ones after 256-bit code pay a transition penalty.
+	VMOVSS(Mem{Base: src}, X0)
+	VMOVSS(Mem{Base: src, Disp: 4}, X1)
+	VMOVSS(X0, Mem{Base: ev})
+	VMOVSS(X1, Mem{Base: od})
+	ADDQ(U8(8), src)
+	ADDQ(U8(4), ev)
+	ADDQ(U8(4), od)
+	DECQ(n)
+	JNZ(LabelRef("unzip2_tailloop"))
+	Label("unzip2_done")
+	VZEROUPPER()
+	RET()
+}
+
+// deinterleave8 sets even = src[0,2,…,14] and odd = src[1,3,…,15] of the 16 floats at m:
+// VSHUFPS within 128-bit lanes gives [0 2 8 10 | 4 6 12 14], VPERMPD puts the 64-bit halves
+// in order. (Leaving the tiles in that order would save the VPERMPDs, but a row's last step
+// then scatters its tiles into the next row's.)
+func deinterleave8(m Mem, lo, hi, even, odd VecPhysical) {
+	VMOVUPS(m, lo)
+	VMOVUPS(m.Offset(32), hi)
+	VSHUFPS(U8(0x88), hi, lo, even)
+	VSHUFPS(U8(0xdd), hi, lo, odd)
+	VPERMPD(U8(0xd8), even, even)
+	VPERMPD(U8(0xd8), odd, odd)
+}
+
+// wino23Input emits wino23InputF32AVX2: the Winograd F(2×2, 3×3) input transform of a row of
+// tiles, 8 tiles per step. Each input row r gives d_r[q] (q < 4, the 4 columns of each
+// tile) with two deinterleaves; the row combinations t = Bᵀ d are done in three rounds so
+// that 16 registers suffice, and each t_r gives V[r][0..3] = t_r Bᵀ-combined.
+func wino23Input() {
+	TEXT("wino23InputF32AVX2", NOSPLIT, "func(src []float32, wp int, dst []float32, ve, n int)")
+	Doc("wino23InputF32AVX2 computes a row of Winograd input transforms: see the Go declaration.")
+	src, wp, s3, n := RSI, R8, R9, RCX
+	d := []GPPhysical{RDI, R10, R11, R12}
+	ve, ve3 := RAX, RBX
+	Load(Param("src").Base(), src)
+	Load(Param("wp"), wp)
+	SHLQ(U8(2), wp)
+	Load(Param("dst").Base(), d[0])
+	Load(Param("ve"), ve)
+	SHLQ(U8(2), ve)
+	Load(Param("n"), n)
+	ADDQ(U8(7), n)
+	SHRQ(U8(3), n)
+	JZ(LabelRef("winoin_done"))
+	LEAQ(Mem{Base: src, Index: wp, Scale: 2}, s3)
+	ADDQ(wp, s3)
+	LEAQ(Mem{Base: ve, Index: ve, Scale: 2}, ve3)
+	for r := 1; r < 4; r++ {
+		LEAQ(Mem{Base: d[r-1], Index: ve, Scale: 4}, d[r])
+	}
+	rowMem := func(r int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: src}
+		case 1:
+			return Mem{Base: src, Index: wp, Scale: 1}
+		case 2:
+			return Mem{Base: src, Index: wp, Scale: 2}
+		}
+		return Mem{Base: s3}
+	}
+	// load puts d_r[0..3] in dr, using Y8..Y11 as scratch.
+	load := func(r int, dr [4]VecPhysical) {
+		deinterleave8(rowMem(r), Y8, Y9, dr[0], dr[1])
+		deinterleave8(rowMem(r).Offset(8), Y10, Y11, dr[2], dr[3])
+	}
+	// emit stores V[r][q] = (t0-t2, t1+t2, t2-t1, t1-t3)[q] for t = tr, using tmp.
+	emit := func(r int, tr, tmp [4]VecPhysical) {
+		VSUBPS(tr[2], tr[0], tmp[0])
+		VADDPS(tr[2], tr[1], tmp[1])
+		VSUBPS(tr[1], tr[2], tmp[2])
+		VSUBPS(tr[3], tr[1], tmp[3])
+		VMOVUPS(tmp[0], Mem{Base: d[r]})
+		VMOVUPS(tmp[1], Mem{Base: d[r], Index: ve, Scale: 1})
+		VMOVUPS(tmp[2], Mem{Base: d[r], Index: ve, Scale: 2})
+		VMOVUPS(tmp[3], Mem{Base: d[r], Index: ve3, Scale: 1})
+	}
+	A := [4]VecPhysical{Y0, Y1, Y2, Y3}
+	B := [4]VecPhysical{Y4, Y5, Y6, Y7}
+	C := [4]VecPhysical{Y8, Y9, Y10, Y11}
+	D := [4]VecPhysical{Y12, Y13, Y14, Y15}
+	Label("winoin_loop")
+	// Round 1: t0 = d0 - d2 → V[0]; keeps d2 in B.
+	load(0, A)
+	load(2, B)
+	for q := 0; q < 4; q++ {
+		VSUBPS(B[q], A[q], A[q])
+	}
+	emit(0, A, C)
+	// Round 2: t1 = d1 + d2 → V[1], t2 = d2 - d1 → V[2]; keeps d1 in A.
+	load(1, A)
+	for q := 0; q < 4; q++ {
+		VADDPS(B[q], A[q], C[q])
+		VSUBPS(A[q], B[q], B[q])
+	}
+	emit(1, C, D)
+	emit(2, B, D)
+	// Round 3: t3 = d1 - d3 → V[3].
+	load(3, B)
+	for q := 0; q < 4; q++ {
+		VSUBPS(B[q], A[q], A[q])
+	}
+	emit(3, A, C)
+	ADDQ(U8(64), src)
+	ADDQ(U8(64), s3)
+	for r := 0; r < 4; r++ {
+		ADDQ(U8(32), d[r])
+	}
+	DECQ(n)
+	JNZ(LabelRef("winoin_loop"))
+	Label("winoin_done")
+	VZEROUPPER()
+	RET()
+}
+
+// wino23Output emits wino23OutputF32AVX2: the Winograd F(2×2, 3×3) output transform of a
+// row of tiles, 8 tiles (16 output columns) per step, with bias and ReLU, the last step's
+// stores masked to ncols.
+func wino23Output() {
+	iota := GLOBL("wino_iota", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(i))
+	}
+	TEXT("wino23OutputF32AVX2", NOSPLIT, "func(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)")
+	Doc("wino23OutputF32AVX2 computes a row of Winograd output transforms: see the Go declaration.")
+	mp, me, me3, out, ldo, rem, nrows, relu := RSI, RAX, RBX, RDI, R8, RCX, RDX, R9
+	m4, m8, m12 := R10, R11, R12
+	Load(Param("m").Base(), mp)
+	Load(Param("me"), me)
+	SHLQ(U8(2), me)
+	Load(Param("out").Base(), out)
+	Load(Param("ldo"), ldo)
+	SHLQ(U8(2), ldo)
+	Load(Param("ncols"), rem)
+	Load(Param("nrows"), nrows)
+	Load(Param("relu"), relu.As8())
+	bias, zero := Y14, Y15
+	b, err := Param("bias").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(b.Addr, bias)
+	VXORPS(zero, zero, zero)
+	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
+	TESTQ(rem, rem)
+	JLE(LabelRef("winoout_done"))
+	Label("winoout_loop")
+	LEAQ(Mem{Base: mp, Index: me, Scale: 4}, m4)
+	LEAQ(Mem{Base: mp, Index: me, Scale: 8}, m8)
+	LEAQ(Mem{Base: m4, Index: me, Scale: 8}, m12)
+	// s0[q] = m0q+m1q+m2q, s1[q] = m1q-m2q-m3q, plane e = 4r+q at e*me.
+	s0 := [4]VecPhysical{Y0, Y1, Y2, Y3}
+	s1 := [4]VecPhysical{Y4, Y5, Y6, Y7}
+	qoff := func(base GPPhysical, q int) Mem {
+		switch q {
+		case 0:
+			return Mem{Base: base}
+		case 1:
+			return Mem{Base: base, Index: me, Scale: 1}
+		case 2:
+			return Mem{Base: base, Index: me, Scale: 2}
+		}
+		return Mem{Base: base, Index: me3, Scale: 1}
+	}
+	for q := 0; q < 4; q++ {
+		VMOVUPS(qoff(mp, q), Y8)   // m0q
+		VMOVUPS(qoff(m4, q), Y9)   // m1q
+		VMOVUPS(qoff(m8, q), Y10)  // m2q
+		VMOVUPS(qoff(m12, q), Y11) // m3q
+		VADDPS(Y9, Y8, s0[q])
+		VADDPS(Y10, s0[q], s0[q])
+		VSUBPS(Y10, Y9, s1[q])
+		VSUBPS(Y11, s1[q], s1[q])
+	}
+	// y[i][0] = s_i0+s_i1+s_i2 + bias, y[i][1] = s_i1-s_i2-s_i3 + bias.
+	y := [2][2]VecPhysical{{Y8, Y9}, {Y10, Y11}}
+	for i, si := range [2][4]VecPhysical{s0, s1} {
+		VADDPS(si[1], si[0], y[i][0])
+		VADDPS(si[2], y[i][0], y[i][0])
+		VADDPS(bias, y[i][0], y[i][0])
+		VSUBPS(si[2], si[1], y[i][1])
+		VSUBPS(si[3], y[i][1], y[i][1])
+		VADDPS(bias, y[i][1], y[i][1])
+	}
+	TESTB(relu.As8(), relu.As8())
+	JZ(LabelRef("winoout_norelu"))
+	for i := 0; i < 2; i++ {
+		for k := 0; k < 2; k++ {
+			// y first: MAXPS returns its second (Intel) source when either is NaN.
+			VMAXPS(y[i][k], zero, y[i][k])
+		}
+	}
+	Label("winoout_norelu")
+	// Interleave y0 and y1: the unpacks give columns [0..3 | 8..11] and [4..7 | 12..15],
+	// VPERM2F128 puts the 128-bit halves in order.
+	row := [2][2]VecPhysical{{Y0, Y1}, {Y2, Y3}}
+	for i := 0; i < 2; i++ {
+		VUNPCKLPS(y[i][1], y[i][0], Y4)
+		VUNPCKHPS(y[i][1], y[i][0], Y5)
+		VPERM2F128(U8(0x20), Y5, Y4, row[i][0])
+		VPERM2F128(U8(0x31), Y5, Y4, row[i][1])
+	}
+	CMPQ(rem, U8(16))
+	JL(LabelRef("winoout_masked"))
+	VMOVUPS(row[0][0], Mem{Base: out})
+	VMOVUPS(row[0][1], Mem{Base: out, Disp: 32})
+	CMPQ(nrows, U8(2))
+	JL(LabelRef("winoout_next"))
+	VMOVUPS(row[1][0], Mem{Base: out, Index: ldo, Scale: 1})
+	VMOVUPS(row[1][1], Mem{Base: out, Index: ldo, Scale: 1, Disp: 32})
+	Label("winoout_next")
+	ADDQ(U8(32), mp)
+	ADDQ(U8(64), out)
+	SUBQ(U8(16), rem)
+	JG(LabelRef("winoout_loop"))
+	JMP(LabelRef("winoout_done"))
+
+	Label("winoout_masked")
+	// Columns rem..15 are past the row: store under mask[j] = rem > j.
+	VMOVQ(rem, X12)
+	VPBROADCASTD(X12, Y12)
+	VPCMPGTD(iota, Y12, Y13)
+	VPCMPGTD(iota.Offset(32), Y12, Y12)
+	VMASKMOVPS(row[0][0], Y13, Mem{Base: out})
+	VMASKMOVPS(row[0][1], Y12, Mem{Base: out, Disp: 32})
+	CMPQ(nrows, U8(2))
+	JL(LabelRef("winoout_done"))
+	VMASKMOVPS(row[1][0], Y13, Mem{Base: out, Index: ldo, Scale: 1})
+	VMASKMOVPS(row[1][1], Y12, Mem{Base: out, Index: ldo, Scale: 1, Disp: 32})
+	Label("winoout_done")
+	VZEROUPPER()
+	RET()
+}
+
+// fmaPeak emits fmaPeakF32AVX2: n iterations of 12 independent VFMADD231PS, 192 flops each.
+func fmaPeak() {
+	TEXT("fmaPeakF32AVX2", NOSPLIT, "func(n int)")
+	Doc("fmaPeakF32AVX2 runs n iterations of 12 independent 8-wide FMAs (192 flops) on registers only.")
+	n := RCX
+	Load(Param("n"), n)
+	for i := 0; i < 14; i++ {
+		VXORPS(yreg(i), yreg(i), yreg(i))
+	}
+	TESTQ(n, n)
+	JZ(LabelRef("fmapeak_done"))
+	Label("fmapeak_loop")
+	for i := 0; i < 12; i++ {
+		VFMADD231PS(Y12, Y13, yreg(i))
+	}
+	DECQ(n)
+	JNZ(LabelRef("fmapeak_loop"))
+	Label("fmapeak_done")
+	VZEROUPPER()
+	RET()
+}
+
+func yreg(i int) VecPhysical {
+	return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
+}
+
+func log2(n int) int {
+	k := 0
+	for 1<<k < n {
+		k++
+	}
+	return k
+}

@@ -1,0 +1,210 @@
+//go:build amd64 && !purego
+
+package kernels
+
+//go:generate go run -C _asm . -out ../gemm_amd64.s
+
+// avx2Kernels enables the AVX2+FMA kernels: the CPU has them and INCEPTION_KERNELS is not
+// "generic".
+var avx2Kernels = useAVX2 && !forceGeneric
+
+// archKernels lists the assembly kernels, ahead of the portable ones in kernelTable.
+var archKernels = []kernelEntry{
+	{op: "gemm", name: "gemmF32_6x16AVX2", available: &avx2Kernels, fn: isaAVX2},
+	{op: "packb", name: "packB16F32AVX2", available: &avx2Kernels, fn: isaAVX2},
+	{op: "unzip2", name: "unzip2F32AVX2", available: &avx2Kernels, fn: isaAVX2},
+	{op: "wino23", name: "wino23F32AVX2", available: &avx2Kernels, fn: isaAVX2},
+	{op: "fmapeak", name: "fmaPeakF32AVX2", available: &avx2Kernels, fn: fmaPeakFunc(fmaPeakF32AVX2Flops)},
+}
+
+// gemm6x16 computes a 6×16 tile of C: see gemmF32_6x16Generic.
+func (k isa) gemm6x16(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	if k == isaAVX2 {
+		gemmF32_6x16AVX2(kc, a, b, c, ldc, bias, flags)
+		return
+	}
+	gemmF32_6x16Generic(kc, a, b, c, ldc, bias, flags)
+}
+
+// gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
+func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	if k == isaAVX2 {
+		gemmF32_6x8AVX2(kc, a, b, c, ldc, bias, flags)
+		return
+	}
+	gemmF32_6x8Generic(kc, a, b, c, ldc, bias, flags)
+}
+
+// packContig packs kc rows of a B strip of consecutive columns: see packB16ContigF32Generic.
+func (k isa) packContig(kc int, t []float32, koff []int, d int, dst []float32) {
+	if k == isaAVX2 {
+		packB16ContigF32AVX2(kc, t, koff, d, dst)
+		return
+	}
+	packB16ContigF32Generic(kc, t, koff, d, dst)
+}
+
+// packSegs packs kc rows of a B strip made of runs: see packB16SegsF32Generic.
+func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []float32) {
+	if k == isaAVX2 {
+		packB16SegsF32AVX2(kc, t, koff, segs, dst)
+		return
+	}
+	packB16SegsF32Generic(kc, t, koff, segs, dst)
+}
+
+// unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
+func (k isa) unzip2(even, odd, src []float32) {
+	if k == isaAVX2 {
+		unzip2F32AVX2(even, odd, src)
+		return
+	}
+	unzip2F32Generic(even, odd, src)
+}
+
+// wino23Input computes a row of Winograd input transforms: see wino23InputF32Generic.
+func (k isa) wino23Input(src []float32, wp int, dst []float32, ve, n int) {
+	if k == isaAVX2 {
+		wino23InputF32AVX2(src, wp, dst, ve, n)
+		return
+	}
+	wino23InputF32Generic(src, wp, dst, ve, n)
+}
+
+// wino23Output computes a row of Winograd output transforms: see wino23OutputF32Generic.
+func (k isa) wino23Output(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
+	if k == isaAVX2 {
+		wino23OutputF32AVX2(m, me, out, ldo, ncols, nrows, bias, relu)
+		return
+	}
+	wino23OutputF32Generic(m, me, out, ldo, ncols, nrows, bias, relu)
+}
+
+// gemmF32_6x16AVX2 computes one 6×16 tile of C over a kc-long stretch of K, holding the
+// tile in 12 ymm accumulators (2 B vectors and 1 broadcast A value per row and k step):
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 16; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc = fma(a[p*6+i], b[p*16+j], acc)
+//			}
+//			if flags&gemmAccumulate != 0 {
+//				c[i*ldc+j] += acc
+//			} else {
+//				c[i*ldc+j] = bias[i] + acc
+//			}
+//			if flags&gemmReLU != 0 {
+//				c[i*ldc+j] = max(c[i*ldc+j], 0) // NaN stays NaN
+//			}
+//		}
+//	}
+//
+// a: packed kc×6 A panel; b: packed kc×16 B strip; c: len >= 5*ldc+16; bias: len >= 6 (read
+// unless accumulating). Lengths are not checked: the caller (gemmPacked.run) guarantees them.
+//
+//go:noescape
+func gemmF32_6x16AVX2(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemmF32_6x8AVX2 computes one 6×8 tile of C as gemmF32_6x16AVX2 does a 6×16 one (6
+// accumulators), from a packed kc×16 B strip of which only columns 0..7 are read:
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 8; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc = fma(a[p*6+i], b[p*16+j], acc)
+//			}
+//			… stored as by gemmF32_6x16AVX2
+//
+// It serves the last strip of N when it holds at most 8 columns. c: len >= 5*ldc+8.
+//
+//go:noescape
+func gemmF32_6x8AVX2(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// packB16ContigF32AVX2 packs kc rows of a B strip of 16 consecutive columns, two ymm
+// loads and stores per row:
+//
+//	for p := 0; p < kc; p++ {
+//		for j := 0; j < 16; j++ {
+//			dst[p*16+j] = t[koff[p]+d+j]
+//		}
+//	}
+//
+// Lengths are not checked: the caller (bSource.pack) guarantees koff[p]+d+16 <= len(t).
+//
+//go:noescape
+func packB16ContigF32AVX2(kc int, t []float32, koff []int, d int, dst []float32)
+
+// packB16SegsF32AVX2 packs kc rows of a B strip made of runs, one masked load (VMASKMOVPS,
+// which does not touch masked-out elements) per run and half row, ORed together:
+//
+//	for p := 0; p < kc; p++ {
+//		for j := 0; j < 16; j++ {
+//			dst[p*16+j] = 0
+//			for _, sg := range segs {
+//				if sg.mask[j] != 0 {
+//					dst[p*16+j] = t[koff[p]+sg.d+j]
+//				}
+//			}
+//		}
+//	}
+//
+// len(segs) >= 1; the runs are disjoint and in bounds of t.
+//
+//go:noescape
+func packB16SegsF32AVX2(kc int, t []float32, koff []int, segs []packSeg, dst []float32)
+
+// unzip2F32AVX2 splits pairs into even and odd elements, 8 pairs at a time (two loads,
+// VSHUFPS and VPERMPD for each half, two stores):
+//
+//	for j := range even {
+//		even[j] = src[2*j]
+//		odd[j] = src[2*j+1]
+//	}
+//
+// Lengths are not checked: len(odd) >= len(even), len(src) >= 2*len(even).
+//
+//go:noescape
+func unzip2F32AVX2(even, odd, src []float32)
+
+// wino23InputF32AVX2 computes the Winograd F(2×2, 3×3) input transforms of tiles 0..n-1 of
+// a row, rounded up to a multiple of 8, 8 tiles per step: per input row, two deinterleaves
+// (VSHUFPS, VPERMPD) give the tiles' 4 columns, then 16 adds make V:
+//
+//	… the loop of wino23InputF32Generic
+//
+// Lengths are not checked: src holds 4 rows of wp >= 2*(n+7)/8*8+2 floats, dst 15*ve+(n+7)/8*8.
+//
+//go:noescape
+func wino23InputF32AVX2(src []float32, wp int, dst []float32, ve, n int)
+
+// wino23OutputF32AVX2 computes the Winograd F(2×2, 3×3) output transforms of a row of tiles,
+// 8 tiles (16 output columns) per step, bias and ReLU included; the last step's stores are
+// masked (VMASKMOVPS) to columns < ncols:
+//
+//	… the loop of wino23OutputF32Generic
+//
+// Lengths are not checked: m holds 15*me+(ncols+15)/16*8 floats, out (nrows-1)*ldo+ncols.
+//
+//go:noescape
+func wino23OutputF32AVX2(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)
+
+// fmaPeakF32AVX2 runs a register-only loop of FMAs:
+//
+//	for range n {
+//		for i := 0; i < 12; i++ {
+//			acc[i] = fma(x, y, acc[i]) // 8-wide: VFMADD231PS on 12 independent ymm accumulators
+//		}
+//	}
+//
+// 12 chains cover the 4-cycle latency of two FMA pipes (8 in flight are needed).
+//
+//go:noescape
+func fmaPeakF32AVX2(n int)
+
+// fmaPeakF32AVX2Flops runs fmaPeakF32AVX2(n) and returns the flops done, 192 per iteration.
+func fmaPeakF32AVX2Flops(n int) float64 {
+	fmaPeakF32AVX2(n)
+	return float64(n) * 12 * 8 * 2
+}

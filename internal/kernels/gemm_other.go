@@ -1,0 +1,42 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// archKernels is empty without amd64 assembly (other architectures, or the purego tag):
+// every op uses its portable version.
+var archKernels []kernelEntry
+
+// gemm6x16 computes a 6×16 tile of C: see gemmF32_6x16Generic.
+func (k isa) gemm6x16(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	gemmF32_6x16Generic(kc, a, b, c, ldc, bias, flags)
+}
+
+// gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
+func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	gemmF32_6x8Generic(kc, a, b, c, ldc, bias, flags)
+}
+
+// packContig packs kc rows of a B strip of consecutive columns: see packB16ContigF32Generic.
+func (k isa) packContig(kc int, t []float32, koff []int, d int, dst []float32) {
+	packB16ContigF32Generic(kc, t, koff, d, dst)
+}
+
+// packSegs packs kc rows of a B strip made of runs: see packB16SegsF32Generic.
+func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []float32) {
+	packB16SegsF32Generic(kc, t, koff, segs, dst)
+}
+
+// unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
+func (k isa) unzip2(even, odd, src []float32) {
+	unzip2F32Generic(even, odd, src)
+}
+
+// wino23Input computes a row of Winograd input transforms: see wino23InputF32Generic.
+func (k isa) wino23Input(src []float32, wp int, dst []float32, ve, n int) {
+	wino23InputF32Generic(src, wp, dst, ve, n)
+}
+
+// wino23Output computes a row of Winograd output transforms: see wino23OutputF32Generic.
+func (k isa) wino23Output(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
+	wino23OutputF32Generic(m, me, out, ldo, ncols, nrows, bias, relu)
+}

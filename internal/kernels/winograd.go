@@ -1,0 +1,373 @@
+package kernels
+
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016). Each 2×2 tile of output pixels is
+//
+//	Y = Aᵀ [ Σ_c (G g_oc Gᵀ) ⊙ (Bᵀ d_c B) ] A
+//
+// with d_c the 4×4 input patch of channel c and g_oc the 3×3 kernel: 16 multiplies per
+// tile, channel and output channel instead of the 36 of the direct form. The sum over c of
+// each of the 16 elementwise products is a GEMM, M_e[o][t] = Σ_c U_e[o][c] · V_e[c][t], which
+// runs on the GEMM engine (gemmPacked) with U_e packed once like any weights.
+//
+// Per chunk of tile rows (sized so that V and M stay within a few MiB):
+//
+//	V_e[c][t] = (Bᵀ d_c(t) B)_e       wino23Input, 8 tiles per step
+//	M_e = U_e · V_e, e = 0..15         16 GEMMs, O×C by C×tiles
+//	out tile t = Aᵀ M(t) A + bias     wino23Output, 8 tiles per step, ReLU fused
+//
+// The transforms use only additions and subtractions (Bᵀ, Aᵀ hold 0 and ±1), and G's ½s
+// are exact, so the error stays that of the float32 sums (TestWinogradError).
+
+// The F(2×2, 3×3) matrices:
+//
+//	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//	G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+//	Aᵀ = [1 1 1 0; 0 1 -1 -1]
+
+// winoChunkFloats bounds V and M of one chunk, in float32s (2 MiB). Measured on the dev box
+// (2 MiB L2), v1 conv2 runs at 166, 182, 167, 172 effective GFLOP/s with 1<<17 … 1<<20: the
+// output transform reads M back after the 16 GEMMs wrote it.
+const winoChunkFloats = 1 << 19
+
+// winograd reports whether the convolution runs as Winograd F(2×2, 3×3): 3×3, stride 1, and
+// enough channels for the GEMMs to dominate the transforms.
+// Winograd reports whether Conv2D computes s with Winograd F(2×2,3×3) rather than the GEMM. The layout of
+// PackConvWeights depends only on this and on O, C, KH, KW, so callers that pre-pack weights for several
+// input sizes need one packing per value.
+func (s ConvShape) Winograd() bool { return s.winograd() }
+
+func (s ConvShape) winograd() bool {
+	return s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.C >= 16 && s.O >= 16 &&
+		s.OutH() >= 2 && s.OutW() >= 2
+}
+
+// winoPlan holds the geometry of a Winograd convolution.
+type winoPlan struct {
+	oh, ow int // output size
+	th, tw int // tiles: ceil(oh/2) × ceil(ow/2)
+	hp, wp int // padded input plane: rows 0..2*th+1, columns with room for 8-tile steps
+	mp     int // O rounded up to 6
+	rows   int // tile rows per chunk
+	ld     int // leading dimension of V_e and M_e rows: the chunk's tiles, rounded up, plus slack
+	ve, me int // distance between the planes V_e, M_e (skewed)
+}
+
+func (s ConvShape) winoPlan() winoPlan {
+	p := winoPlan{oh: s.OutH(), ow: s.OutW()}
+	p.th, p.tw = (p.oh+1)/2, (p.ow+1)/2
+	p.hp = 2*p.th + 2
+	p.wp = 2*((p.tw+7)/8*8) + 2 // an 8-tile step reads 18 columns from 2*tx
+	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
+	// At least 64 tiles per chunk, or the GEMMs' 16-column strips run short.
+	p.rows = min(p.th, max(winoChunkFloats/(16*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
+	chunks := (p.th + p.rows - 1) / p.rows
+	p.rows = (p.th + chunks - 1) / chunks // chunks of equal rows, not a short last one
+	// An 8-tile step writes (input) or reads (output) up to 7 tiles past the chunk; the GEMM
+	// reads whole 16-column strips.
+	p.ld = (p.rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
+	p.ve, p.me = skew(s.C*p.ld), skew(p.mp*p.ld)
+	return p
+}
+
+// skew rounds a plane size n (float32s) up so that 16 planes n apart fall in 16 different
+// cache sets: to an odd multiple of 16 floats (64 bytes). The transforms touch all 16
+// planes of V or M at once; planes a multiple of 4 KiB apart alias in L1 (12 ways at most)
+// and in the store buffer's 4K check, which made the weight transform 5× slower.
+func skew(n int) int {
+	n = (n + 15) / 16
+	return (n | 1) * 16
+}
+
+// winoPackedLen returns the length of the packed transformed weights: 16 GEMM A matrices of
+// O×C, each packed by packA, winoPlaneLen apart.
+func (s ConvShape) winoPackedLen() int { return 16 * s.winoPlaneLen() }
+
+// winoPlaneLen returns the distance between the packed U_e: packedALen(O, C), skewed.
+func (s ConvShape) winoPlaneLen() int { return skew(packedALen(s.O, s.C)) }
+
+// winoPackWeights transforms w (O×C×3×3) into U_e = (G g Gᵀ)_e, e = 4r+q, and packs the
+// 16 O×C matrices by packA into dst (len >= s.winoPackedLen()), U_e at e*winoPlaneLen(). It
+// reads w in order within each K block (each write then lands 6 floats after the previous
+// one of its matrix); the arithmetic is float32 (G's ½s are exact).
+func (s ConvShape) winoPackWeights(w, dst []float32) {
+	mp := (s.O + gemmMR - 1) / gemmMR * gemmMR
+	plen := s.winoPlaneLen()
+	kcb := gemmKCFor(s.C)
+	dst = dst[:16*plen]
+	for k0 := 0; k0 < s.C; k0 += kcb {
+		kc := min(kcb, s.C-k0)
+		for o := 0; o < mp; o++ {
+			// Where packA puts A[o][k0]: K block k0, panel o/6, row 0, lane o%6.
+			at := k0*mp + o/gemmMR*gemmMR*kc + o%gemmMR
+			if o >= s.O {
+				for c := 0; c < kc; c++ {
+					for e := 0; e < 16; e++ {
+						dst[e*plen+at+c*gemmMR] = 0
+					}
+				}
+				continue
+			}
+			row := w[(o*s.C+k0)*9 : (o*s.C+k0+kc)*9]
+			for c := 0; c < kc; c++ {
+				u := wino23Weights((*[9]float32)(row[c*9:]))
+				d := dst[at+c*gemmMR:]
+				for e, v := range u {
+					d[e*plen] = v
+				}
+			}
+		}
+	}
+}
+
+// wino23Weights returns U = G g Gᵀ of one 3×3 kernel g (row-major), U[4r+q] = U[r][q].
+func wino23Weights(g *[9]float32) (u [16]float32) {
+	// gg = G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 of the kernel's rows g0, g1, g2.
+	var gg [4][3]float32
+	for x := 0; x < 3; x++ {
+		a, b, c := g[x], g[3+x], g[6+x]
+		gg[0][x], gg[1][x], gg[2][x], gg[3][x] = a, (a+b+c)*0.5, (a-b+c)*0.5, c
+	}
+	for r := 0; r < 4; r++ {
+		a, b, c := gg[r][0], gg[r][1], gg[r][2]
+		u[4*r], u[4*r+1], u[4*r+2], u[4*r+3] = a, (a+b+c)*0.5, (a-b+c)*0.5, c
+	}
+	return u
+}
+
+// winoScratchLen returns the scratch of a packed Winograd convolution: per-worker B strips,
+// the padded input, V and M of one chunk.
+func (s ConvShape) winoScratchLen() int {
+	p := s.winoPlan()
+	return maxConvThreads*gemmKCFor(s.C)*gemmNR + s.C*p.hp*p.wp + 16*(p.ve+p.me)
+}
+
+// winoConv runs a Winograd convolution over weights pu packed by winoPackWeights.
+func winoConv(s ConvShape, in, pu, bias, out, scratch []float32, relu bool, workers int, impl isa) {
+	p := s.winoPlan()
+	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl}
+	w.bufLen = gemmKCFor(s.C) * gemmNR
+	w.bufs, scratch = scratch[:maxConvThreads*w.bufLen], scratch[maxConvThreads*w.bufLen:]
+	w.pad, scratch = scratch[:s.C*p.hp*p.wp], scratch[s.C*p.hp*p.wp:]
+	w.ve, w.me = p.ve, p.me
+	w.v, w.m = scratch[:16*w.ve], scratch[16*w.ve:16*w.ve+16*w.me]
+	if workers == 1 {
+		w.fill(0, s.C)
+		for ch := 0; ch < w.chunks(); ch++ {
+			w.input(ch, 0, s.C)
+			w.gemm(ch, 0, 16, 0, w.strips(ch), 0)
+			w.output(ch, 0, s.O)
+		}
+		return
+	}
+	winoConvParallel(w, workers)
+}
+
+// winoConvParallel runs the phases of winoConv on workers goroutines (runTeam): the padded
+// input by channels; per chunk, the input transform by channels, then the 16 GEMMs by
+// (e, column strip); the output transform by output channels, in the same phase as the next
+// chunk's input transform (one reads M, the other writes V). It is a separate function so
+// that only this path pays for the heap-allocated closure state.
+func winoConvParallel(w winoConvState, workers int) {
+	chunks := w.chunks()
+	C, O := w.s.C, w.s.O
+	// Phases: fill, then per chunk ch: [output ch-1 (O units), input ch (C units)],
+	// [gemm ch (16 × strips units)]; then the output of the last chunk.
+	units := make([]int, 0, 2*chunks+2)
+	units = append(units, C)
+	for ch := 0; ch < chunks; ch++ {
+		units = append(units, C+O*min(ch, 1), 16*w.strips(ch))
+	}
+	units = append(units, O)
+	runTeam(workers-1, units, func(phase, lo, hi, worker int) {
+		switch {
+		case phase == 0:
+			w.fill(lo, hi)
+		case phase == len(units)-1:
+			w.output(chunks-1, lo, hi)
+		case phase%2 == 1: // output of chunk ch-1 (units 0..O-1 when ch > 0), input of chunk ch
+			ch := (phase - 1) / 2
+			if ch > 0 {
+				if lo < O {
+					w.output(ch-1, lo, min(hi, O))
+				}
+				lo, hi = max(lo-O, 0), hi-O
+			}
+			if lo < hi {
+				w.input(ch, lo, hi)
+			}
+		default: // units e*strips + j: strip j of M_e
+			ch := (phase - 2) / 2
+			strips := w.strips(ch)
+			for e := lo / strips; e <= (hi-1)/strips; e++ {
+				j0, j1 := max(lo-e*strips, 0), min(hi-e*strips, strips)
+				w.gemm(ch, e, e+1, j0, j1, worker)
+			}
+		}
+	})
+}
+
+// winoConvState is one Winograd convolution in progress.
+type winoConvState struct {
+	s      ConvShape
+	p      winoPlan
+	in, pu []float32
+	bias   []float32
+	out    []float32
+	relu   bool
+	impl   isa
+	bufs   []float32 // per-worker B strips of bufLen
+	bufLen int
+	pad    []float32 // padded input, C planes of hp×wp
+	v, m   []float32 // V_e at v[e*ve:], M_e at m[e*me:], rows ld apart
+	ve, me int
+}
+
+// chunks returns the number of chunks of p.rows tile rows.
+func (w *winoConvState) chunks() int { return (w.p.th + w.p.rows - 1) / w.p.rows }
+
+// rows returns the tile rows ty0..ty1-1 of chunk ch.
+func (w *winoConvState) rows(ch int) (ty0, ty1 int) {
+	return ch * w.p.rows, min((ch+1)*w.p.rows, w.p.th)
+}
+
+// fill writes channels c0..c1-1 of the padded input.
+func (w *winoConvState) fill(c0, c1 int) { w.s.winoFill(w.in, w.pad, w.p, c0, c1) }
+
+// input writes V for channels c0..c1-1 of chunk ch.
+func (w *winoConvState) input(ch, c0, c1 int) {
+	p := w.p
+	ty0, ty1 := w.rows(ch)
+	for c := c0; c < c1; c++ {
+		for ty := ty0; ty < ty1; ty++ {
+			src := w.pad[c*p.hp*p.wp+2*ty*p.wp:]
+			w.impl.wino23Input(src, p.wp, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
+		}
+	}
+}
+
+// strips returns the 16-column strips of chunk ch's tiles.
+func (w *winoConvState) strips(ch int) int {
+	ty0, ty1 := w.rows(ch)
+	return ((ty1-ty0)*w.p.tw + gemmNR - 1) / gemmNR
+}
+
+// gemm computes strips j0..j1-1 of M_e = U_e · V_e of chunk ch for e = e0..e1-1, with
+// worker's B buffer.
+func (w *winoConvState) gemm(ch, e0, e1, j0, j1, worker int) {
+	n := w.strips(ch) * gemmNR
+	plen, alen := w.s.winoPlaneLen(), packedALen(w.s.O, w.s.C)
+	buf := w.bufs[worker*w.bufLen : (worker+1)*w.bufLen]
+	for e := e0; e < e1; e++ {
+		g := gemmPacked{m: w.p.mp, n: n, k: w.s.C, a: w.pu[e*plen : e*plen+alen],
+			src: bSource{t: w.v[e*w.ve : (e+1)*w.ve], kh: 1, kw: 1, sh: 1, sw: 1, plane: w.p.ld, ow: w.p.ld},
+			c:   w.m[e*w.me : (e+1)*w.me], ldc: w.p.ld, isa: w.impl}
+		g.run(0, w.p.mp, j0*gemmNR, j1*gemmNR, buf)
+	}
+}
+
+// output writes the output rows of chunk ch for channels o0..o1-1.
+func (w *winoConvState) output(ch, o0, o1 int) {
+	p := w.p
+	ty0, ty1 := w.rows(ch)
+	for o := o0; o < o1; o++ {
+		var b float32
+		if w.bias != nil {
+			b = w.bias[o]
+		}
+		for ty := ty0; ty < ty1; ty++ {
+			y := 2 * ty
+			w.impl.wino23Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, w.out[(o*p.oh+y)*p.ow:], p.ow,
+				p.ow, min(2, p.oh-y), b, w.relu)
+		}
+	}
+}
+
+// winoFill writes channels c0..c1-1 of the zero-padded input: plane c of pad holds
+// in[c][y-PadT][x-PadL] at row y, column x (hp×wp, 0 outside the input).
+func (s ConvShape) winoFill(in, pad []float32, p winoPlan, c0, c1 int) {
+	for c := c0; c < c1; c++ {
+		pl := pad[c*p.hp*p.wp : (c+1)*p.hp*p.wp]
+		for y := 0; y < p.hp; y++ {
+			row := pl[y*p.wp : y*p.wp+p.wp]
+			iy := y - s.PadT
+			if iy < 0 || iy >= s.H {
+				clear(row)
+				continue
+			}
+			// Columns PadL.. get the input row, cut at wp (padding beyond what the tiles
+			// read is not needed).
+			lo := min(s.PadL, p.wp)
+			clear(row[:lo])
+			n := copy(row[lo:], in[(c*s.H+iy)*s.W:(c*s.H+iy)*s.W+s.W])
+			clear(row[lo+n:])
+		}
+	}
+}
+
+// wino23InputF32Generic computes the input transform V = Bᵀ d B of tiles 0..n-1 of a row of
+// tiles, rounded up to a multiple of 8 (tiles n.. are written too, from the columns after):
+//
+//	for j := 0; j < (n+7)/8*8; j++ {
+//		d[r][q] = src[r*wp + 2*j + q]                 // r, q < 4
+//		t[0] = d[0]-d[2]; t[1] = d[1]+d[2]; t[2] = d[2]-d[1]; t[3] = d[1]-d[3] // rows
+//		V[r][0] = t[r][0]-t[r][2]; V[r][1] = t[r][1]+t[r][2]
+//		V[r][2] = t[r][2]-t[r][1]; V[r][3] = t[r][1]-t[r][3]
+//		dst[(r*4+q)*ve + j] = V[r][q]
+//	}
+func wino23InputF32Generic(src []float32, wp int, dst []float32, ve, n int) {
+	n = (n + 7) / 8 * 8
+	s0 := src[:2*n+2]
+	s1 := src[wp : wp+2*n+2]
+	s2 := src[2*wp : 2*wp+2*n+2]
+	s3 := src[3*wp : 3*wp+2*n+2]
+	_ = dst[15*ve+n-1]
+	for j := 0; j < n; j++ {
+		var t [4][4]float32
+		for q := 0; q < 4; q++ {
+			d0, d1, d2, d3 := s0[2*j+q], s1[2*j+q], s2[2*j+q], s3[2*j+q]
+			t[0][q], t[1][q], t[2][q], t[3][q] = d0-d2, d1+d2, d2-d1, d1-d3
+		}
+		for r := 0; r < 4; r++ {
+			t0, t1, t2, t3 := t[r][0], t[r][1], t[r][2], t[r][3]
+			dst[(r*4+0)*ve+j] = t0 - t2
+			dst[(r*4+1)*ve+j] = t1 + t2
+			dst[(r*4+2)*ve+j] = t2 - t1
+			dst[(r*4+3)*ve+j] = t1 - t3
+		}
+	}
+}
+
+// wino23OutputF32Generic computes the output transform Y = Aᵀ M A + bias of a row of tiles
+// and stores rows 0..nrows-1 and columns 0..ncols-1 of the outputs (nrows <= 2):
+//
+//	for j := 0; j < (ncols+1)/2; j++ {
+//		mm[r][q] = m[(r*4+q)*me + j]                  // r, q < 4
+//		s[0] = mm[0]+mm[1]+mm[2]; s[1] = mm[1]-mm[2]-mm[3] // rows
+//		y[i][0] = s[i][0]+s[i][1]+s[i][2]; y[i][1] = s[i][1]-s[i][2]-s[i][3]
+//		out[i*ldo + 2*j + k] = act(y[i][k] + bias)  // for i < nrows, 2*j+k < ncols
+//	}
+//
+// act is max(·, 0) with relu (NaN stays NaN), the identity otherwise.
+func wino23OutputF32Generic(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
+	n := (ncols + 1) / 2
+	_ = m[15*me+n-1]
+	for j := 0; j < n; j++ {
+		var s [2][4]float32
+		for q := 0; q < 4; q++ {
+			m0, m1, m2, m3 := m[q*me+j], m[(4+q)*me+j], m[(8+q)*me+j], m[(12+q)*me+j]
+			s[0][q], s[1][q] = m0+m1+m2, m1-m2-m3
+		}
+		for i := 0; i < nrows; i++ {
+			y0 := s[i][0] + s[i][1] + s[i][2] + bias
+			y1 := s[i][1] - s[i][2] - s[i][3] + bias
+			if relu {
+				y0, y1 = max(y0, 0), max(y1, 0)
+			}
+			out[i*ldo+2*j] = y0
+			if 2*j+1 < ncols {
+				out[i*ldo+2*j+1] = y1
+			}
+		}
+	}
+}
