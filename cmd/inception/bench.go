@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/inception-cli/inception/internal/fill"
+	"github.com/inception-cli/inception/internal/kernels"
 	"github.com/inception-cli/inception/internal/model"
 )
 
@@ -66,6 +67,8 @@ type BenchResult struct {
 	MSPerImage   float64   `json:"ms_per_image"`
 	ImagesPerSec float64   `json:"images_per_sec"`
 	GFLOPS       float64   `json:"gflops"`
+	PeakGFLOPS   float64   `json:"peak_gflops"` // measured FMA peak on the same threads
+	PeakShare    float64   `json:"peak_share"`  // GFLOPS / PeakGFLOPS
 	RunsMS       []float64 `json:"runs_ms"`
 }
 
@@ -116,13 +119,18 @@ func benchRun(opts *benchOptions) error {
 	}
 	r := BenchResult{Arch: v.Name, Batch: n, Threads: m.Threads, Size: size, GMACs: float64(macs) / 1e9,
 		MedianMS: med, MSPerImage: med / float64(n), ImagesPerSec: float64(n) / (med / 1000),
-		GFLOPS: 2 * float64(macs) * float64(n) / (med / 1000) / 1e9, RunsMS: runs}
+		GFLOPS: 2 * float64(macs) * float64(n) / (med / 1000) / 1e9, RunsMS: runs,
+		PeakGFLOPS: kernels.MeasurePeakGFLOPS(200*time.Millisecond, m.Threads)}
+	if r.PeakGFLOPS > 0 {
+		r.PeakShare = r.GFLOPS / r.PeakGFLOPS
+	}
 	if opts.Format == "json" {
 		b, _ := json.MarshalIndent(r, "", "  ")
 		_, err := fmt.Fprintf(opts.IO.Out, "%s\n", b)
 		return err
 	}
-	_, err = fmt.Fprintf(opts.IO.Out, "%s  batch %d  threads %d  %dx%d  %.2f GMACs/image\n  median %.1f ms/batch  %.1f ms/image  %.2f images/s  %.1f GFLOP/s  (%d runs)\n",
-		r.Arch, r.Batch, r.Threads, size, size, r.GMACs, r.MedianMS, r.MSPerImage, r.ImagesPerSec, r.GFLOPS, len(runs))
+	_, err = fmt.Fprintf(opts.IO.Out, "%s  batch %d  threads %d  %dx%d  %.2f GMACs/image\n  median %.1f ms/batch  %.1f ms/image  %.2f images/s  %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s FMA peak  (%d runs)\n",
+		r.Arch, r.Batch, r.Threads, size, size, r.GMACs, r.MedianMS, r.MSPerImage, r.ImagesPerSec, r.GFLOPS,
+		100*r.PeakShare, r.PeakGFLOPS, len(runs))
 	return err
 }

@@ -208,7 +208,7 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Arch != "v1" || r.Size != 64 || r.GMACs <= 0 || r.GFLOPS <= 0 || len(r.RunsMS) != 1 {
+	if r.Arch != "v1" || r.Size != 64 || r.GMACs <= 0 || r.GFLOPS <= 0 || len(r.RunsMS) != 1 || r.PeakGFLOPS <= 0 || r.PeakShare <= 0 {
 		t.Errorf("bench result %+v", r)
 	}
 }
