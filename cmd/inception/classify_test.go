@@ -212,3 +212,32 @@ func TestBenchJSON(t *testing.T) {
 		t.Errorf("bench result %+v", r)
 	}
 }
+
+// TestProgressOnlyOnTerminal: the progress bar is drawn on stderr when it is a terminal, cleared at the
+// end, and never drawn otherwise or with --quiet.
+func TestProgressOnlyOnTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a network; skipped under -short")
+	}
+	w := writeFillSafetensors(t, "v1-bn")
+	img := filepath.Join("..", "..", "internal", "preprocess", "testdata", "chelsea.png")
+	args := []string{"classify", "--weights", w, "--preprocess", "keras", "--size", "32", img, img, img}
+	for _, tc := range []struct {
+		tty, quiet, want bool
+	}{{true, false, true}, {false, false, false}, {true, true, false}} {
+		ios, _, errOut := testIO()
+		ios.ErrTTY = tc.tty
+		a := args
+		if tc.quiet {
+			a = append(append([]string{}, args...), "--quiet")
+		}
+		if code := run(context.Background(), a, ios); code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		s := errOut.String()
+		drawn := strings.Contains(s, "\r[3/3]") && strings.Contains(s, "img/s") && strings.HasSuffix(s, "\r\033[K")
+		if drawn != tc.want || (!tc.want && s != "") {
+			t.Errorf("tty %v quiet %v: stderr %q", tc.tty, tc.quiet, s)
+		}
+	}
+}
