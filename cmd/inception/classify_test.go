@@ -167,6 +167,9 @@ func TestExitCodes(t *testing.T) {
 			if !strings.HasPrefix(first, "inception: ") || !strings.Contains(first, tc.msg) {
 				t.Errorf("stderr first line %q, want it to mention %q", first, tc.msg)
 			}
+			if n := strings.Count(errOut.String(), "\n"); n != 1 {
+				t.Errorf("stderr has %d lines, want one: %q", n, errOut)
+			}
 		})
 	}
 }

@@ -54,7 +54,7 @@ func loadModel(ctx context.Context, ios *IOStreams, arch, weightsArg string, thr
 	var man *models.Manifest
 	if weightsArg == "" {
 		if reason, none := models.NoPublishedWeights(v.Arch); none {
-			return nil, &modelDataError{fmt.Errorf("no weights for %s: %s; pass --weights FILE with the %s keys", v.Arch, reason, v.Reference)}
+			return nil, &modelDataError{fmt.Errorf("no weights for %s: %s (in the %s keys)", v.Arch, reason, v.Reference)}
 		}
 		d, ok := models.Default(v.Arch)
 		if !ok {

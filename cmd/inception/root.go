@@ -99,10 +99,11 @@ func run(ctx context.Context, args []string, ios *IOStreams) exitCode {
 	case errors.As(err, &pe):
 		code = exitFailure
 	}
-	fmt.Fprintln(ios.ErrOut, "inception: "+oneLine(err.Error()))
+	msg := "inception: " + oneLine(err.Error())
 	if code == exitUsage {
-		fmt.Fprintln(ios.ErrOut, "Run 'inception --help' for usage.")
+		msg += " (see inception --help)"
 	}
+	fmt.Fprintln(ios.ErrOut, msg)
 	return code
 }
 
