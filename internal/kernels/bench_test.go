@@ -30,7 +30,7 @@ var convBenchmarks = []struct {
 
 // implShortName returns the ISA of a kernel name in lower case: "avx2" for gemmF32_6x16AVX2.
 func implShortName(name string) string {
-	for _, isa := range []string{"AVX2", "Generic"} {
+	for _, isa := range []string{"AVX512", "AVX2", "Generic"} {
 		if strings.HasSuffix(name, isa) {
 			return strings.ToLower(isa)
 		}
@@ -128,4 +128,36 @@ func BenchmarkPool(b *testing.B) {
 			MaxPool2D(s, in, out)
 		}
 	})
+}
+
+// BenchmarkPoolImpls runs the real Inception pooling layers with every available "maxpool"
+// and "avgpool" implementation.
+func BenchmarkPoolImpls(b *testing.B) {
+	for _, bm := range []struct {
+		name string
+		s    PoolShape
+	}{
+		{"v3_Mixed_5b_3x3_s1_pad1", PoolShape{C: 192, H: 35, W: 35, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+		{"v3_Mixed_6b_3x3_s1_pad1", PoolShape{C: 768, H: 17, W: 17, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+		{"v3_MaxPool_5a_3x3_s2", PoolShape{C: 192, H: 71, W: 71, KH: 3, KW: 3, SH: 2, SW: 2}},
+		{"v1_maxpool1_3x3_s2_ceil", PoolShape{C: 64, H: 112, W: 112, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true}},
+	} {
+		s := bm.s
+		oh, ow := s.OutH(), s.OutW()
+		in, out := randSlice(newRand(1), s.C*s.H*s.W), make([]float32, s.C*oh*ow)
+		for _, e := range isaImpls("maxpool") {
+			b.Run(bm.name+"/max/"+implShortName(e.name), func(b *testing.B) {
+				for b.Loop() {
+					e.fn.(poolFunc)(s, oh, ow, in, out)
+				}
+			})
+		}
+		for _, e := range isaImpls("avgpool") {
+			b.Run(bm.name+"/avg/"+implShortName(e.name), func(b *testing.B) {
+				for b.Loop() {
+					e.fn.(avgPoolFunc)(s, oh, ow, in, out, false)
+				}
+			})
+		}
+	}
 }

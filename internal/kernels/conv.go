@@ -51,7 +51,7 @@ func (s ConvShape) ScratchLen() int {
 }
 
 // PackedScratchLen returns the float32s of scratch Conv2DPacked needs for this shape: a B
-// packing buffer of at most 256×16 floats for each of up to 16 workers (256 KiB), plus, for
+// packing buffer of at most 256×32 floats for each of up to 16 workers (512 KiB), plus, for
 // padded or strided convolutions, the input zero-padded and split into stride phases
 // (about C*(H+PadT+PadB)*(W+PadL+PadR) floats); Winograd shapes add the transformed input
 // and products of one chunk of tiles (at most ~2 MiB, more for very wide layers).
@@ -244,7 +244,8 @@ func Conv2D(s ConvShape, in, w, bias, out, scratch []float32, relu bool, threads
 // 6-row panels of the GEMM A matrix [O][C*KH*KW], K block by K block, zero-padded to a
 // multiple of 6 rows; for a Winograd shape, the 16 transformed O×C matrices G g Gᵀ packed
 // the same way. It allocates; call it once, when the weights are loaded. The layout depends
-// only on s, not on which kernel implementation is active.
+// only on s, not on which kernel implementation is active (the AVX-512 kernels read two
+// consecutive 6-row panels as one 12-row panel).
 func PackConvWeights(s ConvShape, w []float32) []float32 {
 	k := s.C * s.KH * s.KW
 	if s.O < 1 || k < 1 {

@@ -5,6 +5,10 @@ import "os"
 // forceGeneric is set by INCEPTION_KERNELS=generic: every op then uses its …Generic version.
 var forceGeneric = os.Getenv("INCEPTION_KERNELS") == "generic"
 
+// forceAVX2 is set by INCEPTION_KERNELS=avx2: the AVX-512 kernels are then not used (the
+// AVX2 ones are, if the CPU has them), so that one machine can test and time both.
+var forceAVX2 = os.Getenv("INCEPTION_KERNELS") == "avx2"
+
 // always is the availability flag of the portable implementations.
 var always = true
 
@@ -29,8 +33,8 @@ var kernelTable = append(archKernels[:len(archKernels):len(archKernels)], []kern
 	{op: "dot", name: "dotF32Generic", available: &always, fn: dotF32Generic},
 	{op: "relu", name: "reluF32Generic", available: &always, fn: reluF32Generic},
 	{op: "addscaled", name: "addScaledF32Generic", available: &always, fn: addScaledF32Generic},
-	{op: "maxpool", name: "maxPool2DF32Generic", available: &always, fn: maxPool2DF32Generic},
-	{op: "avgpool", name: "avgPool2DF32Generic", available: &always, fn: avgPool2DF32Generic},
+	{op: "maxpool", name: "maxPool2DF32Generic", available: &always, fn: poolFunc(maxPool2DF32Generic)},
+	{op: "avgpool", name: "avgPool2DF32Generic", available: &always, fn: avgPoolFunc(avgPool2DF32Generic)},
 	{op: "lrn", name: "lrnF32Generic", available: &always, fn: lrnF32Generic},
 }...)
 

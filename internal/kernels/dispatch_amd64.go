@@ -8,6 +8,11 @@ import "golang.org/x/sys/cpu"
 // route to their …Generic versions.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useAVX512 gates the AVX-512 micro-kernels (gemm_amd64.s). They use AVX-512F only (zmm
+// FMA, broadcast, max, moves) and run alongside the AVX2 kernels, hence need those too.
+// x/sys/cpu reports AVX-512 only when the OS saves the zmm and opmask state.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+
 // dotF32 returns Σ a[i]*b[i]: see dotF32Generic.
 func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
 

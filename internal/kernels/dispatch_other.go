@@ -5,6 +5,9 @@ package kernels
 // useAVX2 is false without amd64 assembly (other architectures, or the purego tag).
 var useAVX2 = false
 
+// useAVX512 is false without amd64 assembly.
+var useAVX512 = false
+
 // dotF32 returns Σ a[i]*b[i]: see dotF32Generic.
 func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
 

@@ -8,27 +8,56 @@ package kernels
 // "generic".
 var avx2Kernels = useAVX2 && !forceGeneric
 
-// archKernels lists the assembly kernels, ahead of the portable ones in kernelTable.
+// avx512Kernels enables the AVX-512F micro-kernels: the CPU has them and INCEPTION_KERNELS is
+// neither "generic" nor "avx2". The rest of the GEMM engine (B packing, unzip2, Winograd
+// transforms) stays AVX2 with them.
+var avx512Kernels = useAVX512 && !forceGeneric && !forceAVX2
+
+// archKernels lists the assembly kernels, widest ISA first, ahead of the portable ones in
+// kernelTable.
 var archKernels = []kernelEntry{
+	{op: "gemm", name: "gemmF32_12x32AVX512", available: &avx512Kernels, fn: isaAVX512},
+	{op: "fmapeak", name: "fmaPeakF32AVX512", available: &avx512Kernels, fn: fmaPeakFunc(fmaPeakF32AVX512Flops)},
 	{op: "gemm", name: "gemmF32_6x16AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "packb", name: "packB16F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "unzip2", name: "unzip2F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "wino23", name: "wino23F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "fmapeak", name: "fmaPeakF32AVX2", available: &avx2Kernels, fn: fmaPeakFunc(fmaPeakF32AVX2Flops)},
+	{op: "maxpool", name: "maxPool2DF32AVX2", available: &avx2Kernels, fn: poolFunc(maxPool2DF32AVX2)},
+	{op: "avgpool", name: "avgPool2DF32AVX2", available: &avx2Kernels, fn: avgPoolFunc(avgPool2DF32AVX2)},
 }
 
 // gemm6x16 computes a 6×16 tile of C: see gemmF32_6x16Generic.
 func (k isa) gemm6x16(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
-	if k == isaAVX2 {
+	if k != isaGeneric {
 		gemmF32_6x16AVX2(kc, a, b, c, ldc, bias, flags)
 		return
 	}
 	gemmF32_6x16Generic(kc, a, b, c, ldc, bias, flags)
 }
 
+// gemmWide computes a (6*np)×(16*ns) tile of C (np, ns <= 2) from np consecutive packed A
+// panels and ns consecutive packed B strips: see gemmTiles6x16.
+func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	if k == isaAVX512 {
+		switch np<<2 | ns {
+		case 2<<2 | 2:
+			gemmF32_12x32AVX512(kc, a, b, c, ldc, bias, flags)
+			return
+		case 2<<2 | 1:
+			gemmF32_12x16AVX512(kc, a, b, c, ldc, bias, flags)
+			return
+		case 1<<2 | 2:
+			gemmF32_6x32AVX512(kc, a, b, c, ldc, bias, flags)
+			return
+		}
+	}
+	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
+}
+
 // gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
 func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
-	if k == isaAVX2 {
+	if k != isaGeneric {
 		gemmF32_6x8AVX2(kc, a, b, c, ldc, bias, flags)
 		return
 	}
@@ -37,7 +66,7 @@ func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags i
 
 // packContig packs kc rows of a B strip of consecutive columns: see packB16ContigF32Generic.
 func (k isa) packContig(kc int, t []float32, koff []int, d int, dst []float32) {
-	if k == isaAVX2 {
+	if k != isaGeneric {
 		packB16ContigF32AVX2(kc, t, koff, d, dst)
 		return
 	}
@@ -46,7 +75,7 @@ func (k isa) packContig(kc int, t []float32, koff []int, d int, dst []float32) {
 
 // packSegs packs kc rows of a B strip made of runs: see packB16SegsF32Generic.
 func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []float32) {
-	if k == isaAVX2 {
+	if k != isaGeneric {
 		packB16SegsF32AVX2(kc, t, koff, segs, dst)
 		return
 	}
@@ -55,7 +84,7 @@ func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []flo
 
 // unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
 func (k isa) unzip2(even, odd, src []float32) {
-	if k == isaAVX2 {
+	if k != isaGeneric {
 		unzip2F32AVX2(even, odd, src)
 		return
 	}
@@ -64,7 +93,7 @@ func (k isa) unzip2(even, odd, src []float32) {
 
 // wino23Input computes a row of Winograd input transforms: see wino23InputF32Generic.
 func (k isa) wino23Input(src []float32, wp int, dst []float32, ve, n int) {
-	if k == isaAVX2 {
+	if k != isaGeneric {
 		wino23InputF32AVX2(src, wp, dst, ve, n)
 		return
 	}
@@ -73,7 +102,7 @@ func (k isa) wino23Input(src []float32, wp int, dst []float32, ve, n int) {
 
 // wino23Output computes a row of Winograd output transforms: see wino23OutputF32Generic.
 func (k isa) wino23Output(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
-	if k == isaAVX2 {
+	if k != isaGeneric {
 		wino23OutputF32AVX2(m, me, out, ldo, ncols, nrows, bias, relu)
 		return
 	}
@@ -208,3 +237,185 @@ func fmaPeakF32AVX2Flops(n int) float64 {
 	fmaPeakF32AVX2(n)
 	return float64(n) * 12 * 8 * 2
 }
+
+// gemmF32_12x32AVX512 computes one 12×32 tile of C over a kc-long stretch of K from two
+// packed A panels (rows 0..5 at a[0:6*kc], rows 6..11 at a[6*kc:12*kc]) and two packed B
+// strips (columns 0..15 at b[0:16*kc], 16..31 at b[16*kc:32*kc]), holding the tile in 24
+// zmm accumulators (2 B vectors and 1 broadcast A value per row and k step):
+//
+//	for i := 0; i < 12; i++ {
+//		for j := 0; j < 32; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc = fma(a[i/6*6*kc+p*6+i%6], b[j/16*16*kc+p*16+j%16], acc)
+//			}
+//			if flags&gemmAccumulate != 0 {
+//				c[i*ldc+j] += acc
+//			} else {
+//				c[i*ldc+j] = bias[i] + acc
+//			}
+//			if flags&gemmReLU != 0 {
+//				c[i*ldc+j] = max(c[i*ldc+j], 0) // NaN stays NaN
+//			}
+//		}
+//	}
+//
+// Each element gets the FMAs of gemmF32_6x16AVX2, in the same order: the bits are the same.
+// c: len >= 11*ldc+32; bias: len >= 12 (read unless accumulating). Lengths are not checked:
+// the caller (gemmPacked.runWide) guarantees them.
+//
+//go:noescape
+func gemmF32_12x32AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemmF32_12x16AVX512 computes one 12×16 tile of C as gemmF32_12x32AVX512 does a 12×32 one,
+// from one B strip (12 accumulators):
+//
+//	for i := 0; i < 12; i++ {
+//		for j := 0; j < 16; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc = fma(a[i/6*6*kc+p*6+i%6], b[p*16+j], acc)
+//			}
+//			… stored as by gemmF32_12x32AVX512
+//
+// c: len >= 11*ldc+16; bias: len >= 12.
+//
+//go:noescape
+func gemmF32_12x16AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemmF32_6x32AVX512 computes one 6×32 tile of C as gemmF32_12x32AVX512 does a 12×32 one,
+// from one A panel (12 accumulators):
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 32; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc = fma(a[p*6+i], b[j/16*16*kc+p*16+j%16], acc)
+//			}
+//			… stored as by gemmF32_12x32AVX512
+//
+// c: len >= 5*ldc+32; bias: len >= 6.
+//
+//go:noescape
+func gemmF32_6x32AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// fmaPeakF32AVX512 runs a register-only loop of FMAs:
+//
+//	for range n {
+//		for i := 0; i < 24; i++ {
+//			acc[i] = fma(x, y, acc[i]) // 16-wide: VFMADD231PS on 24 independent zmm accumulators
+//		}
+//	}
+//
+//go:noescape
+func fmaPeakF32AVX512(n int)
+
+// fmaPeakF32AVX512Flops runs fmaPeakF32AVX512(n) and returns the flops done, 768 per iteration.
+func fmaPeakF32AVX512Flops(n int) float64 {
+	fmaPeakF32AVX512(n)
+	return float64(n) * 24 * 16 * 2
+}
+
+// maxRowF32AVX2 takes the elementwise maximum of a row of pooling maxima and an input row,
+// with Go's max semantics (NaN wins, max(-0, +0) = +0), 8 at a time:
+//
+//	for i := range d {
+//		d[i] = max(d[i], r[i])
+//	}
+//
+// Lengths are not checked: len(d) is a multiple of 8 (the rest is not done), len(r) >= len(d).
+//
+//go:noescape
+func maxRowF32AVX2(d, r []float32)
+
+// maxRowS2F32AVX2 is maxRowF32AVX2 over every other input element (stride-2 windows):
+//
+//	for i := range d {
+//		d[i] = max(d[i], r[2*i])
+//	}
+//
+// Lengths are not checked: len(d) is a multiple of 8, len(r) >= 2*len(d).
+//
+//go:noescape
+func maxRowS2F32AVX2(d, r []float32)
+
+// addRowF32AVX2 adds an input row to a row of pooling sums, 8 at a time:
+//
+//	for i := range d {
+//		d[i] += r[i]
+//	}
+//
+// Lengths are not checked: len(d) is a multiple of 8, len(r) >= len(d).
+//
+//go:noescape
+func addRowF32AVX2(d, r []float32)
+
+// addRowS2F32AVX2 is addRowF32AVX2 over every other input element (stride-2 windows):
+//
+//	for i := range d {
+//		d[i] += r[2*i]
+//	}
+//
+// Lengths are not checked: len(d) is a multiple of 8, len(r) >= 2*len(d).
+//
+//go:noescape
+func addRowS2F32AVX2(d, r []float32)
+
+// maxRows3F32AVX2 computes an output row of a 3-wide stride-1 max pool over nrows (1..3)
+// padded input rows, 8 outputs at a time, with Go's max semantics (NaN wins, as the
+// canonical quiet NaN; max(-0, +0) = +0):
+//
+//	for i := range d {
+//		for iy, r := range [][]float32{r0, r1, r2}[:nrows] {
+//			for kx := 0; kx < 3; kx++ {
+//				d[i] = max(d[i], r[i+kx])
+//			}
+//		}
+//	}
+//
+// Lengths are not checked: len(d) is a multiple of 8 (the rest is not done), and the first
+// nrows rows hold len(d)+2 values.
+//
+//go:noescape
+func maxRows3F32AVX2(d, r0, r1, r2 []float32, nrows int)
+
+// maxRows3S2F32AVX2 is maxRows3F32AVX2 for stride 2 (d[i] = max(d[i], r[2*i+kx])).
+// Lengths are not checked: len(d) is a multiple of 8, the rows hold 2*len(d)+18 values
+// (a step loads 16 from each kx).
+//
+//go:noescape
+func maxRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int)
+
+// addRows3F32AVX2 computes an output row of a 3-wide stride-1 sum pool over nrows (1..3)
+// padded input rows, 8 outputs at a time, adding in the order of the loop:
+//
+//	for i := range d {
+//		for iy, r := range [][]float32{r0, r1, r2}[:nrows] {
+//			for kx := 0; kx < 3; kx++ {
+//				d[i] += r[i+kx]
+//			}
+//		}
+//	}
+//
+// Lengths are not checked, as for maxRows3F32AVX2.
+//
+//go:noescape
+func addRows3F32AVX2(d, r0, r1, r2 []float32, nrows int)
+
+// addRows3S2F32AVX2 is addRows3F32AVX2 for stride 2 (d[i] += r[2*i+kx]). Lengths are not
+// checked, as for maxRows3S2F32AVX2.
+//
+//go:noescape
+func addRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int)
+
+// divRowF32AVX2 divides a row of pooling sums by their divisors, 8 at a time (VDIVPS is
+// correctly rounded, as the scalar division):
+//
+//	for i := range d {
+//		d[i] /= r[i]
+//	}
+//
+// Lengths are not checked: len(d) is a multiple of 8, len(r) >= len(d).
+//
+//go:noescape
+func divRowF32AVX2(d, r []float32)

@@ -11,6 +11,11 @@ func (k isa) gemm6x16(kc int, a, b, c []float32, ldc int, bias []float32, flags 
 	gemmF32_6x16Generic(kc, a, b, c, ldc, bias, flags)
 }
 
+// gemmWide computes a (6*np)×(16*ns) tile of C: see gemmTiles6x16.
+func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
+}
+
 // gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
 func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	gemmF32_6x8Generic(kc, a, b, c, ldc, bias, flags)
@@ -40,3 +45,30 @@ func (k isa) wino23Input(src []float32, wp int, dst []float32, ve, n int) {
 func (k isa) wino23Output(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
 	wino23OutputF32Generic(m, me, out, ldo, ncols, nrows, bias, relu)
 }
+
+// maxRowF32AVX2 is never called without amd64 assembly (no AVX2 pooling is registered).
+func maxRowF32AVX2(d, r []float32) { panic("kernels: no AVX2") }
+
+// maxRowS2F32AVX2 is never called without amd64 assembly.
+func maxRowS2F32AVX2(d, r []float32) { panic("kernels: no AVX2") }
+
+// addRowF32AVX2 is never called without amd64 assembly.
+func addRowF32AVX2(d, r []float32) { panic("kernels: no AVX2") }
+
+// addRowS2F32AVX2 is never called without amd64 assembly.
+func addRowS2F32AVX2(d, r []float32) { panic("kernels: no AVX2") }
+
+// maxRows3F32AVX2 is never called without amd64 assembly.
+func maxRows3F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no AVX2") }
+
+// maxRows3S2F32AVX2 is never called without amd64 assembly.
+func maxRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no AVX2") }
+
+// addRows3F32AVX2 is never called without amd64 assembly.
+func addRows3F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no AVX2") }
+
+// addRows3S2F32AVX2 is never called without amd64 assembly.
+func addRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no AVX2") }
+
+// divRowF32AVX2 is never called without amd64 assembly.
+func divRowF32AVX2(d, r []float32) { panic("kernels: no AVX2") }

@@ -289,3 +289,98 @@ func TestSgemmPanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
 	}
 }
+
+// TestGemmWideKernels runs every registered gemm implementation's (6·np)×(16·ns) tiles
+// (gemmWide: the 12×32, 12×16 and 6×32 AVX-512 micro-kernels, 6×16 tiles otherwise) against
+// the reference loop on a NaN-guarded C with ldc > 32, and checks that they give the bits
+// of the 6×16 tiles of the same implementation (so results do not depend on the tiling).
+func TestGemmWideKernels(t *testing.T) {
+	const ldc = 37
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for _, tl := range []struct{ np, ns int }{{2, 2}, {2, 1}, {1, 2}, {1, 1}} {
+				mr, nr := tl.np*gemmMR, tl.ns*gemmNR
+				for kc := 1; kc <= 37; kc++ {
+					r := newRand(uint64(kc))
+					a, b := randSlice(r, kc*mr), randSlice(r, kc*nr)
+					bias := randSlice(r, mr)
+					init := randSlice(r, (mr-1)*ldc+nr)
+					for _, flags := range []int{0, gemmAccumulate, gemmReLU, gemmAccumulate | gemmReLU} {
+						what := fmt.Sprintf("%dx%d kc=%d flags=%d", mr, nr, kc, flags)
+						c, c6 := guarded((mr-1)*ldc+nr), guarded((mr-1)*ldc+nr)
+						var got []float32
+						var want, tol []float64
+						for i := range mr {
+							copy(c[i*ldc:i*ldc+nr], init[i*ldc:])
+							copy(c6[i*ldc:i*ldc+nr], init[i*ldc:])
+							for j := range nr {
+								sum, abs := float64(bias[i]), math.Abs(float64(bias[i]))
+								if flags&gemmAccumulate != 0 {
+									sum, abs = float64(init[i*ldc+j]), math.Abs(float64(init[i*ldc+j]))
+								}
+								for p := range kc {
+									v := float64(a[i/gemmMR*gemmMR*kc+p*gemmMR+i%gemmMR]) * float64(b[j/gemmNR*gemmNR*kc+p*gemmNR+j%gemmNR])
+									sum += v
+									abs += math.Abs(v)
+								}
+								if flags&gemmReLU != 0 {
+									sum = max(sum, 0)
+								}
+								want, tol = append(want, sum), append(tol, dotTol(kc, abs))
+							}
+						}
+						impl.gemmWide(tl.np, tl.ns, kc, a, b, c, ldc, bias, flags)
+						impl.gemmTiles6x16(tl.np, tl.ns, kc, a, b, c6, ldc, bias, flags)
+						for i := range mr {
+							got = append(got, c[i*ldc:i*ldc+nr]...)
+							for j := nr; j < ldc && i < mr-1; j++ {
+								if v := c[i*ldc+j]; v == v {
+									t.Fatalf("%s: c[%d][%d] in the ldc gap was written (%v)", what, i, j, v)
+								}
+							}
+							for j := range nr {
+								if g, w := math.Float32bits(c[i*ldc+j]), math.Float32bits(c6[i*ldc+j]); g != w {
+									t.Fatalf("%s: c[%d][%d] = %v, 6×16 tiles give %v", what, i, j, c[i*ldc+j], c6[i*ldc+j])
+								}
+							}
+						}
+						closeTo(t, what+": c", got, want, tol)
+						checkGuard(t, "c", c)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGemmWideKernelsNaN checks that NaN propagates through every wide tile, ReLU included.
+func TestGemmWideKernelsNaN(t *testing.T) {
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			const kc = 9
+			for _, tl := range []struct{ np, ns int }{{2, 2}, {2, 1}, {1, 2}} {
+				mr, nr := tl.np*gemmMR, tl.ns*gemmNR
+				a, b := make([]float32, kc*mr), make([]float32, kc*nr)
+				for i := range a {
+					a[i] = 1
+				}
+				last := (tl.ns - 1) * gemmNR * kc // the last strip
+				b[last+3*gemmNR+5] = nan32
+				b[last+4*gemmNR+6] = float32(math.Inf(-1))
+				c := make([]float32, mr*nr)
+				impl.gemmWide(tl.np, tl.ns, kc, a, b, c, nr, zeroBias[:], gemmReLU)
+				for i := range mr {
+					j := (tl.ns - 1) * gemmNR
+					if v := c[i*nr+j+5]; v == v {
+						t.Errorf("%dx%d row %d: c[%d] = %v, want NaN", mr, nr, i, j+5, v)
+					}
+					if v := c[i*nr+j+6]; v != 0 {
+						t.Errorf("%dx%d row %d: c[%d] = %v, want 0", mr, nr, i, j+6, v)
+					}
+				}
+			}
+		})
+	}
+}

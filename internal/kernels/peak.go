@@ -39,7 +39,8 @@ func fmaPeakF32Generic(n int) float64 {
 
 // MeasurePeakGFLOPS measures the machine's float32 multiply-add peak in GFLOP/s over about
 // d with threads goroutines (values < 1 mean 1), each locked to an OS thread and running the
-// active "fmapeak" kernel (with AVX2: 12 independent VFMADD231PS chains, no memory access).
+// active "fmapeak" kernel, that of the widest ISA in use (with AVX-512: 24 independent zmm
+// VFMADD231PS chains; with AVX2: 12 ymm ones; no memory access).
 // It is the ceiling the GEMM kernels are judged against; the result moves with the clock
 // speed (turbo, thermal state, other load).
 func MeasurePeakGFLOPS(d time.Duration, threads int) float64 {

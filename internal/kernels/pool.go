@@ -71,17 +71,43 @@ func (s PoolShape) check(in, out []float32) (oh, ow int) {
 // in: C*H*W; out: C*OH*OW.
 func MaxPool2D(s PoolShape, in, out []float32) {
 	oh, ow := s.check(in, out)
-	maxPool2DF32Generic(s, oh, ow, in, out)
+	maxPoolActive(s, oh, ow, in, out)
 }
+
+// poolFunc is the signature of the "maxpool" kernels (after argument checks).
+type poolFunc func(s PoolShape, oh, ow int, in, out []float32)
+
+// avgPoolFunc is the signature of the "avgpool" kernels (after argument checks).
+type avgPoolFunc func(s PoolShape, oh, ow int, in, out []float32, countIncludePad bool)
+
+// maxPoolActive and avgPoolActive are the pooling implementations in use, chosen once.
+var (
+	maxPoolActive = activeKernel("maxpool").(poolFunc)
+	avgPoolActive = activeKernel("avgpool").(avgPoolFunc)
+)
 
 // maxPool2DF32Generic is MaxPool2D after argument checks; see MaxPool2D for the reference loop.
 // It works a whole output row at a time: for each input row and kernel column, one tight
 // loop over the output columns whose window holds that input column (faster than
 // per-window loops on v3's 192×35×35 3×3 pool: 2.1 vs 5.4 ms). Same (iy, ix) order.
 func maxPool2DF32Generic(s PoolShape, oh, ow int, in, out []float32) {
+	maxPool2D(s, oh, ow, in, out, false)
+}
+
+// maxPool2DF32AVX2 is maxPool2DF32Generic with its stride-1 and stride-2 row loops in AVX2
+// (maxRowF32AVX2, maxRowS2F32AVX2): same operations in the same order, and max with Go's
+// semantics, so the results are bit-identical (NaN payloads aside).
+func maxPool2DF32AVX2(s PoolShape, oh, ow int, in, out []float32) {
+	maxPool2D(s, oh, ow, in, out, true)
+}
+
+// maxPool2D is maxPool2DF32Generic, with the AVX2 row loops when simd.
+func maxPool2D(s PoolShape, oh, ow int, in, out []float32, simd bool) {
+	var ring poolRing // for poolRow3
 	hw := s.H * s.W
 	negInf := float32(math.Inf(-1))
 	for c := 0; c < s.C; c++ {
+		ring.reset()
 		plane := in[c*hw : c*hw+hw]
 		dst := out[c*oh*ow : (c+1)*oh*ow]
 		for oy := 0; oy < oh; oy++ {
@@ -90,11 +116,18 @@ func maxPool2DF32Generic(s PoolShape, oh, ow int, in, out []float32) {
 				drow[i] = negInf
 			}
 			y0 := oy*s.SH - s.PadT
+			if simd && s.KW == 3 && s.SW <= 2 && poolRow3(s, plane, drow, max(y0, 0), min(y0+s.KH, s.H), false, &ring) {
+				continue
+			}
 			for iy := max(y0, 0); iy < min(y0+s.KH, s.H); iy++ {
 				row := plane[iy*s.W : iy*s.W+s.W]
 				for kx := 0; kx < s.KW; kx++ {
 					lo, hi := poolCols(kx, s.PadL, s.SW, s.W, ow)
 					ix := lo*s.SW + kx - s.PadL
+					if simd && s.SW <= 2 {
+						k := poolRowSIMD(drow[lo:hi], row[ix:], s.SW, false)
+						lo, ix = lo+k, ix+k*s.SW
+					}
 					if s.SW == 1 {
 						d := drow[lo:hi]
 						r := row[ix : ix+len(d)]
@@ -111,6 +144,111 @@ func maxPool2DF32Generic(s PoolShape, oh, ow int, in, out []float32) {
 			}
 		}
 	}
+}
+
+// poolRowLen is the longest padded input row poolRow3 handles: sw*ow rounded up to 8
+// outputs, plus 18.
+const poolRowLen = 512
+
+// poolRing holds the last 4 input rows of a channel copied with padding by poolRow3, row iy
+// in slot iy%4 (tag[iy%4] == iy when it is there): each input row is copied once, though
+// up to 3 output rows read it.
+type poolRing struct {
+	buf [4 * poolRowLen]float32
+	tag [4]int
+	tmp [poolRowLen]float32 // the output row, rounded up to 8
+
+	nx  [poolRowLen]int     // avgPool2D: the divisor's columns, per output column
+	div [poolRowLen]float32 // avgPool2D: one output row's divisors
+}
+
+// reset forgets the rows: the next channel begins.
+func (g *poolRing) reset() { g.tag = [4]int{-1, -1, -1, -1} }
+
+// poolRow3 computes one output row of a pooling window 3 columns wide (and at most 3 rows)
+// with stride 1 or 2, for input rows y0..y1-1 of plane, into drow (initialised to -Inf for
+// max, 0 for sums), and reports whether it could (false: the row is too wide or the window
+// too tall; nothing is written). It copies the input rows into g padded with the neutral
+// element (-Inf, or +0, which leaves a sum that started at +0 unchanged: such a sum is
+// never -0), so that every window lies inside, and runs the AVX2 kernel (maxRows3F32AVX2,
+// …) over all the columns, 8 at a time. Each output combines its terms in the (iy, kx)
+// order of maxPool2DF32Generic and avgPool2DF32Generic (which interleave them across
+// columns differently, but not within one output), with the padding terms added in, so the
+// bits are the same.
+func poolRow3(s PoolShape, plane, drow []float32, y0, y1 int, add bool, g *poolRing) bool {
+	ow, sw := len(drow), s.SW
+	n8 := (ow + 7) / 8 * 8
+	need := sw*n8 + 18 // the last step's loads reach sw*n8+17 (stride 2: 16 values from kx = 2)
+	if need > poolRowLen || y1-y0 > 3 {
+		return false
+	}
+	if y1 <= y0 {
+		return true
+	}
+	pv := float32(0)
+	if !add {
+		pv = float32(math.Inf(-1))
+	}
+	var rows [3][]float32
+	for iy := y0; iy < y1; iy++ {
+		slot := iy % 4
+		pr := g.buf[slot*poolRowLen : slot*poolRowLen+need]
+		rows[iy-y0] = pr
+		if g.tag[slot] == iy {
+			continue
+		}
+		g.tag[slot] = iy
+		lo := min(s.PadL, need)
+		n := copy(pr[lo:], plane[iy*s.W:iy*s.W+s.W])
+		for i := range pr[:lo] {
+			pr[i] = pv
+		}
+		for i := range pr[lo+n:] {
+			pr[lo+n+i] = pv
+		}
+	}
+	for iy := y1 - y0; iy < 3; iy++ {
+		rows[iy] = rows[0] // not read
+	}
+	d := g.tmp[:n8]
+	copy(d, drow)
+	switch {
+	case sw == 1 && add:
+		addRows3F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
+	case sw == 1:
+		maxRows3F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
+	case add:
+		addRows3S2F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
+	default:
+		maxRows3S2F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
+	}
+	copy(drow, d)
+	return true
+}
+
+// poolRowSIMD runs the AVX2 row loop of a pooling kernel, d[i] = op(d[i], r[sw*i]) with op
+// max (or + when add), over the first outputs of d, 8 at a time as far as d and r allow,
+// and returns how many it did; the caller does the rest. sw is 1 or 2.
+func poolRowSIMD(d, r []float32, sw int, add bool) int {
+	n := len(d) / 8 * 8
+	if sw == 2 {
+		n = min(n, len(r)/16*8) // each step loads 16 values of r
+	}
+	if n == 0 {
+		return 0
+	}
+	d, r = d[:n], r[:sw*n]
+	switch {
+	case sw == 1 && add:
+		addRowF32AVX2(d, r)
+	case sw == 1:
+		maxRowF32AVX2(d, r)
+	case add:
+		addRowS2F32AVX2(d, r)
+	default:
+		maxRowS2F32AVX2(d, r)
+	}
+	return n
 }
 
 // poolCols returns the output columns [lo, hi) whose window column kx falls inside the input:
@@ -143,15 +281,39 @@ func poolCols(kx, padL, sw, w, ow int) (lo, hi int) {
 // in: C*H*W; out: C*OH*OW.
 func AvgPool2D(s PoolShape, in, out []float32, countIncludePad bool) {
 	oh, ow := s.check(in, out)
-	avgPool2DF32Generic(s, oh, ow, in, out, countIncludePad)
+	avgPoolActive(s, oh, ow, in, out, countIncludePad)
 }
 
 // avgPool2DF32Generic is AvgPool2D after argument checks; see AvgPool2D for the reference loop.
 // Like maxPool2DF32Generic it sums a whole output row at a time, adding each window's terms
 // in the reference's (iy, ix) order, then divides.
 func avgPool2DF32Generic(s PoolShape, oh, ow int, in, out []float32, countIncludePad bool) {
+	avgPool2D(s, oh, ow, in, out, countIncludePad, false)
+}
+
+// avgPool2DF32AVX2 is avgPool2DF32Generic with its stride-1 and stride-2 row loops in AVX2
+// (addRowF32AVX2, addRowS2F32AVX2): each window's terms are added in the same order and
+// divided by the same divisor, so the results are bit-identical.
+func avgPool2DF32AVX2(s PoolShape, oh, ow int, in, out []float32, countIncludePad bool) {
+	avgPool2D(s, oh, ow, in, out, countIncludePad, true)
+}
+
+// avgPool2D is avgPool2DF32Generic, with the AVX2 row loops when simd.
+func avgPool2D(s PoolShape, oh, ow int, in, out []float32, countIncludePad, simd bool) {
+	var ring poolRing // for poolRow3 and the divisions
+	if simd && ow <= poolRowLen {
+		for ox := range ring.nx[:ow] {
+			x0 := ox*s.SW - s.PadL
+			x1 := min(x0+s.KW, s.W+s.PadR)
+			ring.nx[ox] = x1 - x0 // columns counted with padding
+			if !countIncludePad {
+				ring.nx[ox] = max(min(x1, s.W)-max(x0, 0), 0)
+			}
+		}
+	}
 	hw := s.H * s.W
 	for c := 0; c < s.C; c++ {
+		ring.reset()
 		plane := in[c*hw : c*hw+hw]
 		dst := out[c*oh*ow : (c+1)*oh*ow]
 		for oy := 0; oy < oh; oy++ {
@@ -161,11 +323,19 @@ func avgPool2DF32Generic(s PoolShape, oh, ow int, in, out []float32, countInclud
 			ny := min(y0+s.KH, s.H+s.PadB) - y0 // rows counted with padding
 			y1 := min(y0+s.KH, s.H)
 			y0 = max(y0, 0)
-			for iy := y0; iy < y1; iy++ {
+			rows0, rows1 := y0, y1 // the rows the loop below adds
+			if simd && s.KW == 3 && s.SW <= 2 && poolRow3(s, plane, drow, y0, y1, true, &ring) {
+				rows1 = rows0
+			}
+			for iy := rows0; iy < rows1; iy++ {
 				row := plane[iy*s.W : iy*s.W+s.W]
 				for kx := 0; kx < s.KW; kx++ {
 					lo, hi := poolCols(kx, s.PadL, s.SW, s.W, ow)
 					ix := lo*s.SW + kx - s.PadL
+					if simd && s.SW <= 2 {
+						k := poolRowSIMD(drow[lo:hi], row[ix:], s.SW, true)
+						lo, ix = lo+k, ix+k*s.SW
+					}
 					if s.SW == 1 {
 						d := drow[lo:hi]
 						r := row[ix : ix+len(d)]
@@ -182,6 +352,22 @@ func avgPool2DF32Generic(s PoolShape, oh, ow int, in, out []float32, countInclud
 			}
 			if !countIncludePad {
 				ny = max(y1-y0, 0)
+			}
+			if simd && ow <= poolRowLen {
+				// The same divisions, 8 at a time (VDIVPS rounds as DIVSS does).
+				div := ring.div[:ow]
+				for ox, nx := range ring.nx[:ow] {
+					div[ox] = 1 // n == 0: no division
+					if n := ny * nx; n > 0 {
+						div[ox] = float32(n)
+					}
+				}
+				k := ow / 8 * 8
+				divRowF32AVX2(drow[:k], div[:k])
+				for ox := k; ox < ow; ox++ {
+					drow[ox] /= div[ox]
+				}
+				continue
 			}
 			for ox := range drow {
 				x0 := ox*s.SW - s.PadL

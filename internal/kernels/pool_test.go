@@ -172,3 +172,60 @@ func TestPoolPanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
 	}
 }
+
+// TestPoolImplementations runs every registered "maxpool" and "avgpool" implementation on
+// the pool shapes (and wider ones, so that the 8-wide row loops have full steps and tails)
+// and checks that each gives the bits of the …Generic version, on inputs holding NaNs and
+// zeros of both signs (max(-0, +0) is +0, NaN wins); NaN-filled guards catch stray writes.
+func TestPoolImplementations(t *testing.T) {
+	shapes := []PoolShape{
+		{C: 2, H: 9, W: 41, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 2, H: 9, W: 41, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+		{C: 2, H: 8, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Ceil: true},
+		{C: 1, H: 5, W: 57, KH: 2, KW: 2, SH: 2, SW: 2},
+		{C: 1, H: 6, W: 33, KH: 1, KW: 5, SH: 1, SW: 1, PadL: 2, PadR: 2},
+	}
+	for _, tt := range poolTests {
+		shapes = append(shapes, tt.s)
+	}
+	for i, s := range shapes {
+		oh, ow := s.OutH(), s.OutW()
+		in := randSlice(newRand(uint64(i)), s.C*s.H*s.W)
+		for j := range in {
+			switch j % 23 {
+			case 3:
+				in[j] = nan32
+			case 5, 6:
+				in[j] = float32(math.Copysign(0, float64(j%2*2-1)))
+			}
+		}
+		name := fmt.Sprintf("%dx%dx%d_k%dx%d_s%d_p%d_ceil=%t", s.C, s.H, s.W, s.KH, s.KW, s.SW, s.PadL, s.Ceil)
+		same := func(t *testing.T, what string, got, want []float32) {
+			t.Helper()
+			for j := range want {
+				if g, w := got[j], want[j]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+					t.Fatalf("%s: out[%d] = %v (%#x), generic gives %v (%#x)", what, j, g, math.Float32bits(g), w, math.Float32bits(w))
+				}
+			}
+			checkGuard(t, what, got[len(want):])
+		}
+		for _, e := range isaImpls("maxpool") {
+			t.Run(e.name+"/"+name, func(t *testing.T) {
+				want, got := make([]float32, s.C*oh*ow), guarded(s.C*oh*ow+9)
+				maxPool2DF32Generic(s, oh, ow, in, want)
+				e.fn.(poolFunc)(s, oh, ow, in, got)
+				same(t, "out", got, want)
+			})
+		}
+		for _, e := range isaImpls("avgpool") {
+			for _, cip := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/cip=%t", e.name, name, cip), func(t *testing.T) {
+					want, got := make([]float32, s.C*oh*ow), guarded(s.C*oh*ow+9)
+					avgPool2DF32Generic(s, oh, ow, in, want, cip)
+					e.fn.(avgPoolFunc)(s, oh, ow, in, got, cip)
+					same(t, "out", got, want)
+				})
+			}
+		}
+	}
+}

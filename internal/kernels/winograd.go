@@ -139,14 +139,14 @@ func wino23Weights(g *[9]float32) (u [16]float32) {
 // the padded input, V and M of one chunk.
 func (s ConvShape) winoScratchLen() int {
 	p := s.winoPlan()
-	return maxConvThreads*gemmKCFor(s.C)*gemmNR + s.C*p.hp*p.wp + 16*(p.ve+p.me)
+	return maxConvThreads*gemmKCFor(s.C)*gemmBufNR + s.C*p.hp*p.wp + 16*(p.ve+p.me)
 }
 
 // winoConv runs a Winograd convolution over weights pu packed by winoPackWeights.
 func winoConv(s ConvShape, in, pu, bias, out, scratch []float32, relu bool, workers int, impl isa) {
 	p := s.winoPlan()
 	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl}
-	w.bufLen = gemmKCFor(s.C) * gemmNR
+	w.bufLen = gemmKCFor(s.C) * gemmBufNR
 	w.bufs, scratch = scratch[:maxConvThreads*w.bufLen], scratch[maxConvThreads*w.bufLen:]
 	w.pad, scratch = scratch[:s.C*p.hp*p.wp], scratch[s.C*p.hp*p.wp:]
 	w.ve, w.me = p.ve, p.me

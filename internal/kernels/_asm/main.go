@@ -1,4 +1,4 @@
-// Command _asm generates gemm_amd64.s, the AVX2+FMA kernels of package kernels:
+// Command _asm generates gemm_amd64.s, the AVX2+FMA and AVX-512 kernels of package kernels:
 //
 //	cd internal/kernels/_asm && go run . -out ../gemm_amd64.s
 //
@@ -31,6 +31,19 @@ func main() {
 	wino23Input()
 	wino23Output()
 	fmaPeak()
+	gemmKernel512(2, 2, unrollK)
+	gemmKernel512(2, 1, unrollK)
+	gemmKernel512(1, 2, unrollK)
+	fmaPeak512()
+	poolRow("maxRowF32AVX2", 1, maxExact)
+	poolRow("maxRowS2F32AVX2", 2, maxExact)
+	poolRow("addRowF32AVX2", 1, addPS)
+	poolRow("addRowS2F32AVX2", 2, addPS)
+	poolRows3("maxRows3F32AVX2", 1, true)
+	poolRows3("maxRows3S2F32AVX2", 2, true)
+	poolRows3("addRows3F32AVX2", 1, false)
+	poolRows3("addRows3S2F32AVX2", 2, false)
+	poolRow("divRowF32AVX2", 1, divPS)
 	Generate()
 }
 
@@ -529,6 +542,306 @@ func fmaPeak() {
 	Label("fmapeak_done")
 	VZEROUPPER()
 	RET()
+}
+
+// gemmKernel512 emits gemmF32_<6*np>x<16*ns>AVX512, the AVX-512F micro-kernel: np packed
+// 6-row A panels (consecutive, 6*kc floats apart; broadcast) times ns packed 16-column B
+// strips (consecutive, 16*kc floats apart; one zmm per strip row), 6*np*ns zmm accumulators
+// of the 32, the k loop unrolled unroll times. The FMA order per element is that of
+// gemmF32_6x16AVX2, so every tile shape gives the same bits. See the Go stub for the
+// reference loop.
+func gemmKernel512(np, ns, unroll int) {
+	mr, nr := 6*np, 16*ns
+	name := fmt.Sprintf("gemmF32_%dx%dAVX512", mr, nr)
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c []float32, ldc int, bias []float32, flags int)")
+	Doc(fmt.Sprintf("%s computes one %d×%d tile of C: see the Go declaration for the reference loop.", name, mr, nr))
+	if mr*ns+ns+4 > 32 {
+		panic("too many zmm registers")
+	}
+	acc := func(i, v int) VecPhysical { return zreg(i*ns + v) }
+	bv := func(v int) VecPhysical { return zreg(mr*ns + v) }
+	// Broadcast A values rotate over 4 registers.
+	av := func(i int) VecPhysical { return zreg(28 + i%4) }
+
+	kc, a, b, c := RCX, RSI, RDI, RDX
+	aStep, bStep := R10, R11 // byte distance to the second panel and strip (R10, R11 hold flags and bias in the epilogue)
+	Load(Param("kc"), kc)
+	Load(Param("a").Base(), a)
+	Load(Param("b").Base(), b)
+	Load(Param("c").Base(), c)
+	IMUL3Q(U32(4*6), kc, aStep)
+	IMUL3Q(U32(4*stripNR), kc, bStep)
+
+	ldc := R8
+	Load(Param("ldc"), ldc)
+	SHLQ(U8(2), ldc)
+	bases := []GPPhysical{c}
+	for i := 3; i < mr; i += 3 {
+		nb := []GPPhysical{R9, R12, R13}[len(bases)-1]
+		LEAQ(Mem{Base: bases[len(bases)-1], Index: ldc, Scale: 2}, nb)
+		ADDQ(ldc, nb)
+		bases = append(bases, nb)
+	}
+	// Prefetch the C tile: its rows are ldc apart, usually not in cache.
+	for i := 0; i < mr; i++ {
+		for off := 0; off < 4*nr; off += 64 {
+			PREFETCHT0(rowMem(bases, ldc, i).Offset(off))
+		}
+		PREFETCHT0(rowMem(bases, ldc, i).Offset(4*nr - 4))
+	}
+	for i := 0; i < mr; i++ {
+		for v := 0; v < ns; v++ {
+			VXORPS(acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	step := func(u int) {
+		for v := 0; v < ns; v++ {
+			m := Mem{Base: b, Disp: 4 * u * stripNR}
+			if v == 1 {
+				m = Mem{Base: b, Index: bStep, Scale: 1, Disp: 4 * u * stripNR}
+			}
+			VMOVUPS(m, bv(v))
+		}
+		for i := 0; i < mr; i++ {
+			m := Mem{Base: a, Disp: 4 * (u*6 + i%6)}
+			if i >= 6 {
+				m = Mem{Base: a, Index: aStep, Scale: 1, Disp: 4 * (u*6 + i%6)}
+			}
+			VBROADCASTSS(m, av(i))
+			for v := 0; v < ns; v++ {
+				VFMADD231PS(bv(v), av(i), acc(i, v))
+			}
+		}
+	}
+	n := RAX
+	MOVQ(kc, n)
+	SHRQ(U8(log2(unroll)), n)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(4*unroll*6), a)
+	ADDQ(U32(4*unroll*stripNR), b)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	ANDQ(U32(unroll-1), kc)
+	JZ(LabelRef(name + "_epilogue"))
+	Label(name + "_tailloop")
+	step(0)
+	ADDQ(U32(4*6), a)
+	ADDQ(U32(4*stripNR), b)
+	DECQ(kc)
+	JNZ(LabelRef(name + "_tailloop"))
+
+	Label(name + "_epilogue")
+	flags := R10
+	Load(Param("flags"), flags)
+	TESTQ(U32(1), flags)
+	JNZ(LabelRef(name + "_add"))
+	bias := R11
+	Load(Param("bias").Base(), bias)
+	for i := 0; i < mr; i++ {
+		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, av(i))
+		for v := 0; v < ns; v++ {
+			VADDPS(av(i), acc(i, v), acc(i, v))
+		}
+	}
+	JMP(LabelRef(name + "_relu"))
+	Label(name + "_add")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < ns; v++ {
+			VADDPS(rowMem(bases, ldc, i).Offset(64*v), acc(i, v), acc(i, v))
+		}
+	}
+	Label(name + "_relu")
+	TESTQ(U32(2), flags)
+	JZ(LabelRef(name + "_store"))
+	zero := av(0)
+	VXORPS(zero, zero, zero)
+	for i := 0; i < mr; i++ {
+		for v := 0; v < ns; v++ {
+			// acc first: MAXPS returns its second (Intel) source when either is NaN, so NaN propagates.
+			VMAXPS(acc(i, v), zero, acc(i, v))
+		}
+	}
+	Label(name + "_store")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < ns; v++ {
+			VMOVUPS(acc(i, v), rowMem(bases, ldc, i).Offset(64*v))
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// fmaPeak512 emits fmaPeakF32AVX512: n iterations of 24 independent 16-wide VFMADD231PS,
+// 768 flops each.
+func fmaPeak512() {
+	TEXT("fmaPeakF32AVX512", NOSPLIT, "func(n int)")
+	Doc("fmaPeakF32AVX512 runs n iterations of 24 independent 16-wide FMAs (768 flops) on registers only.")
+	n := RCX
+	Load(Param("n"), n)
+	for i := 0; i < 26; i++ {
+		VXORPS(zreg(i), zreg(i), zreg(i))
+	}
+	TESTQ(n, n)
+	JZ(LabelRef("fmapeak512_done"))
+	Label("fmapeak512_loop")
+	for i := 0; i < 24; i++ {
+		VFMADD231PS(Z24, Z25, zreg(i))
+	}
+	DECQ(n)
+	JNZ(LabelRef("fmapeak512_loop"))
+	Label("fmapeak512_done")
+	VZEROUPPER()
+	RET()
+}
+
+// maxExact sets dst = max(d, r) with Go's max semantics, which VMAXPS alone lacks: a NaN
+// in either gives NaN (VMAXPS returns r when d is NaN), and max(-0, +0) is +0 (VMAXPS
+// returns r for equal operands: d AND r is right whenever they compare equal). Y4, Y5 are
+// scratch; dst must differ from d and r.
+func maxExact(d, r, dst VecPhysical) {
+	VMAXPS(r, d, dst)       // d > r ? d : r
+	VCMPPS(U8(0), r, d, Y4) // d == r (ordered)
+	VANDPS(r, d, Y5)
+	VBLENDVPS(Y4, Y5, dst, dst)
+	VCMPPS(U8(3), d, d, Y4) // d is NaN
+	VBLENDVPS(Y4, d, dst, dst)
+}
+
+// divPS sets dst = d / r.
+func divPS(d, r, dst VecPhysical) { VDIVPS(r, d, dst) }
+
+// addPS sets dst = d + r.
+func addPS(d, r, dst VecPhysical) { VADDPS(r, d, dst) }
+
+// poolRow emits name(d, r []float32): d[i] = op(d[i], r[stride*i]) for i < len(d), 8 at a
+// time (len(d) a multiple of 8, len(r) >= stride*len(d)); stride 2 deinterleaves 16 values
+// of r into their 8 even ones (VSHUFPS, VPERMPD).
+func poolRow(name string, stride int, op func(d, r, dst VecPhysical)) {
+	TEXT(name, NOSPLIT, "func(d, r []float32)")
+	Doc(name + " combines a row of pooling sums or maxima with an input row: see the Go declaration.")
+	d, r, n := RDI, RSI, RCX
+	Load(Param("d").Base(), d)
+	Load(Param("d").Len(), n)
+	Load(Param("r").Base(), r)
+	SHRQ(U8(3), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	VMOVUPS(Mem{Base: d}, Y0)
+	if stride == 1 {
+		VMOVUPS(Mem{Base: r}, Y1)
+	} else {
+		VMOVUPS(Mem{Base: r}, Y2)
+		VMOVUPS(Mem{Base: r, Disp: 32}, Y3)
+		VSHUFPS(U8(0x88), Y3, Y2, Y1)
+		VPERMPD(U8(0xd8), Y1, Y1)
+	}
+	op(Y0, Y1, Y2)
+	VMOVUPS(Y2, Mem{Base: d})
+	ADDQ(U8(32), d)
+	ADDQ(U8(32*stride), r)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// poolRows3 emits name(d, r0, r1, r2 []float32, nrows int): one output row of a 3-wide
+// pooling window over nrows (1..3) padded input rows r0, r1, r2, d[i] = op(d[i],
+// r_iy[stride*i+kx]) for iy < nrows, kx < 3, 8 outputs at a time with d held in a register
+// across the terms. Sums add in that order. Maxima are taken as a tree (the maximum of
+// each row's 3 terms, then the running maximum), which gives the same value since Go's max
+// is associative (max(-0, +0) = +0, NaN wins), with maxNoNaN (two VMAXPS and an AND: half
+// the dependent latency of maxExact) and the NaNs ORed into a mask on the side that makes
+// the result NaN at the end.
+func poolRows3(name string, stride int, isMax bool) {
+	TEXT(name, NOSPLIT, "func(d, r0, r1, r2 []float32, nrows int)")
+	Doc(name + " combines nrows input rows into a row of 3-wide pooling windows: see the Go declaration.")
+	d, n, nrows := RDI, RCX, R9
+	rows := []GPPhysical{RSI, R10, R11}
+	Load(Param("d").Base(), d)
+	Load(Param("d").Len(), n)
+	Load(Param("r0").Base(), rows[0])
+	Load(Param("r1").Base(), rows[1])
+	Load(Param("r2").Base(), rows[2])
+	Load(Param("nrows"), nrows)
+	SHRQ(U8(3), n)
+	JZ(LabelRef(name + "_done"))
+	acc, nan := Y0, Y15
+	v := [3]VecPhysical{Y1, Y2, Y3}
+	if isMax {
+		// Y14 = the quiet NaN 0x7fc00000: all ones shifted.
+		VPCMPEQD(Y14, Y14, Y14)
+		VPSRLD(U8(23), Y14, Y14)
+		VPSLLD(U8(22), Y14, Y14)
+	}
+	Label(name + "_loop")
+	VMOVUPS(Mem{Base: d}, acc)
+	if isMax {
+		VCMPPS(U8(3), acc, acc, nan)
+	}
+	for iy, p := range rows {
+		if iy > 0 {
+			CMPQ(nrows, U8(iy))
+			JLE(LabelRef(name + "_rowsdone"))
+		}
+		for kx := 0; kx < 3; kx++ {
+			if stride == 1 {
+				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, v[kx])
+			} else {
+				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, Y4)
+				VMOVUPS(Mem{Base: p, Disp: 4*kx + 32}, Y5)
+				VSHUFPS(U8(0x88), Y5, Y4, v[kx])
+				VPERMPD(U8(0xd8), v[kx], v[kx])
+			}
+			if !isMax {
+				VADDPS(v[kx], acc, acc)
+			}
+		}
+		if isMax {
+			for kx := 0; kx < 3; kx++ {
+				VCMPPS(U8(3), v[kx], v[kx], Y4)
+				VORPS(Y4, nan, nan)
+			}
+			maxNoNaN(v[0], v[1], Y6)
+			maxNoNaN(Y6, v[2], Y7)
+			maxNoNaN(acc, Y7, acc)
+		}
+	}
+	Label(name + "_rowsdone")
+	if isMax {
+		VBLENDVPS(nan, Y14, acc, acc)
+	}
+	VMOVUPS(acc, Mem{Base: d})
+	ADDQ(U8(32), d)
+	for _, p := range rows {
+		ADDQ(U8(32*stride), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// maxNoNaN sets dst = max(a, b) with Go's semantics for non-NaN inputs: VMAXPS returns its
+// second (Intel) source for equal operands, so the two orders differ only on ±0, where
+// their AND gives +0 unless both are -0. Y12, Y13 are scratch.
+func maxNoNaN(a, b, dst VecPhysical) {
+	VMAXPS(b, a, Y12)
+	VMAXPS(a, b, Y13)
+	VANDPS(Y13, Y12, dst)
+}
+
+func zreg(i int) VecPhysical {
+	return []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}[i]
 }
 
 func yreg(i int) VecPhysical {
