@@ -126,3 +126,29 @@ func TestFlatBlockErrorsNameALayer(t *testing.T) {
 		t.Errorf("v2 at 231: %v", err)
 	}
 }
+
+// TestThreadsBitIdentical: the logits do not depend on the thread count, whether blocks run their
+// branches side by side (threads > 1) or not; the kernels give the same bits for any split.
+func TestThreadsBitIdentical(t *testing.T) {
+	for _, v := range []*Variant{v3, irv2} {
+		m := fillModel(t, v, "threads")
+		x := fill.Tensor("threads", "x", []int{2, 3, 107, 107}, "input")
+		var want []float32
+		for _, threads := range []int{1, 2, 3} {
+			m.Threads = threads
+			got := make([]float32, 2*m.Classes())
+			if err := m.ForwardRaw(x, 2, 107, 107, got); err != nil {
+				t.Fatal(err)
+			}
+			if want == nil {
+				want = got
+				continue
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s: logit %d with %d threads = %v, with 1 thread %v", v.Name, i, threads, got[i], want[i])
+				}
+			}
+		}
+	}
+}

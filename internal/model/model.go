@@ -29,13 +29,13 @@ type Model struct {
 	store  *weightStore
 
 	mu      sync.Mutex
-	plans   map[[3]int]*compiled
+	plans   map[[4]int]*compiled
 	observe func(name string, out view)
 }
 
 // New returns the network of variant v without weights; Load binds them.
 func New(v *Variant) *Model {
-	m := &Model{Variant: v, net: v.net(), plans: map[[3]int]*compiled{}}
+	m := &Model{Variant: v, net: v.net(), plans: map[[4]int]*compiled{}}
 	in := Shape{3, v.Size, v.Size}
 	m.net.Features.params("", in, func(p *param) { m.params = append(m.params, p) })
 	feat, err := m.net.Features.outShape("", in)
@@ -75,7 +75,7 @@ func (m *Model) Load(src Source) error {
 	}
 	m.mu.Lock()
 	m.store = store
-	m.plans = map[[3]int]*compiled{}
+	m.plans = map[[4]int]*compiled{}
 	m.mu.Unlock()
 	return nil
 }
@@ -94,30 +94,7 @@ func (m *Model) MACs(h, w int) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var macs int64
-	var count func(n node, path string, in Shape)
-	count = func(n node, path string, in Shape) {
-		switch t := n.(type) {
-		case *ConvBN:
-			macs += t.convShape(in).MACs()
-		case *Seq:
-			p := join(path, t.Key)
-			for _, c := range t.Nodes {
-				count(c, p, in)
-				in, _ = c.outShape(p, in)
-			}
-		case *Mixed:
-			for _, b := range t.Branches {
-				count(b, join(path, t.Key), in)
-			}
-		case *Residual:
-			p := join(path, t.Key)
-			count(t.mixed(), p, in)
-			s, _ := t.mixed().outShape(p, in)
-			count(t.proj(in), p, s)
-		}
-	}
-	count(m.net.Features, "", Shape{3, h, w})
+	macs := nodeMACs(m.net.Features, "", Shape{3, h, w})
 	c := feat.C
 	for _, l := range m.net.Head {
 		macs += int64(c) * int64(l.Out)
@@ -154,68 +131,79 @@ func (m *Model) ForwardRaw(x []float32, n, h, w int, out []float32) error {
 	if m.store == nil {
 		return fmt.Errorf("forward %s: no weights loaded", m.Variant.Name)
 	}
-	key := [3]int{n, h, w}
+	threads := m.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	key := [4]int{n, h, w, threads}
 	c, ok := m.plans[key]
 	if !ok {
 		var err error
-		if c, err = m.compile(n, h, w); err != nil {
+		if c, err = m.compile(n, h, w, threads); err != nil {
 			return err
 		}
 		m.plans[key] = c
 	}
-	c.threads = m.Threads
-	if c.threads <= 0 {
-		c.threads = runtime.GOMAXPROCS(0)
-	}
 	copy(c.input, x)
 	for _, s := range c.steps {
-		s(n)
+		s(c.exec)
 	}
 	copy(out, c.output)
 	return nil
 }
 
-// compiled is a network planned for one batch size and input size: its buffers and its steps.
+// compiled is a network planned for one batch size, input size and thread count: its buffers and steps.
 type compiled = planner
+
+// exec is what a step runs with: the batch size, how many threads its convolutions may use, its own
+// scratch, and (on the main goroutine) one exec per worker for blocks whose branches run side by side.
+type exec struct {
+	n       int
+	threads int
+	scratch []float32
+	workers []*exec
+}
+
+// bufPool holds the buffers freed at plan time, for reuse by later steps.
+type bufPool struct{ free [][]float32 }
 
 // planner turns a network into a list of steps over buffers allocated once. Buffers are recycled at plan
 // time in execution order, so a freed buffer is only reused by a later step.
 type planner struct {
-	n       int
-	steps   []func(n int)
-	weights *weightStore
-	scratch []float32
-	threads int
-	macs    int64
-	pool    [][]float32
-	input   []float32
-	output  []float32
+	n          int
+	steps      []func(*exec)
+	weights    *weightStore
+	threads    int // threads of the run being planned; 1 inside a branch planned to run on its own core
+	scratchLen int
+	macs       int64
+	pool       *bufPool
+	deferred   *[][]float32 // when set, freed buffers wait here (sibling branches run concurrently)
+	input      []float32
+	output     []float32
+	exec       *exec
 	// observe, when set before planning, is called after every node of a Seq with its output (tests use
 	// it to find where a mismatch with a reference starts).
 	observe func(name string, out view)
 }
 
-func (p *planner) add(s func(n int)) { p.steps = append(p.steps, s) }
+func (p *planner) add(s func(*exec)) { p.steps = append(p.steps, s) }
 
-func (p *planner) needScratch(n int) {
-	if n > len(p.scratch) {
-		p.scratch = make([]float32, n)
-	}
-}
+func (p *planner) needScratch(n int) { p.scratchLen = max(p.scratchLen, n) }
 
 // alloc returns a fresh batch view of shape s, reusing the smallest freed buffer that fits.
 func (p *planner) alloc(s Shape) view {
 	need := p.n * s.Len()
 	best := -1
-	for i, b := range p.pool {
-		if cap(b) >= need && (best < 0 || cap(b) < cap(p.pool[best])) {
+	free := p.pool.free
+	for i, b := range free {
+		if cap(b) >= need && (best < 0 || cap(b) < cap(free[best])) {
 			best = i
 		}
 	}
 	var data []float32
 	if best >= 0 {
-		data = p.pool[best][:need]
-		p.pool = append(p.pool[:best], p.pool[best+1:]...)
+		data = free[best][:need]
+		p.pool.free = append(free[:best], free[best+1:]...)
 	} else {
 		data = make([]float32, need)
 	}
@@ -223,23 +211,29 @@ func (p *planner) alloc(s Shape) view {
 }
 
 // free returns a view's buffer allocated by alloc to the pool.
-func (p *planner) free(v view) { p.pool = append(p.pool, v.data) }
+func (p *planner) free(v view) {
+	if p.deferred != nil {
+		*p.deferred = append(*p.deferred, v.data)
+		return
+	}
+	p.pool.free = append(p.pool.free, v.data)
+}
 
-func (m *Model) compile(n, h, w int) (*compiled, error) {
+func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	in := Shape{3, h, w}
 	feat, err := m.net.Features.outShape("", in)
 	if err != nil {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
 	}
-	p := &planner{n: n, weights: m.store, observe: m.observe}
+	p := &planner{n: n, weights: m.store, threads: threads, pool: &bufPool{}, observe: m.observe}
 	x := p.alloc(in)
 	p.input = x.data
 	f := p.alloc(feat)
 	m.net.Features.plan(p, "", x, f)
 	hw, fc := feat.H*feat.W, feat.C
 	pooled := make([]float32, n*fc)
-	p.add(func(n int) {
-		for i := 0; i < n; i++ {
+	p.add(func(e *exec) {
+		for i := 0; i < e.n; i++ {
 			kernels.GlobalAvgPool(fc, hw, f.img(i), pooled[i*fc:(i+1)*fc])
 		}
 	})
@@ -249,8 +243,8 @@ func (m *Model) compile(n, h, w int) (*compiled, error) {
 		next := make([]float32, n*l.Out)
 		in, out, relu := c, l.Out, l.ReLU
 		src := cur
-		p.add(func(n int) {
-			kernels.Linear(n, in, out, src, lw.w, lw.b, next)
+		p.add(func(e *exec) {
+			kernels.Linear(e.n, in, out, src, lw.w, lw.b, next)
 			if relu {
 				kernels.ReLU(next)
 			}
@@ -258,5 +252,12 @@ func (m *Model) compile(n, h, w int) (*compiled, error) {
 		cur, c = next, l.Out
 	}
 	p.output = cur
+	// One exec per thread, each with its own scratch: the first runs the steps; the others serve the
+	// blocks whose branches run concurrently.
+	p.exec = &exec{n: n, threads: threads, scratch: make([]float32, p.scratchLen)}
+	p.exec.workers = []*exec{{n: n, threads: 1, scratch: p.exec.scratch}}
+	for t := 1; t < threads; t++ {
+		p.exec.workers = append(p.exec.workers, &exec{n: n, threads: 1, scratch: make([]float32, p.scratchLen)})
+	}
 	return p, nil
 }
