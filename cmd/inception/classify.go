@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -96,9 +97,16 @@ run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 wei
 	return cmd
 }
 
-// defaultFormat is text for a person at a terminal and JSON Lines for a script or a file.
+// defaultFormat is text for a person at a terminal and JSON Lines for a script or a file; an --output
+// file named *.csv or *.tsv gets that format.
 func defaultFormat(opts *classifyOptions, ios *IOStreams) string {
 	if opts.Output != "" {
+		switch strings.ToLower(filepath.Ext(opts.Output)) {
+		case ".csv":
+			return "csv"
+		case ".tsv":
+			return "tsv"
+		}
 		return "jsonl"
 	}
 	if ios.OutTTY {

@@ -244,3 +244,15 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultFormat(t *testing.T) {
+	for _, tc := range []struct {
+		output string
+		tty    bool
+		want   string
+	}{{"", true, "text"}, {"", false, "jsonl"}, {"labels.CSV", true, "csv"}, {"l.tsv", false, "tsv"}, {"l.jsonl", true, "jsonl"}, {"out", true, "jsonl"}} {
+		if got := defaultFormat(&classifyOptions{Output: tc.output}, &IOStreams{OutTTY: tc.tty}); got != tc.want {
+			t.Errorf("output %q tty %v: %s, want %s", tc.output, tc.tty, got, tc.want)
+		}
+	}
+}
