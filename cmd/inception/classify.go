@@ -244,6 +244,9 @@ func classifyRun(opts *classifyOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, err := m.FeatureShape(preset.Size, preset.Size); err != nil {
+		return usageErrorf("--size %d is too small for %s: %w", preset.Size, m.Variant.Name, err)
+	}
 	classes, err := models.ImageNetClasses()
 	if err != nil {
 		return err

@@ -157,6 +157,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown weight set", []string{"classify", "--weights", "nope", "x.jpg"}, exitModelData, "--weights nope: no such file"},
 		{"missing weights", []string{"classify", "--weights", filepath.Join(dir, "nope.caffemodel"), "x.jpg"}, exitModelData, "nope.caffemodel"},
 		{"truncated weights", []string{"classify", "--arch", "v4", "--weights", truncated, "x.jpg"}, exitModelData, "w.safetensors"},
+		{"size too small", []string{"classify", "--weights", tinyWeights(t), "--size", "8", "x.jpg"}, exitUsage, "--size 8 is too small for v1-bn"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, errOut := testIO()
@@ -256,3 +257,6 @@ func TestDefaultFormat(t *testing.T) {
 		}
 	}
 }
+
+// tinyWeights writes the deterministic torchvision GoogLeNet weights once per test.
+func tinyWeights(t *testing.T) string { return writeFillSafetensors(t, "v1-bn") }
