@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -71,22 +69,10 @@ func exportRun(opts *exportOptions) error {
 	if size == 0 {
 		size = l.Model.Variant.Size
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(opts.Out), ".inception-*.onnx")
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := onnx.Export(w, l.Model, size, opts.Batch); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export %s: %w", l.Model.Variant.Name, err)
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", opts.Out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", opts.Out, err)
-	}
-	return os.Rename(tmp.Name(), opts.Out)
+	return writeFileAtomic(opts.Out, func(w io.Writer) error {
+		if err := onnx.Export(w, l.Model, size, opts.Batch); err != nil {
+			return fmt.Errorf("export %s: %w", l.Model.Variant.Name, err)
+		}
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -89,26 +90,26 @@ func preprocessRun(opts *preprocessOptions) error {
 	}
 	x := make([]float32, 3*p.Size*p.Size)
 	p.Into(img, x)
-	return writeNPY(opts.Out, []int{1, 3, p.Size, p.Size}, x)
+	return writeFileAtomic(opts.Out, func(w io.Writer) error { return npy.Write(w, []int{1, 3, p.Size, p.Size}, x) })
 }
 
-// writeNPY writes a .npy file atomically: a temporary file in the same directory, renamed into place.
-func writeNPY(path string, shape []int, x []float32) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".inception-*.npy")
+// writeFileAtomic writes path through write into a temporary file in the same directory, renamed into
+// place once complete, so a failed or interrupted write never leaves a partial file behind.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".inception-*"+filepath.Ext(path))
 	if err != nil {
-		return fmt.Errorf("--out: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	w := bufio.NewWriter(tmp)
-	if err := npy.Write(w, shape, x); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
 	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(tmp.Name(), path)
