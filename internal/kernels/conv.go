@@ -322,7 +322,7 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 		g.run(0, g.m, 0, g.n, scratch[:bufLen])
 		return
 	}
-	conv2DParallel(s, in, g, workers, scratch[:workers*bufLen])
+	conv2DParallel(s, 1, in, 0, g, workers, scratch[:workers*bufLen], nil, nil)
 }
 
 // conv2DParallel runs g on workers goroutines (runTeam), in ranges of 16-column strips
@@ -330,7 +330,12 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 // images with many threads), in ranges of 6-row panels, each of which packs all of B (small
 // when N is). Non-direct convolutions first fill the padded input, by channels. It is a
 // separate function so that only this path pays for the heap-allocated closure state.
-func conv2DParallel(s ConvShape, in []float32, g gemmPacked, workers int, scratch []float32) {
+//
+// With n > 1 images (g a batch), the fill phase runs over the n*C channels of all images,
+// image i read from in[i*inStride:] and written inputLen() further on than image i-1.
+// With ep != nil it runs g.runResidual instead of g.run, worker w's C buffer at
+// cbufs[w*g.m*residualCols(g.m):].
+func conv2DParallel(s ConvShape, n int, in []float32, inStride int, g gemmPacked, workers int, scratch []float32, ep *residual, cbufs []float32) {
 	bufLen := g.bufLen()
 	strips := (g.n + gemmNR - 1) / gemmNR
 	byRows := strips < workers
@@ -339,18 +344,207 @@ func conv2DParallel(s ConvShape, in []float32, g gemmPacked, workers int, scratc
 		units[0] = (g.m + gemmMR - 1) / gemmMR
 	}
 	if !s.direct() {
-		units = []int{s.C, units[0]}
+		units = []int{n * s.C, units[0]}
 	}
 	runTeam(workers-1, units, func(phase, lo, hi, worker int) {
 		if phase < len(units)-1 {
-			s.fillInput(in, g.src.t, lo, hi, g.isa)
+			s.fillBatch(in, inStride, g.src.t, lo, hi, g.isa)
 			return
 		}
 		buf := scratch[worker*bufLen : (worker+1)*bufLen]
+		i0, i1, j0, j1 := 0, g.m, lo*gemmNR, min(hi*gemmNR, g.n)
 		if byRows {
-			g.run(lo*gemmMR, min(hi*gemmMR, g.m), 0, g.n, buf)
+			i0, i1, j0, j1 = lo*gemmMR, min(hi*gemmMR, g.m), 0, g.n
+		}
+		if ep != nil {
+			cl := g.m * residualCols(g.m)
+			g.runResidual(i0, i1, j0, j1, buf, cbufs[worker*cl:(worker+1)*cl], ep)
 			return
 		}
-		g.run(0, g.m, lo*gemmNR, min(hi*gemmNR, g.n), buf)
+		g.run(i0, i1, j0, j1, buf)
 	})
+}
+
+// fillBatch runs fillInput for the channels u0..u1-1 of a batch, counted across images
+// (unit u is channel u%C of image u/C): image i is read from in[i*inStride:] and written
+// to t[i*inputLen():].
+func (s ConvShape) fillBatch(in []float32, inStride int, t []float32, u0, u1 int, impl isa) {
+	il := s.inputLen()
+	for u := u0; u < u1; {
+		img, c := u/s.C, u%s.C
+		c1 := min(s.C, c+u1-u)
+		s.fillInput(in[img*inStride:], t[img*il:], c, c1, impl)
+		u += c1 - c
+	}
+}
+
+// BatchScratchLen returns the float32s of scratch Conv2DPackedBatch and Conv2DPackedResidual
+// need for n images: PackedScratchLen, but with the padded, phase-split input of all n
+// images for padded or strided convolutions (n*inputLen instead of one).
+func (s ConvShape) BatchScratchLen(n int) int {
+	if s.winograd() {
+		return s.winoScratchLen()
+	}
+	g := s.gemm()
+	return maxConvThreads*g.bufLen() + max(n, 1)*s.inputLen()
+}
+
+// Conv2DPackedBatch computes Conv2DPacked for n CHW images at once: image i is read from
+// in[i*inStride:] and its O×OH×OW output written to out[i*outStride:]:
+//
+//	for i := 0; i < n; i++ {
+//		Conv2DPacked(s, in[i*inStride:], packedW, bias, out[i*outStride:], scratch, relu, threads)
+//	}
+//
+// and the result is that loop's, bit for bit (each output gets the same products summed in
+// the same order). The GEMM's N dimension is the n images' output columns side by side
+// (n*OH*OW), so small maps (IRv2's 17×17 and 8×8) fill the 32-column tiles and give every
+// thread work; a B strip or tile spanning two images is packed column by column from each
+// image, and stored through a local tile. Winograd shapes (s.Winograd()) run image by image.
+// inStride >= C*H*W, outStride >= O*OH*OW; out must not overlap in or packedW; scratch: len
+// >= s.BatchScratchLen(n), contents ignored. threads as for Conv2D, the serial threshold
+// applying to the whole batch.
+func Conv2DPackedBatch(s ConvShape, n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32, relu bool, threads int) {
+	s.checkBatch(n, in, inStride, bias, out, outStride)
+	if len(packedW) < s.packedLen() {
+		panic("kernels: Conv2DPackedBatch packedW too short")
+	}
+	if len(scratch) < s.BatchScratchLen(n) {
+		panic("kernels: Conv2DPackedBatch scratch too short")
+	}
+	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, relu, threads, gemmActive)
+}
+
+// checkBatch panics unless s is valid and the n images of in and out, strides apart, fit.
+func (s ConvShape) checkBatch(n int, in []float32, inStride int, bias, out []float32, outStride int) {
+	if n < 1 {
+		panic("kernels: Conv2DPackedBatch non-positive n")
+	}
+	s.check(in, bias, out)
+	if inStride < s.C*s.H*s.W || outStride < s.O*s.OutH()*s.OutW() {
+		panic("kernels: Conv2DPackedBatch stride smaller than an image")
+	}
+	if len(in) < (n-1)*inStride+s.C*s.H*s.W {
+		panic("kernels: Conv2DPackedBatch in too short")
+	}
+	if len(out) < (n-1)*outStride+s.O*s.OutH()*s.OutW() {
+		panic("kernels: Conv2DPackedBatch out too short")
+	}
+}
+
+// batchGemm returns the GEMM of n images (N = n*OH*OW, gemmPacked.imgN = OH*OW) over the
+// packed weights pa; its source reads in directly or, unless direct, t (len >=
+// n*inputLen()), which fillBatch must fill first.
+func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []float32, outStride int, t []float32, relu bool, impl isa) gemmPacked {
+	g := s.gemm()
+	ohw := g.n
+	g.n = n * ohw
+	g.src = s.source(in, t)
+	if s.direct() {
+		g.src.t, g.src.tStride = in[:(n-1)*inStride+s.C*s.H*s.W], inStride
+	} else {
+		g.src.t, g.src.tStride = t[:n*s.inputLen()], s.inputLen()
+	}
+	g.src.imgN = ohw
+	g.a, g.c, g.ldc, g.imgN, g.cStride = pa, out[:(n-1)*outStride+g.m*ohw], ohw, ohw, outStride
+	g.relu, g.isa = relu, impl
+	if bias != nil {
+		g.bias = bias[:g.m]
+	}
+	return g
+}
+
+// conv2DBatch is Conv2DPackedBatch with the kernels to use.
+func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out []float32, outStride int, scratch []float32, relu bool, threads int, impl isa) {
+	if n == 1 || s.winograd() {
+		for i := 0; i < n; i++ {
+			conv2D(s, in[i*inStride:], pa, bias, out[i*outStride:], scratch, relu, threads, impl)
+		}
+		return
+	}
+	workers := min(max(threads, 1), maxConvThreads)
+	if int64(n)*s.MACs() < parallelMinMACs {
+		workers = 1
+	}
+	g0 := s.gemm()
+	bufLen := g0.bufLen()
+	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[maxConvThreads*bufLen:], relu, impl)
+	if workers == 1 {
+		if !s.direct() {
+			s.fillBatch(in, inStride, g.src.t, 0, n*s.C, impl)
+		}
+		g.run(0, g.m, 0, g.n, scratch[:bufLen])
+		return
+	}
+	conv2DParallel(s, n, in, inStride, g, workers, scratch[:workers*bufLen], nil, nil)
+}
+
+// ResidualScratchLen returns the float32s of scratch Conv2DPackedResidual needs for n
+// images: BatchScratchLen(n) plus a C buffer of O rows per worker (16 of them, each at
+// most 128K floats for O <= 4096: up to 8 MiB in all), or, for Winograd shapes, plus one
+// image's output (O*OH*OW).
+func (s ConvShape) ResidualScratchLen(n int) int {
+	if s.winograd() {
+		return s.BatchScratchLen(n) + s.O*s.OutH()*s.OutW()
+	}
+	return s.BatchScratchLen(n) + maxConvThreads*s.O*residualCols(s.O)
+}
+
+// Conv2DPackedResidual computes the Inception-ResNet shortcut sum of n images with the
+// convolution fused in: image i of out (at out[i*outStride:]) gets
+//
+//	Conv2DPacked(s, in[i*inStride:], packedW, bias, y, scratch, false, threads)
+//	AddScaled(out_i, res[i*resStride:][:O*OH*OW], y, scale, relu) // out_i = act(res_i + scale*y)
+//
+// bit for bit: each element is float32(scale*y) rounded, then added to res, then ReLU'd
+// when relu (addScaledF32, a separate multiply and add, never an FMA). The GEMM runs as in
+// Conv2DPackedBatch, but 32 columns at a time into a per-worker buffer, from which the
+// epilogue writes out while the columns are in L1: out is written once, and never holds a
+// partial sum, so out may alias res exactly (then outStride must equal resStride); out must
+// not overlap in or packedW otherwise, nor res partially. Winograd shapes compute each
+// image's y into scratch first. scratch: len >= s.ResidualScratchLen(n), contents ignored.
+func Conv2DPackedResidual(s ConvShape, n int, in []float32, inStride int, packedW, bias, res []float32, resStride int, scale float32, out []float32, outStride int, scratch []float32, relu bool, threads int) {
+	s.checkBatch(n, in, inStride, bias, out, outStride)
+	ohw := s.O * s.OutH() * s.OutW()
+	if resStride < ohw || len(res) < (n-1)*resStride+ohw {
+		panic("kernels: Conv2DPackedResidual res too short")
+	}
+	if len(packedW) < s.packedLen() {
+		panic("kernels: Conv2DPackedResidual packedW too short")
+	}
+	if len(scratch) < s.ResidualScratchLen(n) {
+		panic("kernels: Conv2DPackedResidual scratch too short")
+	}
+	conv2DResidual(s, n, in, inStride, packedW, bias, res, resStride, scale, out, outStride, scratch, relu, threads, gemmActive)
+}
+
+// conv2DResidual is Conv2DPackedResidual with the kernels to use.
+func conv2DResidual(s ConvShape, n int, in []float32, inStride int, pa, bias, res []float32, resStride int, scale float32, out []float32, outStride int, scratch []float32, relu bool, threads int, impl isa) {
+	ohw := s.O * s.OutH() * s.OutW()
+	if s.winograd() {
+		y := scratch[s.BatchScratchLen(n):][:ohw]
+		for i := 0; i < n; i++ {
+			conv2D(s, in[i*inStride:], pa, bias, y, scratch, false, threads, impl)
+			addScaledF32(out[i*outStride:][:ohw], res[i*resStride:][:ohw], y, scale, relu)
+		}
+		return
+	}
+	workers := min(max(threads, 1), maxConvThreads)
+	if int64(n)*s.MACs() < parallelMinMACs {
+		workers = 1
+	}
+	g0 := s.gemm()
+	bufLen := g0.bufLen()
+	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[maxConvThreads*bufLen:], false, impl)
+	ep := &residual{out: g.c, res: res[:(n-1)*resStride+ohw], resStride: resStride, scale: scale, relu: relu}
+	cl := s.O * residualCols(s.O)
+	cbufs := scratch[s.BatchScratchLen(n):][:maxConvThreads*cl]
+	if workers == 1 {
+		if !s.direct() {
+			s.fillBatch(in, inStride, g.src.t, 0, n*s.C, impl)
+		}
+		g.runResidual(0, g.m, 0, g.n, scratch[:bufLen], cbufs[:cl], ep)
+		return
+	}
+	conv2DParallel(s, n, in, inStride, g, workers, scratch[:workers*bufLen], ep, cbufs)
 }

@@ -4,8 +4,8 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 gates the AVX2+FMA kernels (gemm_amd64.s); the stubs below have no assembly yet and
-// route to their …Generic versions.
+// useAVX2 gates the AVX2+FMA kernels (gemm_amd64.s); of the stubs below, dotF32 and reluF32
+// have no assembly yet and route to their …Generic versions.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // useAVX512 gates the AVX-512 micro-kernels (gemm_amd64.s). They use AVX-512F only (zmm
@@ -21,5 +21,9 @@ func reluF32(x []float32) { reluF32Generic(x) }
 
 // addScaledF32 computes out[i] = act(x[i] + scale*y[i]): see addScaledF32Generic.
 func addScaledF32(out, x, y []float32, scale float32, relu bool) {
+	if avx2Kernels {
+		addScaledF32AVX2(out, x, y, scale, relu)
+		return
+	}
 	addScaledF32Generic(out, x, y, scale, relu)
 }

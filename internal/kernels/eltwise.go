@@ -45,14 +45,16 @@ func AddScaled(out, x, y []float32, scale float32, relu bool) {
 func addScaledF32Generic(out, x, y []float32, scale float32, relu bool) {
 	x = x[:len(out)]
 	y = y[:len(out)]
+	// float32(…) rounds the product on its own: never an FMA (the Go spec lets a compiler
+	// fuse x+scale*y, e.g. for GOAMD64=v3), so that Conv2DPackedResidual matches bit for bit.
 	if relu {
 		for i := range out {
-			out[i] = max(x[i]+scale*y[i], 0)
+			out[i] = max(x[i]+float32(scale*y[i]), 0)
 		}
 		return
 	}
 	for i := range out {
-		out[i] = x[i] + scale*y[i]
+		out[i] = x[i] + float32(scale*y[i])
 	}
 }
 

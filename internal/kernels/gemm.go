@@ -280,10 +280,26 @@ func packA(m, k int, a []float32, lda int, dst []float32) {
 // plane = ow = ldb. For a convolution, t is the input zero-padded and split into sh×sw phase
 // planes of hq×wq by ConvShape.fillInput, which makes every read in bounds and turns any
 // stride into contiguous runs along output rows.
+//
+// A batch of images (Conv2DPackedBatch) puts their columns side by side: with imgN > 0,
+// column j is column j%imgN of image j/imgN, whose source starts tStride further on in t
+// (imgN is a multiple of ow, so a run within an output row never spans two images).
 type bSource struct {
 	t              []float32
 	kh, kw, sh, sw int
 	plane, wq, ow  int
+	imgN, tStride  int // columns per image and source stride between images; imgN 0: one image
+}
+
+// column returns where column j of B starts in t, relative to koff: (img*tStride) + y*wq + x.
+func (s *bSource) column(j int) (d, x int) {
+	base := 0
+	if s.imgN > 0 {
+		base = j / s.imgN * s.tStride
+		j %= s.imgN
+	}
+	x = j % s.ow
+	return base + j/s.ow*s.wq + x, x
 }
 
 // packSeg is a run of a B strip's columns that lie in one output row, hence read
@@ -336,10 +352,10 @@ func (s *bSource) offsets(k0 int, koff []int) {
 func (s *bSource) segments(j0, nv int, segs *[gemmNR]packSeg) int {
 	n := 0
 	for jj := 0; jj < nv; n++ {
-		y, x := (j0+jj)/s.ow, (j0+jj)%s.ow
+		d, x := s.column(j0 + jj)
 		run := min(nv-jj, s.ow-x)
 		sg := &segs[n]
-		sg.d, sg.off, sg.n = y*s.wq+x-jj, jj, run
+		sg.d, sg.off, sg.n = d-jj, jj, run
 		for j := range sg.mask {
 			sg.mask[j] = 0
 			if jj <= j && j < jj+run {
@@ -354,8 +370,8 @@ func (s *bSource) segments(j0, nv int, segs *[gemmNR]packSeg) int {
 // pack writes B[k0:k0+kc][j0:j0+nv] into dst as kc rows of 16, zero-filling columns nv..15;
 // koff holds koff(k0+p) for p < kc (offsets).
 func (s *bSource) pack(k isa, koff []int, j0, nv int, dst []float32) {
-	if nv == gemmNR && (j0%s.ow)+gemmNR <= s.ow {
-		k.packContig(len(koff), s.t, koff, (j0/s.ow)*s.wq+j0%s.ow, dst)
+	if d, x := s.column(j0); nv == gemmNR && x+gemmNR <= s.ow {
+		k.packContig(len(koff), s.t, koff, d, dst)
 		return
 	}
 	var segs [gemmNR]packSeg
@@ -437,10 +453,100 @@ type gemmPacked struct {
 	src        bSource
 	c          []float32
 	ldc        int
+	imgN       int       // batch (src.imgN > 0): columns per image, C[i][j] at c[j/imgN*cStride + i*ldc + j%imgN]
+	cStride    int       // distance in c between images; ldc = imgN
+	jBase      int       // without a batch: C[i][j] at c[i*ldc + j-jBase]
 	bias       []float32 // len >= m, or nil
 	accumulate bool      // C += A·B (bias unused)
 	relu       bool
 	isa        isa // kernels to use
+}
+
+// cAt returns the offset in g.c of C[i][j], and whether columns j..j+nv-1 lie in one image
+// (always true without a batch), so that a tile there can be stored with leading dimension ldc.
+func (g *gemmPacked) cAt(i, j, nv int) (int, bool) {
+	if g.imgN == 0 {
+		return i*g.ldc + j - g.jBase, true
+	}
+	img, l := j/g.imgN, j%g.imgN
+	return img*g.cStride + i*g.ldc + l, l+nv <= g.imgN
+}
+
+// tileCopy copies C[i:i+mv][j:j+nv] into tile (leading dimension ldt) when load, else tile
+// into C, image by image.
+func (g *gemmPacked) tileCopy(load bool, i, mv, j, nv int, tile []float32, ldt int) {
+	for jj := 0; jj < nv; {
+		off, _ := g.cAt(i, j+jj, 0)
+		run := nv - jj
+		if g.imgN > 0 {
+			run = min(run, g.imgN-(j+jj)%g.imgN)
+		}
+		for r := range mv {
+			c := g.c[off+r*g.ldc : off+r*g.ldc+run]
+			t := tile[r*ldt+jj : r*ldt+jj+run]
+			if load {
+				copy(t, c)
+			} else {
+				copy(c, t)
+			}
+		}
+		jj += run
+	}
+}
+
+// residual is the epilogue of runResidual: out = act(res + scale*C), out and res laid out
+// as gemmPacked.c (the same imgN, ldc and, for res, its own image stride).
+type residual struct {
+	out, res  []float32
+	resStride int
+	scale     float32
+	relu      bool
+}
+
+// residualCols returns the columns of C that runResidual computes at a time for m rows: a
+// buffer of at most 128K floats (512 KiB, in L2), at least 32 and at most 256 columns.
+// Wide row pieces matter because the epilogue reads res and writes out a row piece at a
+// time, rows OH*OW apart: with 32 columns (128 bytes) IRv2's block35 residual (320 rows,
+// n=8, 1 thread) ran at 100 GFLOP/s against 128 for a separate AddScaled, which streams;
+// with 256, at 128. A 64K-float target gave 117 and 130 (block17, 1088 rows), 256K 118 and
+// 144; 128K: 128 and 146.
+func residualCols(m int) int {
+	return min(max(gemmChunkFloats/max(m, 1)/gemmBufNR, 1), 8) * gemmBufNR
+}
+
+// gemmChunkFloats is the largest runResidual C buffer, in float32s, for m <= 4096 rows.
+const gemmChunkFloats = 128 << 10
+
+// runResidual computes C rows i0..i1 and columns j0..j1 as run does (without ReLU), but
+// residualCols(g.m) columns at a time into cbuf (g.m rows of that many, its leading
+// dimension), then stores act(res + scale*C) into ep.out with addScaledF32, row piece by
+// row piece. C never touches ep.out before the epilogue, so ep.out may alias ep.res; each
+// element is AddScaled's, bit for bit.
+func (g *gemmPacked) runResidual(i0, i1, j0, j1 int, buf, cbuf []float32, ep *residual) {
+	cw := residualCols(g.m)
+	t := *g
+	t.c, t.ldc, t.imgN, t.cStride, t.relu = cbuf[:g.m*cw], cw, 0, 0, false
+	i1 = min(i1, g.m)
+	for col := j0; col < j1; col += cw {
+		nv := min(cw, j1-col)
+		t.jBase = col
+		t.run(i0, i1, col, col+nv, buf)
+		for jj := 0; jj < nv; {
+			off, _ := g.cAt(0, col+jj, 0)
+			roff := off
+			run := nv - jj
+			if g.imgN > 0 {
+				l := (col + jj) % g.imgN
+				run = min(run, g.imgN-l)
+				roff = (col+jj)/g.imgN*ep.resStride + l
+			}
+			for r := i0; r < i1; r++ {
+				o, ro := off+r*g.ldc, roff+r*g.ldc
+				addScaledF32(ep.out[o:o+run], ep.res[ro:ro+run], cbuf[r*cw+jj:r*cw+jj+run], ep.scale, ep.relu)
+			}
+			jj += run
+		}
+	}
 }
 
 // bufLen returns the float32s of B packing buffer one worker needs, for any isa.
@@ -487,24 +593,20 @@ func (g *gemmPacked) run(i0, i1, j0, j1 int, buf []float32) {
 						bias = tbias[:]
 					}
 				}
-				if mv == gemmMR && nv == gemmNR {
-					g.isa.gemm6x16(kc, panel, strip, g.c[ir*g.ldc+col:], g.ldc, bias, flags)
+				if off, one := g.cAt(ir, col, nv); mv == gemmMR && nv == gemmNR && one {
+					g.isa.gemm6x16(kc, panel, strip, g.c[off:], g.ldc, bias, flags)
 					continue
 				}
-				// Edge tile: compute into tile, then keep mv×nv.
+				// Edge tile (or one spanning two images): compute into tile, then keep mv×nv.
 				if flags&gemmAccumulate != 0 {
-					for r := range mv {
-						copy(tile[r*gemmNR:r*gemmNR+nv], g.c[(ir+r)*g.ldc+col:])
-					}
+					g.tileCopy(true, ir, mv, col, nv, tile[:], gemmNR)
 				}
 				if nv <= 8 {
 					g.isa.gemm6x8(kc, panel, strip, tile[:], gemmNR, bias, flags)
 				} else {
 					g.isa.gemm6x16(kc, panel, strip, tile[:], gemmNR, bias, flags)
 				}
-				for r := range mv {
-					copy(g.c[(ir+r)*g.ldc+col:(ir+r)*g.ldc+col+nv], tile[r*gemmNR:])
-				}
+				g.tileCopy(false, ir, mv, col, nv, tile[:], gemmNR)
 			}
 		}
 	}
@@ -554,15 +656,13 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 						bias = tbias[:]
 					}
 				}
-				if mv == np*gemmMR && nv == ns*gemmNR {
-					g.isa.gemmWide(np, ns, kc, panels, strips, g.c[ir*g.ldc+col:], g.ldc, bias, flags)
+				if off, one := g.cAt(ir, col, nv); mv == np*gemmMR && nv == ns*gemmNR && one {
+					g.isa.gemmWide(np, ns, kc, panels, strips, g.c[off:], g.ldc, bias, flags)
 					continue
 				}
-				// Edge tile: compute into tile, then keep mv×nv.
+				// Edge tile (or one spanning two images): compute into tile, then keep mv×nv.
 				if flags&gemmAccumulate != 0 {
-					for r := range mv {
-						copy(tile[r*gemmBufNR:r*gemmBufNR+nv], g.c[(ir+r)*g.ldc+col:])
-					}
+					g.tileCopy(true, ir, mv, col, nv, tile[:], gemmBufNR)
 				}
 				if nv <= 8 {
 					// A last strip of at most 8 columns (N = 289 ends in 1): the 6×8
@@ -573,9 +673,7 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 				} else {
 					g.isa.gemmWide(np, ns, kc, panels, strips, tile[:], gemmBufNR, bias, flags)
 				}
-				for r := range mv {
-					copy(g.c[(ir+r)*g.ldc+col:(ir+r)*g.ldc+col+nv], tile[r*gemmBufNR:])
-				}
+				g.tileCopy(false, ir, mv, col, nv, tile[:], gemmBufNR)
 			}
 		}
 	}

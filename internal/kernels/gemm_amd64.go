@@ -25,6 +25,7 @@ var archKernels = []kernelEntry{
 	{op: "fmapeak", name: "fmaPeakF32AVX2", available: &avx2Kernels, fn: fmaPeakFunc(fmaPeakF32AVX2Flops)},
 	{op: "maxpool", name: "maxPool2DF32AVX2", available: &avx2Kernels, fn: poolFunc(maxPool2DF32AVX2)},
 	{op: "avgpool", name: "avgPool2DF32AVX2", available: &avx2Kernels, fn: avgPoolFunc(avgPool2DF32AVX2)},
+	{op: "addscaled", name: "addScaledF32AVX2", available: &avx2Kernels, fn: addScaledF32AVX2},
 }
 
 // gemm6x16 computes a 6×16 tile of C: see gemmF32_6x16Generic.
@@ -419,3 +420,29 @@ func addRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int)
 //
 //go:noescape
 func divRowF32AVX2(d, r []float32)
+
+// addScaledF32AVX2 is addScaledF32Generic with the multiples of 8 done by
+// addScaledRowF32AVX2, bit for bit (the same two roundings per element, Go's max).
+func addScaledF32AVX2(out, x, y []float32, scale float32, relu bool) {
+	x, y = x[:len(out)], y[:len(out)]
+	n := len(out) &^ 7
+	addScaledRowF32AVX2(out[:n], x[:n], y[:n], scale, relu)
+	addScaledF32Generic(out[n:], x[n:], y[n:], scale, relu)
+}
+
+// addScaledRowF32AVX2 computes a residual sum, 8 at a time, with a multiply then an add
+// (two roundings, never an FMA) and Go's max (NaN wins, max(-0, 0) = +0):
+//
+//	for i := range out {
+//		v := x[i] + float32(scale*y[i])
+//		if relu {
+//			v = max(v, 0)
+//		}
+//		out[i] = v
+//	}
+//
+// Lengths are not checked: len(out) is a multiple of 8 (the rest is not done), len(x) and
+// len(y) >= len(out). out may alias x or y.
+//
+//go:noescape
+func addScaledRowF32AVX2(out, x, y []float32, scale float32, relu bool)

@@ -2265,3 +2265,49 @@ divRowF32AVX2_loop:
 divRowF32AVX2_done:
 	VZEROUPPER
 	RET
+
+// func addScaledRowF32AVX2(out []float32, x []float32, y []float32, scale float32, relu bool)
+// Requires: AVX
+TEXT ·addScaledRowF32AVX2(SB), NOSPLIT, $0-77
+	MOVQ         out_base+0(FP), DI
+	MOVQ         out_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	MOVQ         y_base+48(FP), DX
+	MOVB         relu+76(FP), R8
+	VBROADCASTSS scale+72(FP), Y6
+	VXORPS       Y7, Y7, Y7
+	SHRQ         $0x03, CX
+	JZ           addScaledRowF32AVX2_done
+	TESTB        R8, R8
+	JNZ          addScaledRowF32AVX2_relu
+
+addScaledRowF32AVX2_loop:
+	VMULPS  (DX), Y6, Y0
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DX
+	DECQ    CX
+	JNZ     addScaledRowF32AVX2_loop
+	JMP     addScaledRowF32AVX2_done
+
+addScaledRowF32AVX2_relu:
+	VMULPS    (DX), Y6, Y0
+	VADDPS    (SI), Y0, Y0
+	VMAXPS    Y7, Y0, Y1
+	VCMPPS    $0x00, Y7, Y0, Y4
+	VANDPS    Y7, Y0, Y5
+	VBLENDVPS Y4, Y5, Y1, Y1
+	VCMPPS    $0x03, Y0, Y0, Y4
+	VBLENDVPS Y4, Y0, Y1, Y1
+	VMOVUPS   Y1, (DI)
+	ADDQ      $0x20, DI
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DX
+	DECQ      CX
+	JNZ       addScaledRowF32AVX2_relu
+
+addScaledRowF32AVX2_done:
+	VZEROUPPER
+	RET

@@ -44,6 +44,7 @@ func main() {
 	poolRows3("addRows3F32AVX2", 1, false)
 	poolRows3("addRows3S2F32AVX2", 2, false)
 	poolRow("divRowF32AVX2", 1, divPS)
+	addScaledRow()
 	Generate()
 }
 
@@ -854,4 +855,53 @@ func log2(n int) int {
 		k++
 	}
 	return k
+}
+
+// addScaledRow emits addScaledRowF32AVX2(out, x, y []float32, scale float32, relu bool):
+// out[i] = act(x[i] + scale*y[i]) 8 at a time, as a VMULPS then a VADDPS (two roundings,
+// never an FMA, as addScaledF32Generic) and, when relu, maxExact against zero.
+func addScaledRow() {
+	name := "addScaledRowF32AVX2"
+	TEXT(name, NOSPLIT, "func(out, x, y []float32, scale float32, relu bool)")
+	Doc(name + " computes a residual sum, 8 at a time: see the Go declaration.")
+	o, x, y, n, relu := RDI, RSI, RDX, RCX, R8
+	Load(Param("out").Base(), o)
+	Load(Param("out").Len(), n)
+	Load(Param("x").Base(), x)
+	Load(Param("y").Base(), y)
+	Load(Param("relu"), relu.As8())
+	scale, zero := Y6, Y7
+	sc, err := Param("scale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(sc.Addr, scale)
+	VXORPS(zero, zero, zero)
+	SHRQ(U8(3), n)
+	JZ(LabelRef(name + "_done"))
+	TESTB(relu.As8(), relu.As8())
+	JNZ(LabelRef(name + "_relu"))
+	Label(name + "_loop")
+	VMULPS(Mem{Base: y}, scale, Y0)
+	VADDPS(Mem{Base: x}, Y0, Y0)
+	VMOVUPS(Y0, Mem{Base: o})
+	ADDQ(U8(32), o)
+	ADDQ(U8(32), x)
+	ADDQ(U8(32), y)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	JMP(LabelRef(name + "_done"))
+	Label(name + "_relu")
+	VMULPS(Mem{Base: y}, scale, Y0)
+	VADDPS(Mem{Base: x}, Y0, Y0)
+	maxExact(Y0, zero, Y1)
+	VMOVUPS(Y1, Mem{Base: o})
+	ADDQ(U8(32), o)
+	ADDQ(U8(32), x)
+	ADDQ(U8(32), y)
+	DECQ(n)
+	JNZ(LabelRef(name + "_relu"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }

@@ -1,0 +1,174 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// batchInput returns n random CHW images of s, inStride apart, with NaN in the gaps
+// between them (a read there would turn outputs into NaN).
+func batchInput(s ConvShape, n, inStride int, seed uint64) []float32 {
+	r := newRand(seed)
+	chw := s.C * s.H * s.W
+	in := guarded((n-1)*inStride + chw)
+	for i := 0; i < n; i++ {
+		copy(in[i*inStride:], randSlice(r, chw))
+	}
+	return in
+}
+
+// checkGaps reports values written between the images of out (outside the first ohw of
+// each outStride).
+func checkGaps(t *testing.T, out []float32, n, ohw, outStride int) {
+	t.Helper()
+	for i := 0; i < n-1; i++ {
+		for j := i*outStride + ohw; j < (i+1)*outStride; j++ {
+			if v := out[j]; v == v {
+				t.Fatalf("out[%d], between images %d and %d, overwritten with %v", j, i, i+1, v)
+			}
+		}
+	}
+	checkGuard(t, "out", out)
+}
+
+// batchCases returns the batch sizes and thread counts to try on s: all of 1..5 on small
+// shapes, fewer on big ones.
+func batchSizes(s ConvShape) []int {
+	if s.MACs() > 20<<20 {
+		return []int{2}
+	}
+	return []int{1, 2, 3, 4, 5}
+}
+
+// TestConv2DPackedBatch checks that Conv2DPackedBatch gives the bits of n Conv2DPacked
+// calls, for every gemm implementation, batch sizes 1–5, strides larger than an image,
+// 1 and 3 threads (the parallel path forced).
+func TestConv2DPackedBatch(t *testing.T) {
+	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
+	parallelMinMACs = 0
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for i, tt := range convTests {
+				t.Run(tt.name, func(t *testing.T) {
+					s := tt.s
+					chw, ohw := s.C*s.H*s.W, s.O*s.OutH()*s.OutW()
+					r := newRand(uint64(300 + i))
+					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+					bias := randSlice(r, s.O)
+					for _, n := range batchSizes(s) {
+						for _, threads := range []int{1, 3} {
+							inStride, outStride := chw+3*n, ohw+5
+							in := batchInput(s, n, inStride, uint64(n))
+							want := guarded((n-1)*outStride + ohw)
+							scratch := guarded(s.PackedScratchLen())
+							for j := 0; j < n; j++ {
+								conv2D(s, in[j*inStride:], pw, bias, want[j*outStride:], scratch, true, 1, impl)
+							}
+							got := guarded(len(want))
+							scratch = guarded(s.BatchScratchLen(n))
+							conv2DBatch(s, n, in, inStride, pw, bias, got, outStride, scratch, true, threads, impl)
+							checkGaps(t, got, n, ohw, outStride)
+							checkGuard(t, "scratch", scratch)
+							for j := 0; j < n; j++ {
+								for k := 0; k < ohw; k++ {
+									g, w := got[j*outStride+k], want[j*outStride+k]
+									if math.Float32bits(g) != math.Float32bits(w) {
+										t.Fatalf("n=%d threads=%d: image %d out[%d] = %v, want %v", n, threads, j, k, g, w)
+									}
+								}
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestConv2DPackedBatchPanics checks the argument checks of Conv2DPackedBatch.
+func TestConv2DPackedBatchPanics(t *testing.T) {
+	s := ConvShape{C: 2, H: 3, W: 3, O: 2, KH: 1, KW: 1, SH: 1, SW: 1}
+	pw := PackConvWeights(s, make([]float32, 4))
+	scratch := make([]float32, s.BatchScratchLen(2))
+	for _, tt := range []struct {
+		name                       string
+		n, inLen, inStride, outLen int
+		outStride                  int
+	}{
+		{"n=0", 0, 36, 18, 36, 18},
+		{"in stride", 2, 36, 17, 36, 18},
+		{"out stride", 2, 36, 18, 36, 17},
+		{"in short", 2, 35, 18, 36, 18},
+		{"out short", 2, 36, 18, 35, 18},
+	} {
+		t.Run(fmt.Sprint(tt.name), func(t *testing.T) {
+			mustPanic(t, func() {
+				Conv2DPackedBatch(s, tt.n, make([]float32, tt.inLen), tt.inStride, pw, nil, make([]float32, tt.outLen), tt.outStride, scratch, false, 1)
+			})
+		})
+	}
+}
+
+// TestConv2DPackedResidual checks that Conv2DPackedResidual gives the bits of
+// Conv2DPacked (no ReLU) then AddScaled, image by image, for every gemm implementation,
+// with out a separate tensor or aliasing res, with and without ReLU.
+func TestConv2DPackedResidual(t *testing.T) {
+	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
+	parallelMinMACs = 0
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for i, tt := range convTests {
+				t.Run(tt.name, func(t *testing.T) {
+					s := tt.s
+					chw, ohw := s.C*s.H*s.W, s.O*s.OutH()*s.OutW()
+					r := newRand(uint64(400 + i))
+					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+					bias := randSlice(r, s.O)
+					for _, n := range batchSizes(s) {
+						for _, threads := range []int{1, 3} {
+							for _, alias := range []bool{false, true} {
+								relu := threads == 1
+								scale := float32(0.17)
+								inStride, resStride, outStride := chw+2, ohw+3, ohw+5
+								if alias {
+									outStride = resStride
+								}
+								in := batchInput(s, n, inStride, uint64(n))
+								res := guarded((n-1)*resStride + ohw)
+								for j := 0; j < n; j++ {
+									copy(res[j*resStride:], randSlice(r, ohw))
+								}
+								want := guarded((n-1)*outStride + ohw)
+								y := make([]float32, ohw)
+								scratch := guarded(s.PackedScratchLen())
+								for j := 0; j < n; j++ {
+									conv2D(s, in[j*inStride:], pw, bias, y, scratch, false, 1, impl)
+									AddScaled(want[j*outStride:][:ohw], res[j*resStride:][:ohw], y, scale, relu)
+								}
+								got := guarded(len(want))
+								if alias {
+									got = res
+								}
+								scratch = guarded(s.ResidualScratchLen(n))
+								conv2DResidual(s, n, in, inStride, pw, bias, res, resStride, scale, got, outStride, scratch, relu, threads, impl)
+								checkGaps(t, got, n, ohw, outStride)
+								checkGuard(t, "scratch", scratch)
+								for j := 0; j < n; j++ {
+									for k := 0; k < ohw; k++ {
+										g, w := got[j*outStride+k], want[j*outStride+k]
+										if math.Float32bits(g) != math.Float32bits(w) {
+											t.Fatalf("n=%d threads=%d alias=%t: image %d out[%d] = %v, want %v", n, threads, alias, j, k, g, w)
+										}
+									}
+								}
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}
