@@ -60,6 +60,9 @@ func (v view) img(n int) []float32 {
 	return v.data[s : s+v.shape.Len()]
 }
 
+// batch returns the data from image 0 on: image i starts at i*stride.
+func (v view) batch() []float32 { return v.data[v.off:] }
+
 // channels returns the view of channels [c0, c0+c) of v.
 func (v view) channels(c0, c int) view {
 	return view{data: v.data, stride: v.stride, off: v.off + c0*v.shape.H*v.shape.W, shape: Shape{c, v.shape.H, v.shape.W}}
@@ -109,15 +112,14 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 
 func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	s := c.convShape(in.shape)
-	p.needScratch(s.PackedScratchLen())
+	p.needScratch(s.BatchScratchLen(p.n))
 	p.macs += s.MACs()
 	layer := p.weights.layer(join(path, c.Key, c.Conv))
 	w := layer.pack(s) // once per layer and kernel layout, not per call
 	relu := c.ReLU
+	// The whole batch in one call: on small maps the images' columns together fill the GEMM tiles.
 	p.add(func(e *exec) {
-		for i := 0; i < e.n; i++ {
-			kernels.Conv2DPacked(s, in.img(i), w, layer.b, out.img(i), e.scratch, relu, e.threads)
-		}
+		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, layer.b, out.batch(), out.stride, e.scratch, relu, e.threads)
 	})
 }
 
