@@ -554,6 +554,19 @@ func (g *gemmPacked) bufLen() int {
 	return gemmKCFor(g.k) * gemmBufNR
 }
 
+// blockFlags returns the micro-kernel flags for the K block starting at k0 of length kc: accumulate
+// onto C after the first block (or always when the caller accumulates), ReLU on the last.
+func (g *gemmPacked) blockFlags(k0, kc int) int {
+	flags := 0
+	if g.accumulate || k0 > 0 {
+		flags |= gemmAccumulate
+	}
+	if g.relu && k0+kc == g.k {
+		flags |= gemmReLU
+	}
+	return flags
+}
+
 // run computes C rows i0..i1 (i0 a multiple of gemmMR) and columns j0..j1 (j0 a multiple of
 // gemmNR) with the blocking described at the top of this file; buf holds g.bufLen() floats.
 func (g *gemmPacked) run(i0, i1, j0, j1 int, buf []float32) {
@@ -569,13 +582,7 @@ func (g *gemmPacked) run(i0, i1, j0, j1 int, buf []float32) {
 	for k0 := 0; k0 < g.k; k0 += kcb {
 		kc := min(kcb, g.k-k0)
 		g.src.offsets(k0, koff[:kc])
-		flags := 0
-		if g.accumulate || k0 > 0 {
-			flags |= gemmAccumulate
-		}
-		if g.relu && k0+kc == g.k {
-			flags |= gemmReLU
-		}
+		flags := g.blockFlags(k0, kc)
 		ablk := g.a[k0*mp : k0*mp+mp*kc]
 		strip := buf[:kc*gemmNR]
 		for col := j0; col < j1; col += gemmNR {
@@ -625,13 +632,7 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 	for k0 := 0; k0 < g.k; k0 += kcb {
 		kc := min(kcb, g.k-k0)
 		g.src.offsets(k0, koff[:kc])
-		flags := 0
-		if g.accumulate || k0 > 0 {
-			flags |= gemmAccumulate
-		}
-		if g.relu && k0+kc == g.k {
-			flags |= gemmReLU
-		}
+		flags := g.blockFlags(k0, kc)
 		ablk := g.a[k0*mp : k0*mp+mp*kc]
 		for col := j0; col < j1; col += gemmBufNR {
 			nv := min(gemmBufNR, j1-col)
