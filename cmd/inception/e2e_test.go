@@ -160,7 +160,23 @@ func TestE2EDirectoryWithCorruptFiles(t *testing.T) {
 // TestE2EInterruptAndResume interrupts a run writing to --output with SIGINT, checks the file is valid
 // and the exit status 130, then resumes: in the end every file has exactly one record.
 func TestE2EInterruptAndResume(t *testing.T) {
-	root, all, _ := photoDir(t, 300)
+	root, all, corrupt := photoDir(t, 300)
+	// A FIFO stands in for the 152nd image (the 151st is corrupt): the run blocks on it, so the interrupt always lands midway,
+	// however fast the machine.
+	stuck := all[151]
+	if corrupt[stuck] {
+		t.Fatalf("%s is one of the corrupt files; pick another", stuck)
+	}
+	good, err := os.ReadFile(stuck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(stuck); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(stuck, 0o644); err != nil {
+		t.Skipf("no FIFO support here: %v", err)
+	}
 	outFile := filepath.Join(t.TempDir(), "labels.jsonl")
 	args := append(fastArgs(t), "--batch-size", "4", "--output", outFile, root)
 	cmd := exec.Command(binary(t), args...)
@@ -182,15 +198,23 @@ func TestE2EInterruptAndResume(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
+	err = cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 130 {
 		t.Fatalf("interrupted run: %v, want exit 130; stderr:\n%s", err, errOut.String())
 	}
 	b, _ := os.ReadFile(outFile)
 	first := records(t, b)
-	if len(first) == 0 || len(first) >= len(all) {
-		t.Fatalf("interrupted run wrote %d of %d records", len(first), len(all))
+	t.Logf("interrupted after %d of %d records", len(first), len(all))
+	if len(first) == 0 || len(first) > 151 {
+		t.Fatalf("interrupted run wrote %d of %d records, want some and none past the FIFO at 151", len(first), len(all))
+	}
+	// The resumed run finds a real image where the FIFO was.
+	if err := os.Remove(stuck); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stuck, good, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	_, errOut2, code := runBin(t, "", append(args, "--resume")...)
 	if code != 1 { // the corrupt files fail again
