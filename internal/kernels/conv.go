@@ -322,7 +322,7 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 		g.run(0, g.m, 0, g.n, scratch[:bufLen])
 		return
 	}
-	conv2DParallel(s, 1, in, 0, g, workers, scratch[:workers*bufLen], nil, nil)
+	conv2DParallel(s, 1, in, 0, g, workers, scratch[:workers*bufLen])
 }
 
 // conv2DParallel runs g on workers goroutines (runTeam), in ranges of 16-column strips
@@ -333,9 +333,7 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 //
 // With n > 1 images (g a batch), the fill phase runs over the n*C channels of all images,
 // image i read from in[i*inStride:] and written inputLen() further on than image i-1.
-// With ep != nil it runs g.runResidual instead of g.run, worker w's C buffer at
-// cbufs[w*g.m*residualCols(g.m):].
-func conv2DParallel(s ConvShape, n int, in []float32, inStride int, g gemmPacked, workers int, scratch []float32, ep *residual, cbufs []float32) {
+func conv2DParallel(s ConvShape, n int, in []float32, inStride int, g gemmPacked, workers int, scratch []float32) {
 	bufLen := g.bufLen()
 	strips := (g.n + gemmNR - 1) / gemmNR
 	byRows := strips < workers
@@ -356,11 +354,6 @@ func conv2DParallel(s ConvShape, n int, in []float32, inStride int, g gemmPacked
 		if byRows {
 			i0, i1, j0, j1 = lo*gemmMR, min(hi*gemmMR, g.m), 0, g.n
 		}
-		if ep != nil {
-			cl := g.m * residualCols(g.m)
-			g.runResidual(i0, i1, j0, j1, buf, cbufs[worker*cl:(worker+1)*cl], ep)
-			return
-		}
 		g.run(i0, i1, j0, j1, buf)
 	})
 }
@@ -378,8 +371,7 @@ func (s ConvShape) fillBatch(in []float32, inStride int, t []float32, u0, u1 int
 	}
 }
 
-// BatchScratchLen returns the float32s of scratch Conv2DPackedBatch and Conv2DPackedResidual
-// need for n images: PackedScratchLen, but with the padded, phase-split input of all n
+// BatchScratchLen returns the float32s of scratch Conv2DPackedBatch needs for n images: PackedScratchLen, but with the padded, phase-split input of all n
 // images for padded or strided convolutions (n*inputLen instead of one).
 func (s ConvShape) BatchScratchLen(n int) int {
 	if s.winograd() {
@@ -476,75 +468,5 @@ func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out [
 		g.run(0, g.m, 0, g.n, scratch[:bufLen])
 		return
 	}
-	conv2DParallel(s, n, in, inStride, g, workers, scratch[:workers*bufLen], nil, nil)
-}
-
-// ResidualScratchLen returns the float32s of scratch Conv2DPackedResidual needs for n
-// images: BatchScratchLen(n) plus a C buffer of O rows per worker (16 of them, each at
-// most 128K floats for O <= 4096: up to 8 MiB in all), or, for Winograd shapes, plus one
-// image's output (O*OH*OW).
-func (s ConvShape) ResidualScratchLen(n int) int {
-	if s.winograd() {
-		return s.BatchScratchLen(n) + s.O*s.OutH()*s.OutW()
-	}
-	return s.BatchScratchLen(n) + maxConvThreads*s.O*residualCols(s.O)
-}
-
-// Conv2DPackedResidual computes the Inception-ResNet shortcut sum of n images with the
-// convolution fused in: image i of out (at out[i*outStride:]) gets
-//
-//	Conv2DPacked(s, in[i*inStride:], packedW, bias, y, scratch, false, threads)
-//	AddScaled(out_i, res[i*resStride:][:O*OH*OW], y, scale, relu) // out_i = act(res_i + scale*y)
-//
-// bit for bit: each element is float32(scale*y) rounded, then added to res, then ReLU'd
-// when relu (addScaledF32, a separate multiply and add, never an FMA). The GEMM runs as in
-// Conv2DPackedBatch, but 32 columns at a time into a per-worker buffer, from which the
-// epilogue writes out while the columns are in L1: out is written once, and never holds a
-// partial sum, so out may alias res exactly (then outStride must equal resStride); out must
-// not overlap in or packedW otherwise, nor res partially. Winograd shapes compute each
-// image's y into scratch first. scratch: len >= s.ResidualScratchLen(n), contents ignored.
-func Conv2DPackedResidual(s ConvShape, n int, in []float32, inStride int, packedW, bias, res []float32, resStride int, scale float32, out []float32, outStride int, scratch []float32, relu bool, threads int) {
-	s.checkBatch(n, in, inStride, bias, out, outStride)
-	ohw := s.O * s.OutH() * s.OutW()
-	if resStride < ohw || len(res) < (n-1)*resStride+ohw {
-		panic("kernels: Conv2DPackedResidual res too short")
-	}
-	if len(packedW) < s.packedLen() {
-		panic("kernels: Conv2DPackedResidual packedW too short")
-	}
-	if len(scratch) < s.ResidualScratchLen(n) {
-		panic("kernels: Conv2DPackedResidual scratch too short")
-	}
-	conv2DResidual(s, n, in, inStride, packedW, bias, res, resStride, scale, out, outStride, scratch, relu, threads, gemmActive)
-}
-
-// conv2DResidual is Conv2DPackedResidual with the kernels to use.
-func conv2DResidual(s ConvShape, n int, in []float32, inStride int, pa, bias, res []float32, resStride int, scale float32, out []float32, outStride int, scratch []float32, relu bool, threads int, impl isa) {
-	ohw := s.O * s.OutH() * s.OutW()
-	if s.winograd() {
-		y := scratch[s.BatchScratchLen(n):][:ohw]
-		for i := 0; i < n; i++ {
-			conv2D(s, in[i*inStride:], pa, bias, y, scratch, false, threads, impl)
-			addScaledF32(out[i*outStride:][:ohw], res[i*resStride:][:ohw], y, scale, relu)
-		}
-		return
-	}
-	workers := min(max(threads, 1), maxConvThreads)
-	if int64(n)*s.MACs() < parallelMinMACs {
-		workers = 1
-	}
-	g0 := s.gemm()
-	bufLen := g0.bufLen()
-	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[maxConvThreads*bufLen:], false, impl)
-	ep := &residual{out: g.c, res: res[:(n-1)*resStride+ohw], resStride: resStride, scale: scale, relu: relu}
-	cl := s.O * residualCols(s.O)
-	cbufs := scratch[s.BatchScratchLen(n):][:maxConvThreads*cl]
-	if workers == 1 {
-		if !s.direct() {
-			s.fillBatch(in, inStride, g.src.t, 0, n*s.C, impl)
-		}
-		g.runResidual(0, g.m, 0, g.n, scratch[:bufLen], cbufs[:cl], ep)
-		return
-	}
-	conv2DParallel(s, n, in, inStride, g, workers, scratch[:workers*bufLen], ep, cbufs)
+	conv2DParallel(s, n, in, inStride, g, workers, scratch[:workers*bufLen])
 }

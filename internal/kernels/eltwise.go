@@ -46,7 +46,7 @@ func addScaledF32Generic(out, x, y []float32, scale float32, relu bool) {
 	x = x[:len(out)]
 	y = y[:len(out)]
 	// float32(…) rounds the product on its own: never an FMA (the Go spec lets a compiler
-	// fuse x+scale*y, e.g. for GOAMD64=v3), so that Conv2DPackedResidual matches bit for bit.
+	// fuse x+scale*y, e.g. for GOAMD64=v3), so the AVX2 version (multiply, then add) matches bit for bit.
 	if relu {
 		for i := range out {
 			out[i] = max(x[i]+float32(scale*y[i]), 0)

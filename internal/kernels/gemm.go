@@ -494,61 +494,6 @@ func (g *gemmPacked) tileCopy(load bool, i, mv, j, nv int, tile []float32, ldt i
 	}
 }
 
-// residual is the epilogue of runResidual: out = act(res + scale*C), out and res laid out
-// as gemmPacked.c (the same imgN, ldc and, for res, its own image stride).
-type residual struct {
-	out, res  []float32
-	resStride int
-	scale     float32
-	relu      bool
-}
-
-// residualCols returns the columns of C that runResidual computes at a time for m rows: a
-// buffer of at most 128K floats (512 KiB, in L2), at least 32 and at most 256 columns.
-// Wide row pieces matter because the epilogue reads res and writes out a row piece at a
-// time, rows OH*OW apart: with 32 columns (128 bytes) IRv2's block35 residual (320 rows,
-// n=8, 1 thread) ran at 100 GFLOP/s against 128 for a separate AddScaled, which streams;
-// with 256, at 128. A 64K-float target gave 117 and 130 (block17, 1088 rows), 256K 118 and
-// 144; 128K: 128 and 146.
-func residualCols(m int) int {
-	return min(max(gemmChunkFloats/max(m, 1)/gemmBufNR, 1), 8) * gemmBufNR
-}
-
-// gemmChunkFloats is the largest runResidual C buffer, in float32s, for m <= 4096 rows.
-const gemmChunkFloats = 128 << 10
-
-// runResidual computes C rows i0..i1 and columns j0..j1 as run does (without ReLU), but
-// residualCols(g.m) columns at a time into cbuf (g.m rows of that many, its leading
-// dimension), then stores act(res + scale*C) into ep.out with addScaledF32, row piece by
-// row piece. C never touches ep.out before the epilogue, so ep.out may alias ep.res; each
-// element is AddScaled's, bit for bit.
-func (g *gemmPacked) runResidual(i0, i1, j0, j1 int, buf, cbuf []float32, ep *residual) {
-	cw := residualCols(g.m)
-	t := *g
-	t.c, t.ldc, t.imgN, t.cStride, t.relu = cbuf[:g.m*cw], cw, 0, 0, false
-	i1 = min(i1, g.m)
-	for col := j0; col < j1; col += cw {
-		nv := min(cw, j1-col)
-		t.jBase = col
-		t.run(i0, i1, col, col+nv, buf)
-		for jj := 0; jj < nv; {
-			off, _ := g.cAt(0, col+jj, 0)
-			roff := off
-			run := nv - jj
-			if g.imgN > 0 {
-				l := (col + jj) % g.imgN
-				run = min(run, g.imgN-l)
-				roff = (col+jj)/g.imgN*ep.resStride + l
-			}
-			for r := i0; r < i1; r++ {
-				o, ro := off+r*g.ldc, roff+r*g.ldc
-				addScaledF32(ep.out[o:o+run], ep.res[ro:ro+run], cbuf[r*cw+jj:r*cw+jj+run], ep.scale, ep.relu)
-			}
-			jj += run
-		}
-	}
-}
-
 // bufLen returns the float32s of B packing buffer one worker needs, for any isa.
 func (g *gemmPacked) bufLen() int {
 	return gemmKCFor(g.k) * gemmBufNR
