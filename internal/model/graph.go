@@ -160,8 +160,8 @@ func (s *Seq) plan(pl *planner, path string, in, out view) {
 			next = pl.alloc(sh)
 		}
 		n.plan(pl, p, cur, next)
-		if pl.observe != nil {
-			out, name := next, join(p, nodeKey(n))
+		if key := nodeKey(n); pl.observe != nil && key != "" { // unnamed nodes have no reference twin
+			out, name := next, join(p, key)
 			pl.add(func(*exec) { pl.observe(name, out) })
 		}
 		if i > 0 {
@@ -174,7 +174,10 @@ func (s *Seq) plan(pl *planner, path string, in, out view) {
 func nodeKey(n node) string {
 	switch t := n.(type) {
 	case *ConvBN:
-		return join(t.Key, t.Conv)
+		if t.Key != "" {
+			return t.Key // the reference's module (conv, BN, ReLU together)
+		}
+		return t.Conv
 	case *Seq:
 		return t.Key
 	case *Mixed:
@@ -182,7 +185,7 @@ func nodeKey(n node) string {
 	case *Residual:
 		return t.Key
 	}
-	return fmt.Sprintf("%T", n)
+	return ""
 }
 
 // ---- Mixed --------------------------------------------------------------------------------------------
