@@ -114,11 +114,3 @@ func TestBindErrorListsEveryProblem(t *testing.T) {
 	}
 	t.Log(err)
 }
-
-func prod(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
-}

@@ -122,9 +122,33 @@ func (m *Model) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 
 // ForwardRaw runs the network on n images x (NCHW, 3×h×w each) and writes n×classes logits to out.
 func (m *Model) ForwardRaw(x []float32, n, h, w int, out []float32) error {
-	if len(x) != n*3*h*w || len(out) != n*m.Classes() || n < 1 {
-		return fmt.Errorf("forward %s: %d inputs and %d outputs do not fit a batch of %d 3×%d×%d images",
-			m.Variant.Name, len(x), len(out), n, h, w)
+	return m.Run(x, n, h, w, Outputs{Logits: out})
+}
+
+// Outputs says which results Run copies out for a batch of n images; nil fields are skipped.
+type Outputs struct {
+	Logits   []float32 // n×Classes()
+	Pooled   []float32 // n×C: the globally pooled features the head reads (the image's embedding)
+	Features []float32 // n×C×H×W: the last feature maps before pooling (FeatureShape), for class-activation maps
+}
+
+// Run runs the network on n images x (NCHW, 3×h×w each) and copies the requested outputs.
+func (m *Model) Run(x []float32, n, h, w int, o Outputs) error {
+	if n < 1 || len(x) != n*3*h*w {
+		return fmt.Errorf("forward %s: %d inputs do not fit a batch of %d 3×%d×%d images", m.Variant.Name, len(x), n, h, w)
+	}
+	feat, err := m.FeatureShape(h, w)
+	if err != nil {
+		return fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
+	}
+	for _, c := range []struct {
+		name string
+		buf  []float32
+		want int
+	}{{"logits", o.Logits, n * m.Classes()}, {"pooled features", o.Pooled, n * feat.C}, {"feature maps", o.Features, n * feat.Len()}} {
+		if c.buf != nil && len(c.buf) != c.want {
+			return fmt.Errorf("forward %s: %d %s do not fit a batch of %d (want %d)", m.Variant.Name, len(c.buf), c.name, n, c.want)
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -138,7 +162,6 @@ func (m *Model) ForwardRaw(x []float32, n, h, w int, out []float32) error {
 	key := [4]int{n, h, w, threads}
 	c, ok := m.plans[key]
 	if !ok {
-		var err error
 		if c, err = m.compile(n, h, w, threads); err != nil {
 			return err
 		}
@@ -148,7 +171,69 @@ func (m *Model) ForwardRaw(x []float32, n, h, w int, out []float32) error {
 	for _, s := range c.steps {
 		s(c.exec)
 	}
-	copy(out, c.output)
+	copy(o.Logits, c.output)
+	copy(o.Pooled, c.pooled)
+	if o.Features != nil {
+		for i := 0; i < n; i++ {
+			copy(o.Features[i*feat.Len():(i+1)*feat.Len()], c.features.img(i))
+		}
+	}
+	return nil
+}
+
+// ClassMap writes the class-activation map of class k for one image's feature maps f (C×H×W, from
+// Outputs.Features) to dst (H×W): the head applied at each position instead of to the average. Every
+// variant's head is affine (linear layers, BN folded, no activation), so the map's mean over positions is
+// exactly the class's logit, and the map shows where the evidence for the class lies.
+func (m *Model) ClassMap(f []float32, fs Shape, k int, dst []float32) error {
+	if m.store == nil {
+		return fmt.Errorf("class map %s: no weights loaded", m.Variant.Name)
+	}
+	if k < 0 || k >= m.Classes() {
+		return fmt.Errorf("class map %s: class %d out of range [0,%d)", m.Variant.Name, k, m.Classes())
+	}
+	hw := fs.H * fs.W
+	if len(f) != fs.Len() || len(dst) != hw {
+		return fmt.Errorf("class map %s: %d features and %d outputs do not fit %s", m.Variant.Name, len(f), len(dst), fs)
+	}
+	// Pull class k's row back through the head: r·(W_L…W_1 x + …) = (r W_L…W_1)·x + bias terms.
+	head := m.net.Head
+	r := []float64{1}
+	var bias float64
+	idx := []int{k}
+	for i := len(head) - 1; i >= 0; i-- {
+		l := head[i]
+		if l.ReLU {
+			return fmt.Errorf("class map %s: layer %s has an activation; the map is defined for affine heads only", m.Variant.Name, l.Key)
+		}
+		lw := m.store.layer(l.Key)
+		in := fs.C
+		if i > 0 {
+			in = head[i-1].Out
+		}
+		next := make([]float64, in)
+		for j, o := range idx {
+			if lw.b != nil {
+				bias += r[j] * float64(lw.b[o])
+			}
+			row := lw.w[o*in : (o+1)*in]
+			for c, v := range row {
+				next[c] += r[j] * float64(v)
+			}
+		}
+		r = next
+		idx = make([]int, in)
+		for c := range idx {
+			idx[c] = c
+		}
+	}
+	for p := 0; p < hw; p++ {
+		s := bias
+		for c, v := range r {
+			s += v * float64(f[c*hw+p])
+		}
+		dst[p] = float32(s)
+	}
 	return nil
 }
 
@@ -180,6 +265,8 @@ type planner struct {
 	deferred   *[][]float32 // when set, freed buffers wait here (sibling branches run concurrently)
 	input      []float32
 	output     []float32
+	features   view      // the last feature maps, before global pooling
+	pooled     []float32 // their global average, the head's input
 	exec       *exec
 	// observe, when set before planning, is called after every node of a Seq with its output (tests use
 	// it to find where a mismatch with a reference starts).
@@ -232,6 +319,7 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	m.net.Features.plan(p, "", x, f)
 	hw, fc := feat.H*feat.W, feat.C
 	pooled := make([]float32, n*fc)
+	p.features, p.pooled = f, pooled
 	p.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {
 			kernels.GlobalAvgPool(fc, hw, f.img(i), pooled[i*fc:(i+1)*fc])
