@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/inception-cli/inception/internal/kernels"
 	"github.com/inception-cli/inception/internal/model"
 	"github.com/inception-cli/inception/internal/pipeline"
 	"github.com/inception-cli/inception/internal/preprocess"
@@ -58,7 +57,8 @@ run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 wei
 		Example: `  inception classify cat.jpg --weights bvlc_googlenet.caffemodel
   inception classify photos/ --arch v4 --weights inception_v4.safetensors --format csv --output labels.csv
   find . -name '*.jpg' -print0 | inception classify -0 - --format jsonl --output labels.jsonl --resume
-  inception classify photos/ --shard 3/8 --output labels-3.jsonl   # one of 8 parallel jobs`,
+  inception classify photos/ --shard 3/8 --output labels-3.jsonl   # one of 8 parallel jobs
+  inception classify cat.jpg --arch v4,irv2:3                       # ensemble, probabilities averaged 1:3`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = args
@@ -76,8 +76,8 @@ run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 wei
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Arch, "arch", "v1", "network: v1 (GoogLeNet), v2 (BN-Inception), v3, v4 (the accurate choice), irv1, irv2, or an alias such as inception-v3")
-	f.StringVar(&opts.Weights, "weights", "", "weight file: a .caffemodel, or a .safetensors with the reference's keys")
+	f.StringVar(&opts.Arch, "arch", "v1", "network: v1 (GoogLeNet), v2 (BN-Inception), v3, v4 (the accurate choice), irv1, irv2, or an alias such as inception-v3;\na comma-separated list is an ensemble averaging probabilities, each optionally weighted: v4,irv2:3")
+	f.StringVar(&opts.Weights, "weights", "", "weight file (.caffemodel, .safetensors, .pth) or published set (see 'inception models');\nfor an ensemble, one per --arch entry, comma-separated (default: each arch's default set)")
 	opts.Preset.register(cmd)
 	f.IntVar(&opts.TopK, "top-k", 5, "classes per image")
 	f.Float64Var(&opts.Threshold, "threshold", 0, "drop classes whose probability is below this")
@@ -235,25 +235,11 @@ func classifyRun(opts *classifyOptions) error {
 		items = pipeline.Skip(items, done)
 	}
 
-	l, err := loadModel(ctx, opts.IO, opts.Arch, opts.Weights, opts.Threads)
+	ens, err := loadEnsemble(ctx, opts.IO, opts.Arch, opts.Weights, opts.Preset, 1, opts.Threads)
 	if err != nil {
 		return err
 	}
-	m := l.Model
-	preset, err := choosePreset(m.Variant, l.Manifest, opts.Preset)
-	if err != nil {
-		return err
-	}
-	if _, err := m.FeatureShape(preset.Size, preset.Size); err != nil {
-		return usageErrorf("--size %d is too small for %s: %w", preset.Size, m.Variant.Name, err)
-	}
-	classes, err := models.ImageNetClasses()
-	if err != nil {
-		return err
-	}
-	if m.Classes() != len(classes) {
-		return &modelDataError{fmt.Errorf("%s has %d classes; only the 1000 ImageNet classes are known", l.Weights, m.Classes())}
-	}
+	classes := ens.classes
 
 	out, closeOut, err := openOutput(opts)
 	if err != nil {
@@ -261,20 +247,20 @@ func classifyRun(opts *classifyOptions) error {
 	}
 	rw := newRecordWriter(out, opts.Format, opts.LabelsOnly, opts.Output != "" && fileHasData(opts.Output))
 	prog := newProgress(opts.IO.ErrOut, opts.IO.ErrTTY && !opts.Quiet, len(items))
-	probs := make([]float32, m.Classes())
+	probs := make([]float32, len(classes))
 	failed := 0
 	runErr := pipeline.Run(ctx, items, pipeline.Config{
-		Model: m, Preset: preset, BatchSize: opts.BatchSize, Workers: opts.Workers,
+		Nets: ens.nets, BatchSize: opts.BatchSize, Workers: opts.Workers,
 		Decode: preprocess.DecodeOptions{NoOrient: opts.NoOrient, MaxPixels: opts.MaxPixels},
 	}, func(r pipeline.Result) error {
-		rec := Record{File: r.Path, Arch: m.Variant.Name, Weights: l.Weights}
+		rec := Record{File: r.Path, Arch: ens.arch, Weights: ens.weights}
 		if r.Err != nil {
 			failed++
 			rec.Error = errorText(r.Path, r.Err)
 			prog.clear()
 			fmt.Fprintf(opts.IO.ErrOut, "inception: %s: %s\n", r.Path, rec.Error)
 		} else {
-			kernels.Softmax(r.Logits, probs)
+			ens.probs(r.Out, probs)
 			rec.Top = topK(probs, opts.TopK, opts.Threshold, classes)
 		}
 		prog.step()

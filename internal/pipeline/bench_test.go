@@ -66,7 +66,7 @@ func BenchmarkDirectoryVsNetwork(b *testing.B) {
 	}
 	pipeline := func() time.Duration {
 		t0 := time.Now()
-		if err := Run(context.Background(), items, Config{Model: m, Preset: preset, BatchSize: bs}, func(Result) error { return nil }); err != nil {
+		if err := Run(context.Background(), items, Config{Nets: []Net{{Model: m, Preset: preset}}, BatchSize: bs}, func(Result) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(t0)

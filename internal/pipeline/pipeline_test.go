@@ -219,8 +219,8 @@ func TestRunOrderAndBatches(t *testing.T) {
 	}
 	alone := map[string][]float32{}
 	for _, it := range items {
-		if err := Run(context.Background(), []Item{it}, Config{Model: m, Preset: preset}, func(r Result) error {
-			alone[r.Path] = r.Logits
+		if err := Run(context.Background(), []Item{it}, Config{Nets: []Net{{Model: m, Preset: preset}}}, func(r Result) error {
+			alone[r.Path] = logits(r)
 			return nil
 		}); err != nil {
 			t.Fatal(err)
@@ -230,7 +230,7 @@ func TestRunOrderAndBatches(t *testing.T) {
 		for _, workers := range []int{1, 3} {
 			t.Run(fmt.Sprintf("batch%d_workers%d", bs, workers), func(t *testing.T) {
 				var got []Result
-				err := Run(context.Background(), items, Config{Model: m, Preset: preset, BatchSize: bs, Workers: workers},
+				err := Run(context.Background(), items, Config{Nets: []Net{{Model: m, Preset: preset}}, BatchSize: bs, Workers: workers},
 					func(r Result) error { got = append(got, r); return nil })
 				if err != nil {
 					t.Fatal(err)
@@ -243,10 +243,10 @@ func TestRunOrderAndBatches(t *testing.T) {
 						t.Fatalf("result %d is %s, want %s", i, r.Path, items[i].Path)
 					}
 					bad := i == 3 || i == 7
-					if bad != (r.Err != nil) || bad != (r.Logits == nil) {
-						t.Fatalf("%s: err %v, %d logits", r.Path, r.Err, len(r.Logits))
+					if bad != (r.Err != nil) || bad != (r.Out == nil) {
+						t.Fatalf("%s: err %v, %d logits", r.Path, r.Err, len(r.Out))
 					}
-					if !bad && !reflect.DeepEqual(r.Logits, alone[r.Path]) {
+					if !bad && !reflect.DeepEqual(logits(r), alone[r.Path]) {
 						t.Fatalf("%s: logits in a batch differ from alone", r.Path)
 					}
 				}
@@ -269,7 +269,7 @@ func TestRunCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var got []string
-	err := Run(ctx, items, Config{Model: m, Preset: preset, BatchSize: 4, Workers: 2}, func(r Result) error {
+	err := Run(ctx, items, Config{Nets: []Net{{Model: m, Preset: preset}}, BatchSize: 4, Workers: 2}, func(r Result) error {
 		got = append(got, r.Path)
 		if len(got) == 6 {
 			cancel()
@@ -287,4 +287,12 @@ func TestRunCancel(t *testing.T) {
 			t.Fatalf("result %d is %s, want %s", i, p, items[i].Path)
 		}
 	}
+}
+
+// logits is the first network's logits for a result, or nil for a failed item.
+func logits(r Result) []float32 {
+	if r.Out == nil {
+		return nil
+	}
+	return r.Out[0].Logits
 }

@@ -10,19 +10,38 @@ import (
 	"github.com/inception-cli/inception/internal/preprocess"
 )
 
-// Config says how to label: the network, the preprocessing, and how much to run at once.
+// Net is one network of a run, with the preprocessing its weights expect.
+type Net struct {
+	Model  *model.Model
+	Preset preprocess.Preset
+}
+
+// crops is how many views of each image the network sees.
+func (n Net) crops() int { return 1 }
+
+// imageLen is the length of one preprocessed view.
+func (n Net) imageLen() int { return 3 * n.Preset.Size * n.Preset.Size }
+
+// Config says how to label: the networks (one, or the members of an ensemble), their outputs, and how much
+// to run at once.
 type Config struct {
-	Model     *model.Model
-	Preset    preprocess.Preset
+	Nets      []Net
+	Features  bool // also return each view's pooled features (the embedding the head reads)
 	Decode    preprocess.DecodeOptions
-	BatchSize int // images per forward pass (default 1)
+	BatchSize int // views per forward pass (default 1); an image's crops count one each
 	Workers   int // decoding goroutines (default GOMAXPROCS)
 }
 
-// Result is the outcome for one item: its logits, or why it failed.
+// Output is what one network gives for one image: a row per crop.
+type Output struct {
+	Logits []float32 // crops×classes
+	Pooled []float32 // crops×features, when Config.Features
+}
+
+// Result is the outcome for one item: an Output per network, or why it failed.
 type Result struct {
 	Item
-	Logits []float32
+	Out []Output
 }
 
 // job is one item on its way through the decoders, with the input buffer reserved for it.
@@ -37,20 +56,28 @@ type job struct {
 // once, whatever the number of items. When ctx is cancelled, Run finishes the batch in flight, emits its
 // results and returns ctx.Err(); later items get no result. An error from emit stops the run.
 func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error) error {
+	if len(cfg.Nets) == 0 {
+		return fmt.Errorf("pipeline: no network")
+	}
 	bs := max(cfg.BatchSize, 1)
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	size := cfg.Preset.Size
-	imgLen := 3 * size * size
+	// Items per flush: enough for a full forward pass of the network with the most crops, at least one.
+	maxCrops, bufLen := 1, 0
+	for _, n := range cfg.Nets {
+		maxCrops = max(maxCrops, n.crops())
+		bufLen += n.crops() * n.imageLen()
+	}
+	perBatch := max(bs/maxCrops, 1)
 
 	// Buffers are reserved in input order before an item is handed to a decoder, so the item the network
 	// waits for always holds one: the bounded pool cannot deadlock.
-	poolSize := bs + 2*workers
+	poolSize := perBatch + 2*workers
 	free := make(chan []float32, poolSize)
 	for i := 0; i < poolSize; i++ {
-		free <- make([]float32, imgLen)
+		free <- make([]float32, bufLen)
 	}
 	stop := make(chan struct{})
 	defer close(stop)
@@ -91,33 +118,47 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 	}
 	go func() { wg.Wait(); close(done) }()
 
-	classes := cfg.Model.Classes()
-	x := make([]float32, bs*imgLen)
-	logits := make([]float32, bs*classes)
+	runners := make([]*runner, len(cfg.Nets))
+	for i, n := range cfg.Nets {
+		r, err := newRunner(n, bs, cfg.Features)
+		if err != nil {
+			return err
+		}
+		runners[i] = r
+	}
 	pending := map[int]job{}
 	var batch []job // in input order; failed items ride along to keep the output in order
 	images := 0
 	flush := func() error {
-		if images > 0 {
-			k := 0
+		outs := make([][]Output, len(batch))
+		off := 0
+		for ni, r := range runners {
+			var bufs [][]float32
 			for _, j := range batch {
 				if j.err == nil {
-					copy(x[k*imgLen:], j.buf)
+					bufs = append(bufs, j.buf[off:off+r.net.crops()*r.net.imageLen()])
+				}
+			}
+			res, err := r.run(bufs)
+			if err != nil {
+				return err
+			}
+			k := 0
+			for bi, j := range batch {
+				if j.err == nil {
+					if outs[bi] == nil {
+						outs[bi] = make([]Output, len(runners))
+					}
+					outs[bi][ni] = res[k]
 					k++
 				}
 			}
-			if err := cfg.Model.ForwardRaw(x[:k*imgLen], k, size, size, logits[:k*classes]); err != nil {
-				return err
-			}
+			off += r.net.crops() * r.net.imageLen()
 		}
-		k := 0
-		for _, j := range batch {
-			r := Result{Item: items[j.i]}
+		for bi, j := range batch {
+			r := Result{Item: items[j.i], Out: outs[bi]}
 			if j.err != nil {
 				r.Err = j.err
-			} else {
-				r.Logits = append([]float32(nil), logits[k*classes:(k+1)*classes]...)
-				k++
 			}
 			if j.buf != nil {
 				free <- j.buf
@@ -157,7 +198,7 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 		if j.err == nil {
 			images++
 		}
-		if images == bs || next == len(items) {
+		if images == perBatch || next == len(items) {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -167,6 +208,67 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 		}
 	}
 	return flush()
+}
+
+// runner runs one network over the views of a batch of images, at most bs views per forward pass.
+type runner struct {
+	net      Net
+	bs       int
+	classes  int
+	features int // pooled feature length, or 0 when not wanted
+	x        []float32
+	logits   []float32
+	pooled   []float32
+}
+
+func newRunner(n Net, bs int, features bool) (*runner, error) {
+	r := &runner{net: n, bs: bs, classes: n.Model.Classes()}
+	if features {
+		fs, err := n.Model.FeatureShape(n.Preset.Size, n.Preset.Size)
+		if err != nil {
+			return nil, err
+		}
+		r.features = fs.C
+	}
+	r.x = make([]float32, bs*n.imageLen())
+	r.logits = make([]float32, bs*r.classes)
+	r.pooled = make([]float32, bs*r.features)
+	return r, nil
+}
+
+// run forwards every view of every image in bufs (each crops×3×size×size) and returns one Output per image.
+func (r *runner) run(bufs [][]float32) ([]Output, error) {
+	crops, il, size := r.net.crops(), r.net.imageLen(), r.net.Preset.Size
+	outs := make([]Output, len(bufs))
+	for i := range outs {
+		outs[i].Logits = make([]float32, crops*r.classes)
+		if r.features > 0 {
+			outs[i].Pooled = make([]float32, crops*r.features)
+		}
+	}
+	total := len(bufs) * crops
+	for v0 := 0; v0 < total; v0 += r.bs {
+		k := min(r.bs, total-v0)
+		for v := 0; v < k; v++ {
+			img, c := (v0+v)/crops, (v0+v)%crops
+			copy(r.x[v*il:(v+1)*il], bufs[img][c*il:(c+1)*il])
+		}
+		o := model.Outputs{Logits: r.logits[:k*r.classes]}
+		if r.features > 0 {
+			o.Pooled = r.pooled[:k*r.features]
+		}
+		if err := r.net.Model.Run(r.x[:k*il], k, size, size, o); err != nil {
+			return nil, err
+		}
+		for v := 0; v < k; v++ {
+			img, c := (v0+v)/crops, (v0+v)%crops
+			copy(outs[img].Logits[c*r.classes:(c+1)*r.classes], r.logits[v*r.classes:])
+			if r.features > 0 {
+				copy(outs[img].Pooled[c*r.features:(c+1)*r.features], r.pooled[v*r.features:])
+			}
+		}
+	}
+	return outs, nil
 }
 
 // prepare decodes and preprocesses one item into buf, turning a decoder panic into an error.
@@ -183,6 +285,10 @@ func prepare(it Item, cfg Config, buf []float32) (err error) {
 	if err != nil {
 		return err
 	}
-	cfg.Preset.Into(img, buf)
+	for _, n := range cfg.Nets {
+		l := n.crops() * n.imageLen()
+		n.Preset.Into(img, buf[:l])
+		buf = buf[l:]
+	}
 	return nil
 }
