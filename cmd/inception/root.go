@@ -71,6 +71,7 @@ binary, on the CPU, with the same numbers as the reference implementations.`,
 	root.AddCommand(newCmdModels(ios, nil))
 	root.AddCommand(newCmdPreprocess(ios, nil))
 	root.AddCommand(newCmdExport(ios, nil))
+	root.AddCommand(newCmdSummary(ios, nil))
 	return root
 }
 
