@@ -21,25 +21,16 @@ type classifyOptions struct {
 	IO  *IOStreams
 	Ctx context.Context
 
-	Inputs     []string
-	Arch       string
-	Weights    string
-	Preset     presetFlags
+	Inputs []string
+	netFlags
+	inputFlags
 	TopK       int
 	Threshold  float64
 	LabelsOnly bool
 	Format     string
 	Output     string
 	Resume     bool
-	BatchSize  int
-	Threads    int
-	Workers    int
 	Shard      string
-	Null       bool
-	NoRecurse  bool
-	Quiet      bool
-	NoOrient   bool
-	MaxPixels  int64
 }
 
 var formats = []string{"text", "json", "jsonl", "csv", "tsv"}
@@ -76,24 +67,15 @@ run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 wei
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Arch, "arch", "v1", "network: v1 (GoogLeNet), v2 (BN-Inception), v3, v4 (the accurate choice), irv1, irv2, or an alias such as inception-v3;\na comma-separated list is an ensemble averaging probabilities, each optionally weighted: v4,irv2:3")
-	f.StringVar(&opts.Weights, "weights", "", "weight file (.caffemodel, .safetensors, .pth) or published set (see 'inception models');\nfor an ensemble, one per --arch entry, comma-separated (default: each arch's default set)")
-	opts.Preset.register(cmd)
+	opts.netFlags.register(cmd, true)
+	opts.inputFlags.register(cmd)
 	f.IntVar(&opts.TopK, "top-k", 5, "classes per image")
 	f.Float64Var(&opts.Threshold, "threshold", 0, "drop classes whose probability is below this")
 	f.BoolVar(&opts.LabelsOnly, "labels-only", false, "print only the class names, one line per image (tab-separated), in input order")
 	f.StringVar(&opts.Format, "format", "text", "output: text, json (one array), jsonl (an object per line), csv or tsv (a row per class); default text on a terminal, jsonl otherwise")
 	f.StringVarP(&opts.Output, "output", "o", "", "append records to this file (jsonl, csv or tsv) instead of standard output")
 	f.BoolVar(&opts.Resume, "resume", false, "with --output: skip the images the file already has records for")
-	f.IntVar(&opts.BatchSize, "batch-size", 1, "images per forward pass")
-	f.IntVar(&opts.Threads, "threads", 0, "threads for the network (default: all cores)")
-	f.IntVar(&opts.Workers, "workers", 0, "goroutines decoding images ahead of the network (default: all cores)")
 	f.StringVar(&opts.Shard, "shard", "", "process only shard i of n (i/n, 0-based), chosen by a stable hash of each path")
-	f.BoolVarP(&opts.Null, "null", "0", false, "paths read from standard input are NUL-separated (find -print0)")
-	f.BoolVar(&opts.NoRecurse, "no-recurse", false, "take only the files directly inside a directory")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar")
-	f.BoolVar(&opts.NoOrient, "no-orient", false, "ignore EXIF orientation")
-	f.Int64Var(&opts.MaxPixels, "max-pixels", 0, "refuse images with more pixels than this (default: PIL's 89,478,485)")
 	return cmd
 }
 
@@ -123,10 +105,6 @@ func (o *classifyOptions) validate() error {
 		return usageErrorf("--threshold must be between 0 and 1, got %g", o.Threshold)
 	case !contains(formats, o.Format):
 		return usageErrorf("--format must be one of %s, got %q", strings.Join(formats, ", "), o.Format)
-	case o.BatchSize < 1:
-		return usageErrorf("--batch-size must be at least 1, got %d", o.BatchSize)
-	case o.Threads < 0 || o.Workers < 0:
-		return usageErrorf("--threads and --workers must not be negative")
 	case o.Output != "" && (o.Format == "json" || o.Format == "text"):
 		return usageErrorf("--output appends records, so it takes --format jsonl, csv or tsv, not %s", o.Format)
 	case o.Resume && o.Output == "":
@@ -134,7 +112,7 @@ func (o *classifyOptions) validate() error {
 	case o.LabelsOnly && o.Format != "text" && o.Format != "jsonl":
 		return usageErrorf("--labels-only prints plain lines; it does not combine with --format %s", o.Format)
 	}
-	if err := o.Preset.validate(); err != nil {
+	if err := o.netFlags.validate(); err != nil {
 		return err
 	}
 	if o.Shard != "" {
@@ -219,9 +197,9 @@ func classifyRun(opts *classifyOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	items, err := pipeline.Expand(opts.Inputs, pipeline.ExpandOptions{Stdin: opts.IO.In, NUL: opts.Null, NoRecurse: opts.NoRecurse})
+	items, err := opts.expand(opts.IO, opts.Inputs)
 	if err != nil {
-		return usageErrorf("%w", err)
+		return err
 	}
 	if opts.Shard != "" {
 		shard, _ := pipeline.ParseShard(opts.Shard)
@@ -235,7 +213,7 @@ func classifyRun(opts *classifyOptions) error {
 		items = pipeline.Skip(items, done)
 	}
 
-	ens, err := loadEnsemble(ctx, opts.IO, opts.Arch, opts.Weights, opts.Preset, 1, opts.Threads)
+	ens, err := loadEnsemble(ctx, opts.IO, opts.Arch, opts.Weights, opts.Preset, opts.Threads)
 	if err != nil {
 		return err
 	}
@@ -246,27 +224,18 @@ func classifyRun(opts *classifyOptions) error {
 		return err
 	}
 	rw := newRecordWriter(out, opts.Format, opts.LabelsOnly, opts.Output != "" && fileHasData(opts.Output))
-	prog := newProgress(opts.IO.ErrOut, opts.IO.ErrTTY && !opts.Quiet, len(items))
 	probs := make([]float32, len(classes))
-	failed := 0
-	runErr := pipeline.Run(ctx, items, pipeline.Config{
-		Nets: ens.nets, BatchSize: opts.BatchSize, Workers: opts.Workers,
-		Decode: preprocess.DecodeOptions{NoOrient: opts.NoOrient, MaxPixels: opts.MaxPixels},
-	}, func(r pipeline.Result) error {
-		rec := Record{File: r.Path, Arch: ens.arch, Weights: ens.weights}
-		if r.Err != nil {
-			failed++
-			rec.Error = errorText(r.Path, r.Err)
-			prog.clear()
-			fmt.Fprintf(opts.IO.ErrOut, "inception: %s: %s\n", r.Path, rec.Error)
-		} else {
-			ens.probs(r.Out, probs)
-			rec.Top = topK(probs, opts.TopK, opts.Threshold, classes)
-		}
-		prog.step()
-		return rw.write(rec)
-	})
-	prog.clear()
+	failed, runErr := runBatch(ctx, opts.IO, opts.inputFlags, items, pipeline.Config{Nets: ens.nets, BatchSize: opts.BatchSize, Workers: opts.Workers},
+		func(r pipeline.Result) error {
+			rec := Record{File: r.Path, Arch: ens.arch, Weights: ens.weights}
+			if r.Err != nil {
+				rec.Error = errorText(r.Path, r.Err)
+			} else {
+				ens.probs(r.Out, probs)
+				rec.Top = topK(probs, opts.TopK, opts.Threshold, classes)
+			}
+			return rw.write(rec)
+		})
 	closeErr := rw.close()
 	if err := closeOut(); closeErr == nil {
 		closeErr = err

@@ -67,7 +67,7 @@ type ensemble struct {
 
 // loadEnsemble loads every member of --arch/--weights with its preprocessing (the shared preset flags
 // apply to all) and checks that they agree on the classes.
-func loadEnsemble(ctx context.Context, ios *IOStreams, arch, weights string, pf presetFlags, crops, threads int) (*ensemble, error) {
+func loadEnsemble(ctx context.Context, ios *IOStreams, arch, weights string, pf presetFlags, threads int) (*ensemble, error) {
 	ms, err := parseMembers(arch, weights)
 	if err != nil {
 		return nil, err
