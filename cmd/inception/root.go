@@ -72,6 +72,7 @@ binary, on the CPU, with the same numbers as the reference implementations.`,
 	root.AddCommand(newCmdPreprocess(ios, nil))
 	root.AddCommand(newCmdExport(ios, nil))
 	root.AddCommand(newCmdSummary(ios, nil))
+	root.AddCommand(newCmdEmbed(ios, nil))
 	return root
 }
 
