@@ -61,7 +61,7 @@ func exportRun(opts *exportOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	l, err := loadModel(ctx, opts.IO, opts.Arch, opts.Weights, 0)
+	l, err := loadModel(ctx, opts.IO, opts.Arch, opts.Weights, loadOptions{Keep: true})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/inception-cli/inception/internal/preprocess"
 	"os"
 	"strings"
 
@@ -13,11 +14,19 @@ import (
 	"github.com/inception-cli/inception/models"
 )
 
-// loaded is a network bound to its weights, with where they came from.
+// loaded is a network bound to its weights, with where they came from and the preprocessing they expect.
 type loaded struct {
 	Model    *model.Model
 	Manifest *models.Manifest // the published set, or nil for a file given by path
 	Weights  string           // what records call the weights: the set name, or the file path
+	Preset   preprocess.Preset
+}
+
+// loadOptions say how to prepare a loaded network.
+type loadOptions struct {
+	Threads int
+	Preset  presetFlags // preprocessing overrides; the weights are packed for the resulting input size
+	Keep    bool        // keep the unpacked weights (export reads them)
 }
 
 // newCache builds the download cache from the environment, drawing its progress bar on ErrOut when that
@@ -39,17 +48,13 @@ func newCache(ios *IOStreams) (*cache.Cache, error) {
 //
 // A published set is taken from $INCEPTION_WEIGHTS_PATH or the cache, or downloaded into the cache and
 // verified. Failures are model-data errors (exit 3); an unknown arch is a usage error.
-func loadModel(ctx context.Context, ios *IOStreams, arch, weightsArg string, threads int) (*loaded, error) {
+func loadModel(ctx context.Context, ios *IOStreams, arch, weightsArg string, o loadOptions) (*loaded, error) {
 	v, err := model.Lookup(arch)
 	if err != nil {
 		return nil, usageErrorf("--arch: %w", err)
 	}
 	if weightsArg != "" && isFile(weightsArg) {
-		m, err := bindFile(v, weightsArg, nil, threads)
-		if err != nil {
-			return nil, err
-		}
-		return &loaded{Model: m, Weights: weightsArg}, nil
+		return bindFile(v, weightsArg, nil, o)
 	}
 	var man *models.Manifest
 	if weightsArg == "" {
@@ -86,32 +91,40 @@ func loadModel(ctx context.Context, ios *IOStreams, arch, weightsArg string, thr
 	if err != nil {
 		return nil, &modelDataError{fmt.Errorf("weight set %s: %w", man.Name, err)}
 	}
-	m, err := bindFile(gv, paths[0], man.KeyMap, threads)
-	if err != nil {
-		return nil, err
-	}
-	return &loaded{Model: m, Manifest: man, Weights: man.Name}, nil
+	return bindFile(gv, paths[0], man, o)
 }
 
 // bindFile reads a weight file and binds it to variant v (or, for a file given by path, to the graph of
-// v's family its keys fit), renaming key prefixes per keyMap.
-func bindFile(v *model.Variant, path string, keyMap []models.KeyRename, threads int) (*model.Model, error) {
+// v's family its keys fit), renaming key prefixes per the manifest's key map, with the weights packed for
+// the input size of the chosen preprocessing.
+func bindFile(v *model.Variant, path string, man *models.Manifest, o loadOptions) (*loaded, error) {
 	f, err := weights.Open(path)
 	if err != nil {
 		return nil, &modelDataError{err}
 	}
 	defer f.Close() // binding copies (and folds) the weights, so a mapped file can go
 	var src model.Source = f
-	if len(keyMap) > 0 {
-		src = renamed(f, keyMap)
+	if man != nil && len(man.KeyMap) > 0 {
+		src = renamed(f, man.KeyMap)
 	}
 	v = model.ForWeights(v, src.Names())
+	preset, err := choosePreset(v, man, o.Preset)
+	if err != nil {
+		return nil, err
+	}
 	m := model.New(v)
-	m.Threads = threads
+	if _, err := m.FeatureShape(preset.Size, preset.Size); err != nil {
+		return nil, usageErrorf("--size %d is too small for %s: %w", preset.Size, v.Name, err)
+	}
+	m.Threads, m.PackFor, m.KeepWeights = o.Threads, []int{preset.Size}, o.Keep
 	if err := m.Load(src); err != nil {
 		return nil, &modelDataError{fmt.Errorf("%s: %w", path, err)}
 	}
-	return m, nil
+	l := &loaded{Model: m, Manifest: man, Weights: path, Preset: preset}
+	if man != nil {
+		l.Weights = man.Name
+	}
+	return l, nil
 }
 
 func isFile(p string) bool {
@@ -119,19 +132,42 @@ func isFile(p string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-// renamed presents src with checkpoint key prefixes replaced per keyMap (first match wins).
-func renamed(src model.Source, keyMap []models.KeyRename) model.MapSource {
-	out := model.MapSource{}
-	for _, name := range src.Names() {
+// renamedSource presents a weight file with checkpoint key prefixes replaced per a manifest's key map
+// (first match wins), passing Release through so binding can still drop each tensor's pages once read.
+type renamedSource struct {
+	f     *weights.File
+	names []string
+	from  map[string]string // new name -> name in the file
+}
+
+func renamed(f *weights.File, keyMap []models.KeyRename) *renamedSource {
+	r := &renamedSource{f: f, from: map[string]string{}}
+	for _, name := range f.Names() {
 		to := name
-		for _, r := range keyMap {
-			if strings.HasPrefix(name, r.From) {
-				to = r.To + strings.TrimPrefix(name, r.From)
+		for _, k := range keyMap {
+			if strings.HasPrefix(name, k.From) {
+				to = k.To + strings.TrimPrefix(name, k.From)
 				break
 			}
 		}
-		shape, data, _ := src.Tensor(name)
-		out[to] = model.Tensor{Shape: shape, Data: data}
+		r.names = append(r.names, to)
+		r.from[to] = name
 	}
-	return out
+	return r
+}
+
+func (r *renamedSource) Names() []string { return r.names }
+
+func (r *renamedSource) Tensor(name string) ([]int, []float32, bool) {
+	from, ok := r.from[name]
+	if !ok {
+		return nil, nil, false
+	}
+	return r.f.Tensor(from)
+}
+
+func (r *renamedSource) Release(name string) {
+	if from, ok := r.from[name]; ok {
+		r.f.Release(from)
+	}
 }

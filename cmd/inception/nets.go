@@ -80,18 +80,11 @@ func loadEnsemble(ctx context.Context, ios *IOStreams, arch, weights string, pf 
 	var archs, sets []string
 	var total float64
 	for _, mb := range ms {
-		l, err := loadModel(ctx, ios, mb.arch, mb.weights, threads)
+		l, err := loadModel(ctx, ios, mb.arch, mb.weights, loadOptions{Threads: threads, Preset: pf})
 		if err != nil {
 			return nil, err
 		}
-		m := l.Model
-		preset, err := choosePreset(m.Variant, l.Manifest, pf)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := m.FeatureShape(preset.Size, preset.Size); err != nil {
-			return nil, usageErrorf("--size %d is too small for %s: %w", preset.Size, m.Variant.Name, err)
-		}
+		m, preset := l.Model, l.Preset
 		if m.Classes() != len(classes) {
 			return nil, &modelDataError{fmt.Errorf("%s has %d classes; only the 1000 ImageNet classes are known", l.Weights, m.Classes())}
 		}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,5 +151,36 @@ func TestThreadsBitIdentical(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPackFor: by default Load keeps only the weights packed for the variant's size; a size whose layers
+// need another packing (at 75×75 v3's last 3×3 convolutions see 1×1 maps, too small for Winograd) is
+// refused with an error naming the layer, and runs when packed for (PackFor) or with KeepWeights, giving
+// the same logits.
+func TestPackFor(t *testing.T) {
+	x := fill.Tensor("packfor", "x", []int{1, 3, 75, 75}, "input")
+	out := make([]float32, 1000)
+	err := fillModel(t, v3, "packfor").ForwardRaw(x, 1, 75, 75, out)
+	if err == nil || !strings.Contains(err.Error(), "Mixed_7") || !strings.Contains(err.Error(), "PackFor") {
+		t.Fatalf("v3 at 75×75 packed for 299: %v", err)
+	}
+	var want []float32
+	for _, setup := range []func(*Model){
+		func(m *Model) { m.KeepWeights = true },
+		func(m *Model) { m.PackFor = []int{299, 75} },
+	} {
+		m := fillModel(t, v3, "packfor", setup)
+		if err := m.ForwardRaw(x, 1, 75, 75, out); err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = append([]float32(nil), out...)
+		} else if !slices.Equal(want, out) {
+			t.Error("PackFor and KeepWeights give different logits")
+		}
+	}
+	if _, err := fillModel(t, v3, "packfor").Layers(299, 299); err == nil {
+		t.Error("Layers without KeepWeights: no error")
 	}
 }

@@ -87,8 +87,11 @@ func TestParamsMatchReference(t *testing.T) {
 }
 
 // fillModel builds v with the splitmix fill of its parameters.
-func fillModel(t testing.TB, v *Variant, salt string) *Model {
+func fillModel(t testing.TB, v *Variant, salt string, setup ...func(*Model)) *Model {
 	m := New(v)
+	for _, f := range setup {
+		f(m)
+	}
 	src := MapSource{}
 	for _, p := range m.Params() {
 		src[p.Key] = Tensor{Shape: p.Shape, Data: fill.Tensor(salt, p.Key, p.Shape, p.Role.String())}

@@ -114,8 +114,13 @@ func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	s := c.convShape(in.shape)
 	p.needScratch(s.BatchScratchLen(p.n))
 	p.macs += s.MACs()
-	layer := p.weights.layer(join(path, c.Key, c.Conv))
-	w := layer.pack(s) // once per layer and kernel layout, not per call
+	id := join(path, c.Key, c.Conv)
+	layer := p.weights.layer(id)
+	w, err := layer.pack(s) // once per layer and kernel layout, not per call
+	if err != nil {
+		p.fail(fmt.Errorf("layer %s at %dx%d: %w", id, in.shape.H, in.shape.W, err))
+		return
+	}
 	relu := c.ReLU
 	// The whole batch in one call: on small maps the images' columns together fill the GEMM tiles.
 	p.add(func(e *exec) {
@@ -267,29 +272,33 @@ func (m *Mixed) parallel(path string, in Shape) bool {
 
 // nodeMACs counts the multiply-adds of the convolutions in n for one image of shape in.
 func nodeMACs(n node, path string, in Shape) int64 {
+	var macs int64
+	eachConv(n, path, in, func(_ string, s kernels.ConvShape) { macs += s.MACs() })
+	return macs
+}
+
+// eachConv calls f with the weight id and shape of every convolution in n, for one image of shape in, in
+// execution order.
+func eachConv(n node, path string, in Shape, f func(id string, s kernels.ConvShape)) {
 	switch t := n.(type) {
 	case *ConvBN:
-		return t.convShape(in).MACs()
+		f(join(path, t.Key, t.Conv), t.convShape(in))
 	case *Seq:
 		p := join(path, t.Key)
-		var macs int64
 		for _, c := range t.Nodes {
-			macs += nodeMACs(c, p, in)
+			eachConv(c, p, in, f)
 			in, _ = c.outShape(p, in)
 		}
-		return macs
 	case *Mixed:
-		var macs int64
 		for _, b := range t.Branches {
-			macs += nodeMACs(b, join(path, t.Key), in)
+			eachConv(b, join(path, t.Key), in, f)
 		}
-		return macs
 	case *Residual:
 		p := join(path, t.Key)
 		s, _ := t.mixed().outShape(p, in)
-		return nodeMACs(t.mixed(), p, in) + nodeMACs(t.proj(in), p, s)
+		eachConv(t.mixed(), p, in, f)
+		eachConv(t.proj(in), p, s, f)
 	}
-	return 0
 }
 
 // planParallel plans each branch as its own step list and runs the lists on up to threads goroutines,
@@ -310,6 +319,9 @@ func (m *Mixed) planParallel(pl *planner, p string, in, out view) {
 		c0 += s.C
 		pl.macs += sub.macs
 		pl.needScratch(sub.scratchLen)
+		if sub.err != nil {
+			pl.fail(sub.err)
+		}
 		bs = append(bs, branch{sub.steps, sub.macs})
 	}
 	pl.pool.free = append(pl.pool.free, freed...)

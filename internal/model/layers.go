@@ -49,6 +49,7 @@ type Layer struct {
 // average pool and the classifier layers; the last layer's output is the logits.
 func (m *Model) Layers(h, w int) ([]Layer, error) {
 	var ls []Layer
+	var dropped string // a convolution whose folded weights were not kept
 	add := func(l Layer) int { ls = append(ls, l); return len(ls) - 1 }
 	var walk func(n node, path string, in int, s Shape) (int, Shape)
 	walk = func(n node, path string, in int, s Shape) (int, Shape) {
@@ -59,6 +60,9 @@ func (m *Model) Layers(h, w int) ([]Layer, error) {
 			l := Layer{Name: join(path, t.Key, t.Conv), Op: OpConv, Inputs: []int{in}, In: s, Out: out, Conv: cs, ReLU: t.ReLU, MACs: cs.MACs()}
 			if m.store != nil {
 				lw := m.store.layer(l.Name)
+				if lw.w == nil {
+					dropped = l.Name
+				}
 				l.W, l.B = lw.w, lw.b
 			}
 			return add(l), out
@@ -97,6 +101,9 @@ func (m *Model) Layers(h, w int) ([]Layer, error) {
 		return nil, err
 	}
 	last, s := walk(m.net.Features, "", -1, Shape{3, h, w})
+	if dropped != "" {
+		return nil, fmt.Errorf("layers of %s: layer %s: %w", m.Variant.Name, dropped, errDropped)
+	}
 	last = add(Layer{Name: "global_pool", Op: OpGlobalAvgPool, Inputs: []int{last}, In: s, Out: Shape{s.C, 1, 1}})
 	c := s.C
 	for _, hl := range m.net.Head {

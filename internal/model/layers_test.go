@@ -17,7 +17,7 @@ func TestLayersMatchForward(t *testing.T) {
 		size int
 	}{{v1BVLC, 64}, {v1BN, 64}, {v2, 64}, {v3, 107}, {v4, 107}, {irv1, 107}, {irv2, 107}} {
 		t.Run(tc.v.Name, func(t *testing.T) {
-			m := fillModel(t, tc.v, "layers")
+			m := fillModel(t, tc.v, "layers", func(m *Model) { m.KeepWeights = true })
 			ls, err := m.Layers(tc.size, tc.size)
 			if err != nil {
 				t.Fatal(err)

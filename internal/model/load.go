@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -93,23 +94,28 @@ func (m MapSource) Tensor(name string) ([]int, []float32, bool) {
 // layerWeights is a convolution or linear layer after batch-norm folding: w in OIHW ([out][in] for linear),
 // b of length out (never nil), and w packed for the convolution kernels, once per kernel layout.
 type layerWeights struct {
-	w, b   []float32
+	w, b   []float32          // folded; w is nil once packed unless the model keeps its weights
 	packed map[bool][]float32 // by ConvShape.Winograd()
 }
 
 // pack returns w packed for kernels.Conv2DPacked on shape s, packing it on first use for that layout.
-func (l *layerWeights) pack(s kernels.ConvShape) []float32 {
+func (l *layerWeights) pack(s kernels.ConvShape) ([]float32, error) {
 	wino := s.Winograd()
 	if p, ok := l.packed[wino]; ok {
-		return p
+		return p, nil
+	}
+	if l.w == nil {
+		return nil, errDropped
 	}
 	if l.packed == nil {
 		l.packed = map[bool][]float32{}
 	}
 	p := kernels.PackConvWeights(s, l.w)
 	l.packed[wino] = p
-	return p
+	return p, nil
 }
+
+var errDropped = errors.New("its folded weights were dropped once packed for the sizes in PackFor (set PackFor or KeepWeights before Load)")
 
 // weightStore holds the folded weights of a model, by layer id.
 type weightStore struct {
@@ -155,7 +161,27 @@ func (e *BindError) Error() string {
 // bind fetches every declared parameter from src, checks shapes and that every key of src is used exactly
 // once (keys starting with one of ignore are allowed to be left over), and folds batch norm into the layer
 // before it. All problems are reported together in one *BindError.
-func bind(params []*param, src Source, ignore []string) (*weightStore, error) {
+// Releaser is a Source that can drop a tensor's pages from the resident set once it has been read (a
+// memory-mapped file); the tensor stays readable. Binding releases each tensor as soon as it is folded, so
+// a mapped checkpoint never sits in memory beside its packed copy.
+type Releaser interface {
+	Release(name string)
+}
+
+// bindOptions say what binding keeps of the folded weights.
+type bindOptions struct {
+	ignore []string                       // checkpoint key prefixes the network does not use
+	keep   bool                           // keep the folded OIHW convolution weights beside the packed ones
+	shapes map[string][]kernels.ConvShape // convolution layer id -> the shapes to pack its weights for now
+}
+
+func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
+	rel, _ := src.(Releaser)
+	release := func(key string) {
+		if rel != nil {
+			rel.Release(key)
+		}
+	}
 	berr := &BindError{}
 	got := make(map[string][]float32, len(params))
 	wanted := make(map[string]bool, len(params))
@@ -176,10 +202,11 @@ func bind(params []*param, src Source, ignore []string) (*weightStore, error) {
 				break
 			}
 		}
+		release(p.key)
 		got[p.key] = data
 	}
 	for _, name := range src.Names() {
-		if wanted[name] || ignored(name, ignore) {
+		if wanted[name] || ignored(name, o.ignore) {
 			continue
 		}
 		berr.Unused = append(berr.Unused, name)
@@ -188,10 +215,12 @@ func bind(params []*param, src Source, ignore []string) (*weightStore, error) {
 		return nil, berr
 	}
 
-	// Group by layer, then fold.
+	// Group by layer, then fold and pack one layer at a time, so that besides the packed weights only
+	// one layer's folded copy is in memory.
 	type parts struct {
 		ref    layerRef
 		byRole map[Role][]float32
+		keys   []string
 		out    int
 	}
 	var order []string
@@ -207,11 +236,15 @@ func bind(params []*param, src Source, ignore []string) (*weightStore, error) {
 			g.out = p.shape[0]
 		}
 		g.byRole[p.role] = got[p.key]
+		g.keys = append(g.keys, p.key)
 	}
 	store := &weightStore{layers: make(map[string]*layerWeights, len(groups))}
+	var scratch []float32
 	for _, id := range order {
 		g := groups[id]
 		w := g.byRole[roleConvWeight]
+		shapes := o.shapes[id]
+		drop := w != nil && !o.keep && len(shapes) > 0
 		if w == nil {
 			w = g.byRole[roleLinearWeight]
 		}
@@ -219,17 +252,39 @@ func bind(params []*param, src Source, ignore []string) (*weightStore, error) {
 		if b == nil {
 			b = g.byRole[roleLinearBias]
 		}
-		store.layers[id] = fold(g.out, w, b, g.byRole[roleBNWeight], g.byRole[roleBNBias],
+		dst := make([]float32, 0)
+		if drop {
+			if cap(scratch) < len(w) {
+				scratch = make([]float32, len(w))
+			}
+			dst = scratch[:len(w)]
+		} else {
+			dst = make([]float32, len(w))
+		}
+		lw := fold(dst, g.out, w, b, g.byRole[roleBNWeight], g.byRole[roleBNBias],
 			g.byRole[roleBNMean], g.byRole[roleBNVar], g.ref.eps)
+		for _, s := range shapes {
+			if _, err := lw.pack(s); err != nil {
+				return nil, err
+			}
+		}
+		if drop {
+			lw.w = nil
+		}
+		store.layers[id] = lw
+		for _, k := range g.keys {
+			release(k)
+		}
 	}
 	return store, nil
 }
 
 // fold returns the weights of a layer with out outputs after folding an optional batch norm into it:
 // with s = gamma/sqrt(var+eps), w' = w*s per output row and b' = (b-mean)*s + beta. Computed in float64,
-// rounded once. Without batch norm the weights are copied and a nil bias becomes zeros.
-func fold(out int, w, b, gamma, beta, mean, variance []float32, eps float64) *layerWeights {
-	lw := &layerWeights{w: make([]float32, len(w)), b: make([]float32, out)}
+// rounded once. Without batch norm the weights are copied and a nil bias becomes zeros. The folded weights
+// go to dst, of len(w).
+func fold(dst []float32, out int, w, b, gamma, beta, mean, variance []float32, eps float64) *layerWeights {
+	lw := &layerWeights{w: dst, b: make([]float32, out)}
 	per := len(w) / out
 	for o := 0; o < out; o++ {
 		s, shift := 1.0, 0.0

@@ -23,6 +23,14 @@ type Model struct {
 	Variant *Variant
 	// Threads is how many goroutines a convolution may use; 0 means GOMAXPROCS.
 	Threads int
+	// PackFor lists the square input sizes Load packs the convolution weights for; empty means the
+	// variant's own size. Unless KeepWeights is set, Load drops each folded convolution's weights once
+	// packed, so the model holds one copy of its weights; a forward pass at a size whose layers need
+	// another packing then fails, saying so.
+	PackFor []int
+	// KeepWeights keeps the folded OIHW weights beside the packed ones: Layers (and so the ONNX export)
+	// needs them, and every input size can be planned. It costs the weights' size again in memory.
+	KeepWeights bool
 
 	net    *Net
 	params []*param
@@ -69,7 +77,19 @@ func (m *Model) Params() []ParamSpec {
 // Load binds the weights in src, folding batch norm. It checks that every key is used once with the right
 // shape and reports every mismatch in one *BindError.
 func (m *Model) Load(src Source) error {
-	store, err := bind(m.params, src, m.Variant.Ignore)
+	shapes := map[string][]kernels.ConvShape{}
+	sizes := m.PackFor
+	if len(sizes) == 0 {
+		sizes = []int{m.Variant.Size}
+	}
+	for _, sz := range sizes {
+		in := Shape{3, sz, sz}
+		if _, err := m.net.Features.outShape("", in); err != nil {
+			return fmt.Errorf("load %s for %dx%d inputs: %w", m.Variant.Name, sz, sz, err)
+		}
+		eachConv(m.net.Features, "", in, func(id string, s kernels.ConvShape) { shapes[id] = append(shapes[id], s) })
+	}
+	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes})
 	if err != nil {
 		return err
 	}
@@ -265,6 +285,7 @@ type planner struct {
 	deferred   *[][]float32 // when set, freed buffers wait here (sibling branches run concurrently)
 	input      []float32
 	output     []float32
+	err        error     // the first planning error
 	features   view      // the last feature maps, before global pooling
 	pooled     []float32 // their global average, the head's input
 	exec       *exec
@@ -274,6 +295,13 @@ type planner struct {
 }
 
 func (p *planner) add(s func(*exec)) { p.steps = append(p.steps, s) }
+
+// fail records the first error met while planning.
+func (p *planner) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
 
 func (p *planner) needScratch(n int) { p.scratchLen = max(p.scratchLen, n) }
 
@@ -317,6 +345,9 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p.input = x.data
 	f := p.alloc(feat)
 	m.net.Features.plan(p, "", x, f)
+	if p.err != nil {
+		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, p.err)
+	}
 	hw, fc := feat.H*feat.W, feat.C
 	pooled := make([]float32, n*fc)
 	p.features, p.pooled = f, pooled

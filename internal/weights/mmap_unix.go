@@ -5,6 +5,7 @@ package weights
 import (
 	"math"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,4 +33,18 @@ func mapFile(fd *os.File, size int64) ([]byte, error) {
 func unmapFile(b []byte) error {
 	liveMappings.Add(-1)
 	return unix.Munmap(b)
+}
+
+// dropPages tells the kernel the whole pages inside b, part of a private
+// read-only-in-practice file mapping, are not needed now: they leave the
+// resident set, and touching them again reads them back from the file.
+func dropPages(b []byte) {
+	page := uintptr(os.Getpagesize())
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	hi := lo + uintptr(len(b))
+	start, end := (lo+page-1)&^(page-1), hi&^(page-1)
+	if end <= start {
+		return
+	}
+	_ = unix.Madvise(b[start-lo:end-lo], unix.MADV_DONTNEED) // advice: nothing to do if refused
 }

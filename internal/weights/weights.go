@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unsafe"
 )
 
 // Format names as reported in File.Format.
@@ -70,6 +71,18 @@ func (f *File) Close() error {
 		return fmt.Errorf("close %s: %w", f.Path, err)
 	}
 	return nil
+}
+
+// Release drops the pages of a memory-mapped tensor from the process's resident set once the caller has
+// read it (binding folds each tensor into a packed copy, and the mapped original need not stay in memory
+// beside it). The tensor stays valid: reading it again faults the pages back in from the file. Release
+// does nothing for tensors that do not alias a mapping.
+func (f *File) Release(name string) {
+	t, ok := f.Lookup(name)
+	if !ok || f.mapping == nil || !aliases(f.mapping, t.Data) {
+		return
+	}
+	dropPages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(t.Data))), 4*len(t.Data)))
 }
 
 // Lookup returns the tensor called name. It is O(1) for a File returned by

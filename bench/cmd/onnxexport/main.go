@@ -50,6 +50,7 @@ func run(arch string, size, batch int, salt, out string, n int, input, logits st
 		size = v.Size
 	}
 	m := model.New(v)
+	m.KeepWeights = true // the export reads the folded weights
 	src := model.MapSource{}
 	for _, p := range m.Params() {
 		src[p.Key] = model.Tensor{Shape: p.Shape, Data: fill.Tensor(salt, p.Key, p.Shape, p.Role.String())}
