@@ -28,6 +28,7 @@ func fillModel(t testing.TB, name string) *model.Model {
 		t.Fatal(err)
 	}
 	m := model.New(v)
+	m.KeepWeights = true // Export reads the folded weights
 	src := model.MapSource{}
 	for _, p := range m.Params() {
 		src[p.Key] = model.Tensor{Shape: p.Shape, Data: fill.Tensor("onnx", p.Key, p.Shape, p.Role.String())}

@@ -163,6 +163,7 @@ func smallModel(t testing.TB) (*model.Model, preprocess.Preset) {
 		t.Fatal(err)
 	}
 	m := model.New(v)
+	m.PackFor = []int{32} // the keras preset below
 	src := model.MapSource{}
 	for _, p := range m.Params() {
 		src[p.Key] = model.Tensor{Shape: p.Shape, Data: fill.Tensor("pipeline", p.Key, p.Shape, p.Role.String())}
