@@ -6,7 +6,8 @@ import (
 	"math"
 )
 
-// This file holds the multi-crop evaluations of the papers.
+// This file holds the multi-crop evaluations of the papers and SourceRect,
+// which maps the single crop back onto the photo.
 
 // CheckCrops returns an error unless MultiCrop can make n crops with p: n
 // must be 1, 10 or 144, and 10 and 144 need a preset that resizes with PIL
@@ -187,4 +188,43 @@ func mirrorRGB8(m *RGB8) *RGB8 {
 		}
 	}
 	return out
+}
+
+// SourceRect returns the rectangle of a w×h source image (oriented, as
+// Decode returns it) that the single crop of Into covers, in source pixel
+// coordinates, so that a map over the network input can be drawn back onto
+// the photo. For ResizeBoth and ResizeShorter the crop [left, left+Size) of
+// the resized width rw maps to [left*w/rw, (left+Size)*w/rw), PIL's own
+// mapping (output pixel i is centred on source position (i+0.5)*w/rw), and
+// likewise vertically; each edge is rounded to the nearest pixel, halves
+// up, and the rectangle is kept at least one pixel wide and high. For
+// ResizeCentralCrop it is tf.image.central_crop's rectangle exactly (TF's
+// resize then samples it at i*scale, from its top-left corner, not at pixel
+// centres). w and h must be positive.
+func (p Preset) SourceRect(w, h int) image.Rectangle {
+	if w <= 0 || h <= 0 {
+		panic(fmt.Sprintf("preprocess: SourceRect of a %dx%d image", w, h))
+	}
+	if p.ResizeMode == ResizeCentralCrop {
+		top, left := centralCropStart(h, p.CropPct), centralCropStart(w, p.CropPct)
+		return image.Rect(left, top, w-left, h-top)
+	}
+	rw, rh := p.resizeTarget(w, h)
+	c := p.centerCrop(rw, rh)
+	back := func(lo, hi, n, rn int) (int, int) {
+		// round(v*n/rn) in integers, halves up: floor((2*v*n + rn) / (2*rn)).
+		// int64: v*n can pass 2³¹ for a long strip.
+		round := func(v int) int { return int((2*int64(v)*int64(n) + int64(rn)) / (2 * int64(rn))) }
+		a, b := round(lo), round(hi)
+		if b <= a {
+			if a >= n {
+				a = n - 1
+			}
+			b = a + 1
+		}
+		return a, b
+	}
+	x0, x1 := back(c.Min.X, c.Max.X, w, rw)
+	y0, y1 := back(c.Min.Y, c.Max.Y, h, rh)
+	return image.Rect(x0, y0, x1, y1)
 }

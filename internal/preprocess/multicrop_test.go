@@ -3,6 +3,7 @@ package preprocess
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -228,6 +229,57 @@ func TestMultiCropStrip(t *testing.T) {
 			if dst[0] != want || dst[len(dst)-1] != p.normalize(2, 0) {
 				t.Errorf("%dx%d, %d crops: black image gives %v, want %v", img.W, img.H, n, dst[0], want)
 			}
+		}
+	}
+}
+
+// TestSourceRect checks the rectangle each kind of preset's crop covers.
+func TestSourceRect(t *testing.T) {
+	mk := func(p Params) Preset {
+		t.Helper()
+		q, err := NewPreset(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	tv := mk(Params{Preset: "torchvision"})                            // 256 shorter, 224 crop
+	caffe := mk(Params{Preset: "caffe"})                               // 256×256, 224 crop
+	keras := mk(Params{Preset: "keras"})                               // whole image
+	slim := mk(Params{Preset: "tf-slim"})                              // central 0.875
+	odd := mk(Params{Preset: "torchvision", Size: 16, ResizeSize: 17}) // odd margins
+	cases := []struct {
+		p    Preset
+		w, h int
+		want image.Rectangle
+	}{
+		// 512×512 → 256×256, crop [16, 240) → ×2.
+		{tv, 512, 512, image.Rect(32, 32, 480, 480)},
+		// 451×300 → 384×256 (int(256*451/300) = 384), crop x [80, 304),
+		// y [16, 240): x 80*451/384 = 93.96 → 94, 304*451/384 = 357.04 → 357;
+		// y 16*300/256 = 18.75 → 19, 240*300/256 = 281.25 → 281.
+		{tv, 451, 300, image.Rect(94, 19, 357, 281)},
+		// Portrait 300×451: the same, transposed.
+		{tv, 300, 451, image.Rect(19, 94, 281, 357)},
+		// Caffe warps: 16/256 and 240/256 of each side.
+		{caffe, 600, 400, image.Rect(38, 25, 563, 375)},
+		{keras, 600, 400, image.Rect(0, 0, 600, 400)},
+		// central_crop: int((n - 0.875n)/2) = 37 and 25.
+		{slim, 600, 400, image.Rect(37, 25, 563, 375)},
+		// 37×23 → 27×17, crop x [6, 22) (5.5 rounds to 6), y [0, 16) (0.5 to
+		// 0): x 6*37/27 = 8.22 → 8, 22*37/27 = 30.15 → 30; y 0, 16*23/17 =
+		// 21.65 → 22.
+		{odd, 37, 23, image.Rect(8, 0, 30, 22)},
+		// A 1×1 image still covers its pixel.
+		{tv, 1, 1, image.Rect(0, 0, 1, 1)},
+		{slim, 1, 1, image.Rect(0, 0, 1, 1)},
+		// A strip: the crop covers 224/256 of the width, a sliver of the
+		// length: 1×5000 → 256×1280000, y [639888, 640112) → [2499.56, 2500.44).
+		{tv, 1, 5000, image.Rect(0, 2500, 1, 2501)},
+	}
+	for _, c := range cases {
+		if got := c.p.SourceRect(c.w, c.h); got != c.want {
+			t.Errorf("%s %d/%d SourceRect(%d, %d) = %v, want %v", c.p.Name, c.p.Size, c.p.Resize, c.w, c.h, got, c.want)
 		}
 	}
 }
