@@ -429,22 +429,49 @@ func (p Preset) Into(img image.Image, dst []float32) {
 		return
 	}
 	rw, rh := p.resizeTarget(rgb.W, rgb.H)
-	// torchvision CenterCrop: offset int(round((size - crop) / 2)), Python's
-	// round half to even.
-	top := int(math.RoundToEven(float64(rh-s) / 2))
-	left := int(math.RoundToEven(float64(rw-s) / 2))
-	if top < 0 || left < 0 {
-		panic(fmt.Sprintf("preprocess: preset %s resizes to %dx%d, smaller than its %d crop", p.Name, rw, rh, s))
-	}
-	r := resizePILWindow(rgb, rw, rh, p.Filter, image.Rect(left, top, left+s, top+s))
-	// One 256-entry table per output channel holds the exact float32 result.
+	r := resizePILWindow(rgb, rw, rh, p.Filter, p.centerCrop(rw, rh))
 	lut := p.lut()
+	p.writeCHW(dst, r, false, &lut)
+}
+
+// centerCrop is torchvision CenterCrop's Size×Size window of a w×h image:
+// offsets int(round((w - Size) / 2)) and int(round((h - Size) / 2)), with
+// Python's round half to even.
+func (p Preset) centerCrop(w, h int) image.Rectangle {
+	s := p.Size
+	left, top := centerOffset(w, s), centerOffset(h, s)
+	if top < 0 || left < 0 {
+		panic(fmt.Sprintf("preprocess: preset %s resizes to %dx%d, smaller than its %d crop", p.Name, w, h, s))
+	}
+	return image.Rect(left, top, left+s, top+s)
+}
+
+// centerOffset is torchvision's int(round((n - crop) / 2.0)).
+func centerOffset(n, crop int) int {
+	return int(math.RoundToEven(float64(n-crop) / 2))
+}
+
+// writeCHW writes the Size×Size image r into dst (3*Size*Size values, CHW)
+// through lut, p.lut()'s exact float32 value of each byte per output
+// channel; mirror reverses each row (a horizontal flip).
+func (p Preset) writeCHW(dst []float32, r *RGB8, mirror bool, lut *[3][256]float32) {
+	s := p.Size
 	for c := range 3 {
 		t := &lut[c]
 		plane := dst[c*s*s : (c+1)*s*s]
 		sc := p.srcChannel(c)
-		for i := range plane {
-			plane[i] = t[r.Pix[3*i+sc]]
+		if !mirror {
+			for i := range plane {
+				plane[i] = t[r.Pix[3*i+sc]]
+			}
+			continue
+		}
+		for y := range s {
+			row := r.Pix[3*y*s : 3*(y+1)*s]
+			out := plane[y*s : (y+1)*s]
+			for x := range out {
+				out[x] = t[row[3*(s-1-x)+sc]]
+			}
 		}
 	}
 }
