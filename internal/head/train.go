@@ -101,7 +101,8 @@ type Report struct {
 	ValN        int          `json:"val_n"`        // held-out examples; 0 without validation
 	TrainCounts []int        `json:"train_counts"` // training examples per class, in label order
 	ValCounts   []int        `json:"val_counts"`   // held-out examples per class, in label order
-	// Figures of the returned head, recomputed with its float32 weights on the raw features.
+	// Figures of the returned head, recomputed with its float32 weights on the raw features. With
+	// Patience > 0 the validation split also chose the epoch, so ValAccuracy is slightly optimistic.
 	TrainAccuracy float64 `json:"train_accuracy"`
 	ValAccuracy   float64 `json:"val_accuracy"` // 0 without validation
 	ValCorrect    int     `json:"val_correct"`  // held-out examples the returned head gets right
