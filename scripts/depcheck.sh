@@ -24,4 +24,5 @@ check internal/model internal/kernels models internal/weights
 check internal/onnx internal/model internal/kernels models internal/weights
 check internal/pipeline internal/model internal/kernels models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
 check internal/head internal/weights
+check internal/eval models
 exit $fail
