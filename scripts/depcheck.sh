@@ -23,4 +23,6 @@ check internal/cache models
 check internal/model internal/kernels models internal/weights
 check internal/onnx internal/model internal/kernels models internal/weights
 check internal/pipeline internal/model internal/kernels models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
+check internal/head internal/weights
+check internal/eval models
 exit $fail
