@@ -25,4 +25,5 @@ check internal/onnx internal/model internal/kernels models internal/weights
 check internal/pipeline internal/model internal/kernels models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
 check internal/head internal/weights
 check internal/eval models
+check internal/heatmap
 exit $fail
