@@ -297,3 +297,60 @@ func logits(r Result) []float32 {
 	}
 	return r.Out[0].Logits
 }
+
+// TestRunCropsFeaturesAndNets: with ten crops, pooled features and two networks, each image gets one
+// Output per network whose rows are the crops' logits and features, the same as running the network on
+// MultiCrop's tensors directly, whatever the batch size.
+func TestRunCropsFeaturesAndNets(t *testing.T) {
+	m, keras := smallModel(t)
+	tv, err := preprocess.LookupPreset("torchvision", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var items []Item
+	for i := 0; i < 3; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("%d.png", i))
+		writePNG(t, p, uint8(40*i+10))
+		items = append(items, Item{Path: p})
+	}
+	fs, _ := m.FeatureShape(32, 32)
+	classes := m.Classes()
+	for _, bs := range []int{1, 7, 30} {
+		var got []Result
+		cfg := Config{Nets: []Net{{Model: m, Preset: tv, Crops: 10}, {Model: m, Preset: keras}}, Features: true, BatchSize: bs, Workers: 2}
+		if err := Run(context.Background(), items, cfg, func(r Result) error { got = append(got, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range got {
+			if r.Err != nil || len(r.Out) != 2 || len(r.Out[0].Logits) != 10*classes || len(r.Out[0].Pooled) != 10*fs.C ||
+				len(r.Out[1].Logits) != classes || len(r.Out[1].Pooled) != fs.C {
+				t.Fatalf("batch %d, %s: err %v, %d outputs", bs, r.Path, r.Err, len(r.Out))
+			}
+			img, err := preprocess.Decode(items[i].Path, preprocess.DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := make([]float32, 10*3*32*32)
+			if err := tv.MultiCrop(img, 10, x); err != nil {
+				t.Fatal(err)
+			}
+			want := model.Outputs{Logits: make([]float32, 10*classes), Pooled: make([]float32, 10*fs.C)}
+			if err := m.Run(x, 10, 32, 32, want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(want.Logits, r.Out[0].Logits) || !reflect.DeepEqual(want.Pooled, r.Out[0].Pooled) {
+				t.Fatalf("batch %d, %s: crops differ from running MultiCrop's tensors", bs, r.Path)
+			}
+			one := make([]float32, 3*32*32)
+			keras.Into(img, one)
+			l := make([]float32, classes)
+			if err := m.ForwardRaw(one, 1, 32, 32, l); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(l, r.Out[1].Logits) {
+				t.Fatalf("batch %d, %s: second network's logits differ", bs, r.Path)
+			}
+		}
+	}
+}

@@ -14,10 +14,11 @@ import (
 type Net struct {
 	Model  *model.Model
 	Preset preprocess.Preset
+	Crops  int // views of each image the network sees: 1, 10 or 144 (preprocess.Preset.MultiCrop); 0 means 1
 }
 
 // crops is how many views of each image the network sees.
-func (n Net) crops() int { return 1 }
+func (n Net) crops() int { return max(n.Crops, 1) }
 
 // imageLen is the length of one preprocessed view.
 func (n Net) imageLen() int { return 3 * n.Preset.Size * n.Preset.Size }
@@ -44,6 +45,9 @@ type Result struct {
 	Out []Output
 }
 
+// maxAheadBytes bounds the memory of the images decoded ahead of the network.
+const maxAheadBytes = 512 << 20
+
 // job is one item on its way through the decoders, with the input buffer reserved for it.
 type job struct {
 	i   int
@@ -53,8 +57,9 @@ type job struct {
 
 // Run labels items and calls emit once per item, in input order. Decoding and preprocessing run on
 // Workers goroutines ahead of the network; at most BatchSize+2·Workers preprocessed images are held at
-// once, whatever the number of items. When ctx is cancelled, Run finishes the batch in flight, emits its
-// results and returns ctx.Err(); later items get no result. An error from emit stops the run.
+// once (fewer for large multi-crop images), whatever the number of items. When ctx is cancelled, Run
+// finishes the batch in flight, emits its results and returns ctx.Err(); later items get no result. An
+// error from emit stops the run.
 func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error) error {
 	if len(cfg.Nets) == 0 {
 		return fmt.Errorf("pipeline: no network")
@@ -73,8 +78,13 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 	perBatch := max(bs/maxCrops, 1)
 
 	// Buffers are reserved in input order before an item is handed to a decoder, so the item the network
-	// waits for always holds one: the bounded pool cannot deadlock.
-	poolSize := perBatch + 2*workers
+	// waits for always holds one: the bounded pool cannot deadlock. Up to 2·Workers images are decoded
+	// ahead, fewer when an image's views are large (144 crops at 299 take 154 MB).
+	ahead := 2 * workers
+	if limit := max(maxAheadBytes/(4*bufLen), 1); ahead > limit {
+		ahead = limit
+	}
+	poolSize := perBatch + ahead
 	free := make(chan []float32, poolSize)
 	for i := 0; i < poolSize; i++ {
 		free <- make([]float32, bufLen)
@@ -287,7 +297,11 @@ func prepare(it Item, cfg Config, buf []float32) (err error) {
 	}
 	for _, n := range cfg.Nets {
 		l := n.crops() * n.imageLen()
-		n.Preset.Into(img, buf[:l])
+		if n.crops() == 1 {
+			n.Preset.Into(img, buf[:l])
+		} else if err := n.Preset.MultiCrop(img, n.crops(), buf[:l]); err != nil {
+			return err
+		}
 		buf = buf[l:]
 	}
 	return nil
