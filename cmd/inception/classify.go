@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/inception-cli/inception/internal/head"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,8 +23,11 @@ type classifyOptions struct {
 	Ctx context.Context
 
 	Inputs []string
+	head   *head.Head
 	netFlags
 	inputFlags
+	Crops      int
+	Head       string
 	TopK       int
 	Threshold  float64
 	LabelsOnly bool
@@ -54,6 +58,11 @@ run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 wei
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = args
 			opts.Ctx = cmd.Context()
+			h, err := loadHeadFlag(cmd, opts.Head, &opts.netFlags)
+			if err != nil {
+				return err
+			}
+			opts.head = h
 			if !cmd.Flags().Changed("format") {
 				opts.Format = defaultFormat(opts, ios)
 			}
@@ -69,6 +78,8 @@ run carries on. Exit status: 0 all labelled, 1 some failed, 2 usage error, 3 wei
 	f := cmd.Flags()
 	opts.netFlags.register(cmd, true)
 	opts.inputFlags.register(cmd)
+	registerCrops(cmd, &opts.Crops)
+	cmd.Flags().StringVar(&opts.Head, "head", "", "classify with a head trained by 'inception train-head' (its labels; its network and weights unless --arch/--weights say otherwise)")
 	f.IntVar(&opts.TopK, "top-k", 5, "classes per image")
 	f.Float64Var(&opts.Threshold, "threshold", 0, "drop classes whose probability is below this")
 	f.BoolVar(&opts.LabelsOnly, "labels-only", false, "print only the class names, one line per image (tab-separated), in input order")
@@ -111,6 +122,9 @@ func (o *classifyOptions) validate() error {
 		return usageErrorf("--resume needs --output FILE: it skips the images that file already has")
 	case o.LabelsOnly && o.Format != "text" && o.Format != "jsonl":
 		return usageErrorf("--labels-only prints plain lines; it does not combine with --format %s", o.Format)
+	}
+	if err := checkCrops(o.Crops); err != nil {
+		return err
 	}
 	if err := o.netFlags.validate(); err != nil {
 		return err
@@ -213,9 +227,14 @@ func classifyRun(opts *classifyOptions) error {
 		items = pipeline.Skip(items, done)
 	}
 
-	ens, err := loadEnsemble(ctx, opts.IO, opts.Arch, opts.Weights, opts.Preset, opts.Threads)
+	ens, err := loadEnsemble(ctx, opts.IO, opts.Arch, opts.Weights, opts.Preset, opts.Crops, opts.Threads)
 	if err != nil {
 		return err
+	}
+	if opts.head != nil {
+		if err := ens.useHead(opts.head, opts.Head); err != nil {
+			return err
+		}
 	}
 	classes := ens.classes
 
@@ -225,7 +244,7 @@ func classifyRun(opts *classifyOptions) error {
 	}
 	rw := newRecordWriter(out, opts.Format, opts.LabelsOnly, opts.Output != "" && fileHasData(opts.Output))
 	probs := make([]float32, len(classes))
-	failed, runErr := runBatch(ctx, opts.IO, opts.inputFlags, items, pipeline.Config{Nets: ens.nets, BatchSize: opts.BatchSize, Workers: opts.Workers},
+	failed, runErr := runBatch(ctx, opts.IO, opts.inputFlags, items, ens.config(opts.netFlags),
 		func(r pipeline.Result) error {
 			rec := Record{File: r.Path, Arch: ens.arch, Weights: ens.weights}
 			if r.Err != nil {

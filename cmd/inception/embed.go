@@ -79,7 +79,7 @@ func embedRun(cmd *cobra.Command, opts *embedOptions) error {
 	if err != nil {
 		return err
 	}
-	ens, err := loadEnsemble(ctx, opts.IO, opts.Arch, opts.Weights, opts.Preset, opts.Threads)
+	ens, err := loadEnsemble(ctx, opts.IO, opts.Arch, opts.Weights, opts.Preset, 1, opts.Threads)
 	if err != nil {
 		return err
 	}

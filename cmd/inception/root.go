@@ -73,6 +73,7 @@ binary, on the CPU, with the same numbers as the reference implementations.`,
 	root.AddCommand(newCmdExport(ios, nil))
 	root.AddCommand(newCmdSummary(ios, nil))
 	root.AddCommand(newCmdEmbed(ios, nil))
+	root.AddCommand(newCmdEval(ios, nil))
 	return root
 }
 
