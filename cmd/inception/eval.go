@@ -105,7 +105,7 @@ func evalRun(cmd *cobra.Command, opts *evalOptions) error {
 	if len(items) == 0 {
 		return usageErrorf("%s: no images", opts.Dir)
 	}
-	src, err := labelSource(opts)
+	src, err := labelSource(opts.Dir, opts.Labels, opts.LabelFrom)
 	if err != nil {
 		return err
 	}
@@ -168,31 +168,31 @@ func evalRun(cmd *cobra.Command, opts *evalOptions) error {
 	return nil
 }
 
-// labelSource picks where the true classes come from: --labels, --label-from, or by DIR's layout.
-func labelSource(opts *evalOptions) (eval.Source, error) {
-	if opts.Labels != "" {
-		l, err := eval.ReadLabelsFile(opts.Labels)
+// labelSource picks where the true classes come from: --labels, --label-from, or by dir's layout (folder
+// labels when it has sub-folders, else file-name prefixes).
+func labelSource(dir, labels, from string) (eval.Source, error) {
+	if labels != "" {
+		l, err := eval.ReadLabelsFile(labels)
 		if err != nil {
 			return nil, usageErrorf("--labels: %w", err)
 		}
 		return l, nil
 	}
-	from := opts.LabelFrom
 	if from == "" {
 		from = "prefix"
-		entries, err := os.ReadDir(opts.Dir)
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return nil, usageErrorf("%w", err)
 		}
 		for _, e := range entries {
-			if fi, err := os.Stat(filepath.Join(opts.Dir, e.Name())); err == nil && fi.IsDir() {
+			if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {
 				from = "folder"
 				break
 			}
 		}
 	}
 	if from == "folder" {
-		return eval.Folders{Root: opts.Dir}, nil
+		return eval.Folders{Root: dir}, nil
 	}
 	return eval.FilePrefix{}, nil
 }

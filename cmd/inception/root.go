@@ -74,6 +74,7 @@ binary, on the CPU, with the same numbers as the reference implementations.`,
 	root.AddCommand(newCmdSummary(ios, nil))
 	root.AddCommand(newCmdEmbed(ios, nil))
 	root.AddCommand(newCmdEval(ios, nil))
+	root.AddCommand(newCmdTrainHead(ios, nil))
 	return root
 }
 
