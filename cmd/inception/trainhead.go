@@ -250,4 +250,3 @@ func fileStamp(path string) string {
 	}
 	return fmt.Sprintf("%d@%s", fi.Size(), fi.ModTime().UTC().Format(time.RFC3339Nano))
 }
-
