@@ -75,6 +75,7 @@ binary, on the CPU, with the same numbers as the reference implementations.`,
 	root.AddCommand(newCmdEmbed(ios, nil))
 	root.AddCommand(newCmdEval(ios, nil))
 	root.AddCommand(newCmdTrainHead(ios, nil))
+	root.AddCommand(newCmdExplain(ios, nil))
 	return root
 }
 
