@@ -148,10 +148,10 @@ func contains(list []string, s string) bool {
 
 // presetFlags are the preprocessing flags classify and preprocess share.
 type presetFlags struct {
-	Name          string
-	Size          int
-	CropPct       float64
-	Interpolation string
+	Name          string  `json:"preprocess,omitempty"`
+	Size          int     `json:"size,omitempty"`
+	CropPct       float64 `json:"crop_pct,omitempty"`
+	Interpolation string  `json:"interpolation,omitempty"`
 }
 
 func (pf *presetFlags) register(cmd *cobra.Command) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/inception-cli/inception/internal/head"
 	"github.com/spf13/cobra"
@@ -157,8 +158,9 @@ func (e *ensemble) config(n netFlags) pipeline.Config {
 
 // Head metadata that train-head records and classify --head reads.
 const (
-	metaArch    = "arch"
-	metaWeights = "weights"
+	metaArch       = "arch"
+	metaWeights    = "weights"
+	metaPreprocess = "preprocess_flags" // the preprocessing flags given to train-head, as JSON
 )
 
 // probs combines one image's outputs (one per network) into class probabilities in dst.
@@ -205,6 +207,26 @@ func loadHeadFlag(cmd *cobra.Command, path string, n *netFlags) (*head.Head, err
 	}
 	if w := h.Meta[metaWeights]; w != "" && !cmd.Flags().Changed("weights") {
 		n.Weights = w
+	}
+	// The preprocessing flags the head was trained with, unless given again.
+	if pf := h.Meta[metaPreprocess]; pf != "" {
+		var t presetFlags
+		if err := json.Unmarshal([]byte(pf), &t); err != nil {
+			return nil, &modelDataError{fmt.Errorf("--head %s: %s: %w", path, metaPreprocess, err)}
+		}
+		fl := cmd.Flags()
+		if !fl.Changed("preprocess") {
+			n.Preset.Name = t.Name
+		}
+		if !fl.Changed("size") {
+			n.Preset.Size = t.Size
+		}
+		if !fl.Changed("crop-pct") {
+			n.Preset.CropPct = t.CropPct
+		}
+		if !fl.Changed("interpolation") {
+			n.Preset.Interpolation = t.Interpolation
+		}
 	}
 	return h, nil
 }

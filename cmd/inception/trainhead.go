@@ -214,8 +214,9 @@ func trainHeadRun(cmd *cobra.Command, opts *trainHeadOptions) error {
 	if err != nil {
 		return err
 	}
-	h.Meta = map[string]string{metaArch: net.Model.Variant.Name, metaWeights: weightsID, "preprocess": net.Preset.Name,
-		"size": fmt.Sprint(net.Preset.Size), "features": fmt.Sprint(fs.C), "trained_on": opts.Dir}
+	pf, _ := json.Marshal(opts.Preset)
+	h.Meta = map[string]string{metaArch: net.Model.Variant.Name, metaWeights: weightsID, metaPreprocess: string(pf),
+		"preset": net.Preset.Name, "size": fmt.Sprint(net.Preset.Size), "features": fmt.Sprint(fs.C), "trained_on": opts.Dir}
 	if err := h.Save(opts.Out); err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inception-cli/inception/internal/head"
 )
 
 // writePatterns writes n images per class of a three-way synthetic task under dir/<class>/: horizontal
@@ -144,5 +146,36 @@ func TestTrainHeadLearnsNewLabels(t *testing.T) {
 	t.Logf("shuffled labels: validation accuracy %.3f", ctrl.ValAccuracy)
 	if ctrl.ValAccuracy > 0.67 {
 		t.Errorf("shuffled labels still give %.2f validation accuracy", ctrl.ValAccuracy)
+	}
+}
+
+// TestHeadFlagTakesItsTraining: --head brings the network, weights and preprocessing flags the head was
+// trained with, and flags given on the command line win.
+func TestHeadFlagTakesItsTraining(t *testing.T) {
+	h := &head.Head{W: make([]float32, 2*4), B: []float32{0, 0}, Labels: []string{"a", "b"},
+		Meta: map[string]string{metaArch: "v3", metaWeights: "inception_v3.tv_in1k", metaPreprocess: `{"size":320,"interpolation":"bilinear"}`}}
+	path := filepath.Join(t.TempDir(), "h.safetensors")
+	if err := h.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args            []string
+		arch, weights   string
+		size            int
+		interp, preproc string
+	}{
+		{[]string{"--head", path, "x.jpg"}, "v3", "inception_v3.tv_in1k", 320, "bilinear", ""},
+		{[]string{"--head", path, "--size", "299", "--arch", "v1", "--weights", "w.caffemodel", "--preprocess", "caffe", "x.jpg"}, "v1", "w.caffemodel", 299, "bilinear", "caffe"},
+	} {
+		ios, _, _ := testIO()
+		var got *classifyOptions
+		cmd := newCmdClassify(ios, func(o *classifyOptions) error { got = o; return nil })
+		cmd.SetArgs(tc.args)
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if got.Arch != tc.arch || got.Weights != tc.weights || got.Preset.Size != tc.size || got.Preset.Interpolation != tc.interp || got.Preset.Name != tc.preproc {
+			t.Errorf("%v: arch %s weights %s preset %+v", tc.args, got.Arch, got.Weights, got.Preset)
+		}
 	}
 }
