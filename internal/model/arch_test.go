@@ -128,17 +128,18 @@ func TestFlatBlockErrorsNameALayer(t *testing.T) {
 	}
 }
 
-// TestThreadsBitIdentical: the logits do not depend on the thread count, whether blocks run their
-// branches side by side (threads > 1) or not; the kernels give the same bits for any split.
+// TestThreadsBitIdentical: the logits do not depend on the thread count, whether a batch is split between
+// the threads (3 images on 2 threads: 2 and 1), blocks run their branches side by side (4 threads) or
+// nothing runs in parallel; the kernels give the same bits for any split.
 func TestThreadsBitIdentical(t *testing.T) {
 	for _, v := range []*Variant{v3, irv2} {
 		m := fillModel(t, v, "threads")
-		x := fill.Tensor("threads", "x", []int{2, 3, 107, 107}, "input")
+		x := fill.Tensor("threads", "x", []int{3, 3, 107, 107}, "input")
 		var want []float32
-		for _, threads := range []int{1, 2, 3} {
+		for _, threads := range []int{1, 2, 3, 4} {
 			m.Threads = threads
-			got := make([]float32, 2*m.Classes())
-			if err := m.ForwardRaw(x, 2, 107, 107, got); err != nil {
+			got := make([]float32, 3*m.Classes())
+			if err := m.ForwardRaw(x, 3, 107, 107, got); err != nil {
 				t.Fatal(err)
 			}
 			if want == nil {

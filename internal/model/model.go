@@ -37,13 +37,13 @@ type Model struct {
 	store  *weightStore
 
 	mu      sync.Mutex
-	plans   map[[4]int]*compiled
+	plans   map[[5]int]*compiled
 	observe func(name string, out view)
 }
 
 // New returns the network of variant v without weights; Load binds them.
 func New(v *Variant) *Model {
-	m := &Model{Variant: v, net: v.net(), plans: map[[4]int]*compiled{}}
+	m := &Model{Variant: v, net: v.net(), plans: map[[5]int]*compiled{}}
 	in := Shape{3, v.Size, v.Size}
 	m.net.Features.params("", in, func(p *param) { m.params = append(m.params, p) })
 	feat, err := m.net.Features.outShape("", in)
@@ -95,7 +95,7 @@ func (m *Model) Load(src Source) error {
 	}
 	m.mu.Lock()
 	m.store = store
-	m.plans = map[[4]int]*compiled{}
+	m.plans = map[[5]int]*compiled{}
 	m.mu.Unlock()
 	return nil
 }
@@ -179,26 +179,78 @@ func (m *Model) Run(x []float32, n, h, w int, o Outputs) error {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	key := [4]int{n, h, w, threads}
-	c, ok := m.plans[key]
-	if !ok {
-		if c, err = m.compile(n, h, w, threads); err != nil {
+	// A batch of at least one image per thread is split between the threads, each running the whole
+	// network on its share with single-threaded kernels: no synchronisation per layer, and each core
+	// keeps its own activations in its cache. The kernels give the same bits for any batch split and
+	// thread count, so the results do not depend on the split.
+	parts := 1
+	if threads > 1 && n >= threads {
+		parts = threads
+	}
+	plans := make([]*compiled, parts)
+	for p := range plans {
+		k := n / parts
+		if p < n%parts {
+			k++
+		}
+		t := threads
+		if parts > 1 {
+			t = 1
+		}
+		if plans[p], err = m.plan(k, h, w, t, p); err != nil {
 			return err
 		}
-		m.plans[key] = c
 	}
+	var wg sync.WaitGroup
+	i0 := 0
+	for p, c := range plans {
+		xs := x[i0*3*h*w : (i0+c.n)*3*h*w]
+		if p == parts-1 {
+			c.runOn(xs, o, i0, feat)
+			break
+		}
+		wg.Add(1)
+		go func(i0 int) { defer wg.Done(); c.runOn(xs, o, i0, feat) }(i0)
+		i0 += c.n
+	}
+	wg.Wait()
+	return nil
+}
+
+// plan returns the compiled network for a batch of n h×w images on threads threads; slot tells apart the
+// plans of the shares of one batch that run at the same time.
+func (m *Model) plan(n, h, w, threads, slot int) (*compiled, error) {
+	key := [5]int{n, h, w, threads, slot}
+	if c, ok := m.plans[key]; ok {
+		return c, nil
+	}
+	c, err := m.compile(n, h, w, threads)
+	if err != nil {
+		return nil, err
+	}
+	m.plans[key] = c
+	return c, nil
+}
+
+// runOn runs the plan on its images x, the images i0… of a batch, and copies the requested outputs of
+// that batch into o.
+func (c *compiled) runOn(x []float32, o Outputs, i0 int, feat Shape) {
 	copy(c.input, x)
 	for _, s := range c.steps {
 		s(c.exec)
 	}
-	copy(o.Logits, c.output)
-	copy(o.Pooled, c.pooled)
+	k := len(c.output) / c.n
+	if o.Logits != nil {
+		copy(o.Logits[i0*k:], c.output)
+	}
+	if o.Pooled != nil {
+		copy(o.Pooled[i0*feat.C:], c.pooled)
+	}
 	if o.Features != nil {
-		for i := 0; i < n; i++ {
-			copy(o.Features[i*feat.Len():(i+1)*feat.Len()], c.features.img(i))
+		for i := 0; i < c.n; i++ {
+			copy(o.Features[(i0+i)*feat.Len():(i0+i+1)*feat.Len()], c.features.img(i))
 		}
 	}
-	return nil
 }
 
 // ClassMap writes the class-activation map of class k for one image's feature maps f (C×H×W, from
