@@ -21,6 +21,9 @@ const stripNR = 16
 // the loop overhead (pointer bumps, counter) under 10% of the issue slots.
 const unrollK = 4
 
+// prefetchA enables the AVX-512 kernels' prefetch of the next tile's A panels.
+const prefetchA = true
+
 func main() {
 	ConstraintExpr("!purego")
 	gemmKernel(6, 2, unrollK)
@@ -614,6 +617,13 @@ func gemmKernel512(np, ns, unroll int) {
 			}
 		}
 	}
+	// pf walks the packed A panels of the next tile down (np panels, np*6*kc floats
+	// further on), np*6*unroll floats per iteration, one PREFETCHT0 per cache line: when
+	// the weights stream from memory (the first strip of a K block), they then arrive while
+	// this tile computes instead of stalling the next one.
+	pf := RBX
+	IMUL3Q(U32(4*6*np), kc, pf)
+	ADDQ(a, pf)
 	n := RAX
 	MOVQ(kc, n)
 	SHRQ(U8(log2(unroll)), n)
@@ -621,7 +631,15 @@ func gemmKernel512(np, ns, unroll int) {
 	Label(name + "_loop")
 	for u := 0; u < unroll; u++ {
 		step(u)
+		if prefetchA {
+			for off := u * 6 * np * 4 / 64 * 64; off < (u+1)*6*np*4; off += 64 {
+				if off >= u*6*np*4 {
+					PREFETCHT0(Mem{Base: pf, Disp: off})
+				}
+			}
+		}
 	}
+	ADDQ(U32(4*unroll*6*np), pf)
 	ADDQ(U32(4*unroll*6), a)
 	ADDQ(U32(4*unroll*stripNR), b)
 	DECQ(n)
