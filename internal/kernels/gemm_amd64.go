@@ -20,6 +20,7 @@ var archKernels = []kernelEntry{
 	{op: "fmapeak", name: "fmaPeakF32AVX512", available: &avx512Kernels, fn: fmaPeakFunc(fmaPeakF32AVX512Flops)},
 	{op: "gemm", name: "gemmF32_6x16AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "packb", name: "packB16F32AVX2", available: &avx2Kernels, fn: isaAVX2},
+	{op: "packmasked", name: "packB32MaskedF32AVX512", available: &avx512Kernels, fn: isaAVX512},
 	{op: "unzip2", name: "unzip2F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "wino23", name: "wino23F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "fmapeak", name: "fmaPeakF32AVX2", available: &avx2Kernels, fn: fmaPeakFunc(fmaPeakF32AVX2Flops)},
@@ -81,6 +82,16 @@ func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []flo
 		return
 	}
 	packB16SegsF32Generic(kc, t, koff, segs, dst)
+}
+
+// packMasked packs kc rows of a pair of B strips with masked loads: see
+// packB32MaskedF32Generic.
+func (k isa) packMasked(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32) {
+	if k == isaAVX512 {
+		packB32MaskedF32AVX512(kc, t, koff, d0, d1, masks, nr, r0, dst)
+		return
+	}
+	packB32MaskedF32Generic(kc, t, koff, d0, d1, masks, nr, r0, dst)
 }
 
 // unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
@@ -184,6 +195,30 @@ func packB16ContigF32AVX2(kc int, t []float32, koff []int, d int, dst []float32)
 //
 //go:noescape
 func packB16SegsF32AVX2(kc int, t []float32, koff []int, segs []packSeg, dst []float32)
+
+// packB32MaskedF32AVX512 packs kc rows of a pair of 16-column B strips, each half row one
+// zero-masked zmm load (AVX-512 masked loads do not touch, nor fault on, masked-out
+// elements) merged with a masked load for the second run:
+//
+//	for p := 0; p < kc; p++ {
+//		r := (r0 + p) % nr
+//		for j := 0; j < 32; j++ {
+//			v := float32(0)
+//			if masks[2*r+j/16]>>(j%16)&1 != 0 {
+//				v = t[koff[p]+d0+j]
+//			}
+//			if len(masks) >= 4*nr && masks[2*(nr+r)+j/16]>>(j%16)&1 != 0 {
+//				v = t[koff[p]+d1+j]
+//			}
+//			dst[j/16*kc*16+p*16+j%16] = v
+//		}
+//	}
+//
+// Lengths are not checked: the caller (bSource.packMasked) guarantees that every unmasked
+// element is in bounds of t, len(masks) is 2*nr (one run) or 4*nr, r0 < nr, len(dst) >= 32*kc.
+//
+//go:noescape
+func packB32MaskedF32AVX512(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32)
 
 // unzip2F32AVX2 splits pairs into even and odd elements, 8 pairs at a time (two loads,
 // VSHUFPS and VPERMPD for each half, two stores):

@@ -462,6 +462,82 @@ packsegs_done:
 	VZEROUPPER
 	RET
 
+// func packB32MaskedF32AVX512(kc int, t []float32, koff []int, d0 int, d1 int, masks []uint16, nr int, r0 int, dst []float32)
+// Requires: AVX, AVX512F
+TEXT ·packB32MaskedF32AVX512(SB), NOSPLIT, $0-136
+	MOVQ  kc+0(FP), CX
+	MOVQ  t_base+8(FP), SI
+	MOVQ  koff_base+32(FP), BX
+	MOVQ  d0+56(FP), R8
+	MOVQ  d1+64(FP), DX
+	LEAQ  (SI)(DX*4), DX
+	LEAQ  (SI)(R8*4), SI
+	MOVQ  masks_base+72(FP), R9
+	MOVQ  nr+96(FP), R10
+	MOVQ  r0+104(FP), R11
+	MOVQ  dst_base+112(FP), DI
+	LEAQ  (R10)(R10*1), R13
+	SHLQ  $0x01, R13
+	MOVQ  CX, R12
+	SHLQ  $0x06, R12
+	ADDQ  DI, R12
+	TESTQ CX, CX
+	JZ    packmasked_done
+	MOVQ  masks_len+80(FP), AX
+	CMPQ  AX, R13
+	JL    packmasked_one
+
+packmasked_two:
+	MOVQ      (BX), R8
+	LEAQ      (R9)(R11*4), AX
+	KMOVW     (AX), K1
+	KMOVW     2(AX), K2
+	VMOVUPS.Z (SI)(R8*4), K1, Z0
+	VMOVUPS.Z 64(SI)(R8*4), K2, Z1
+	KMOVW     (AX)(R13*1), K3
+	KMOVW     2(AX)(R13*1), K4
+	VMOVUPS   (DX)(R8*4), K3, Z0
+	VMOVUPS   64(DX)(R8*4), K4, Z1
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, (R12)
+	ADDQ      $0x08, BX
+	ADDQ      $0x40, DI
+	ADDQ      $0x40, R12
+	INCQ      R11
+	CMPQ      R11, R10
+	JNE       packmasked_two_next
+	XORQ      R11, R11
+
+packmasked_two_next:
+	DECQ CX
+	JNZ  packmasked_two
+	JMP  packmasked_done
+
+packmasked_one:
+	MOVQ      (BX), R8
+	LEAQ      (R9)(R11*4), AX
+	KMOVW     (AX), K1
+	KMOVW     2(AX), K2
+	VMOVUPS.Z (SI)(R8*4), K1, Z0
+	VMOVUPS.Z 64(SI)(R8*4), K2, Z1
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, (R12)
+	ADDQ      $0x08, BX
+	ADDQ      $0x40, DI
+	ADDQ      $0x40, R12
+	INCQ      R11
+	CMPQ      R11, R10
+	JNE       packmasked_one_next
+	XORQ      R11, R11
+
+packmasked_one_next:
+	DECQ CX
+	JNZ  packmasked_one
+
+packmasked_done:
+	VZEROUPPER
+	RET
+
 // func unzip2F32AVX2(even []float32, odd []float32, src []float32)
 // Requires: AVX, AVX2
 TEXT ·unzip2F32AVX2(SB), NOSPLIT, $0-72

@@ -31,6 +31,12 @@ func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []flo
 	packB16SegsF32Generic(kc, t, koff, segs, dst)
 }
 
+// packMasked packs kc rows of a pair of B strips with masked loads: see
+// packB32MaskedF32Generic.
+func (k isa) packMasked(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32) {
+	packB32MaskedF32Generic(kc, t, koff, d0, d1, masks, nr, r0, dst)
+}
+
 // unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
 func (k isa) unzip2(even, odd, src []float32) {
 	unzip2F32Generic(even, odd, src)

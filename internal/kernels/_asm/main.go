@@ -30,6 +30,7 @@ func main() {
 	gemmKernel(6, 1, unrollK)
 	packContig()
 	packSegs()
+	packMasked512()
 	unzip2()
 	wino23Input()
 	wino23Output()
@@ -252,6 +253,72 @@ func packSegs() {
 	DECQ(kc)
 	JNZ(LabelRef("packsegs_row"))
 	Label("packsegs_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packMasked512 emits packB32MaskedF32AVX512: per row p, the two 16-column halves of a
+// 32-column strip pair, each a zero-masked load from the first run's source merged with a
+// masked load from the second's, the masks of kernel tap r = (r0+p) mod nr.
+func packMasked512() {
+	TEXT("packB32MaskedF32AVX512", NOSPLIT, "func(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32)")
+	Doc("packB32MaskedF32AVX512 packs kc rows of two B strips with masked loads: see the Go declaration.")
+	kc, t0, t1, koff, o := RCX, RSI, RDX, RBX, R8
+	masks, nr, r, dst, dst2, seg1, m := R9, R10, R11, RDI, R12, R13, RAX
+	Load(Param("kc"), kc)
+	Load(Param("t").Base(), t0)
+	Load(Param("koff").Base(), koff)
+	Load(Param("d0"), o)
+	Load(Param("d1"), t1)
+	LEAQ(Mem{Base: t0, Index: t1, Scale: 4}, t1)
+	LEAQ(Mem{Base: t0, Index: o, Scale: 4}, t0)
+	Load(Param("masks").Base(), masks)
+	Load(Param("nr"), nr)
+	Load(Param("r0"), r)
+	Load(Param("dst").Base(), dst)
+	// Run 1's masks follow run 0's, nr*4 bytes on; the second strip is kc*64 bytes on.
+	LEAQ(Mem{Base: nr, Index: nr, Scale: 1}, seg1)
+	SHLQ(U8(1), seg1)
+	MOVQ(kc, dst2)
+	SHLQ(U8(6), dst2)
+	ADDQ(dst, dst2)
+	TESTQ(kc, kc)
+	JZ(LabelRef("packmasked_done"))
+	// With one run (len(masks) = 2*nr, not 4*nr), a loop without the merging loads.
+	Load(Param("masks").Len(), m)
+	CMPQ(m, seg1)
+	JL(LabelRef("packmasked_one"))
+	body := func(label string, two bool) {
+		Label(label)
+		MOVQ(Mem{Base: koff}, o)
+		LEAQ(Mem{Base: masks, Index: r, Scale: 4}, m)
+		KMOVW(Mem{Base: m}, K1)
+		KMOVW(Mem{Base: m, Disp: 2}, K2)
+		VMOVUPS_Z(Mem{Base: t0, Index: o, Scale: 4}, K1, Z0)
+		VMOVUPS_Z(Mem{Base: t0, Index: o, Scale: 4, Disp: 64}, K2, Z1)
+		if two {
+			KMOVW(Mem{Base: m, Index: seg1, Scale: 1}, K3)
+			KMOVW(Mem{Base: m, Index: seg1, Scale: 1, Disp: 2}, K4)
+			VMOVUPS(Mem{Base: t1, Index: o, Scale: 4}, K3, Z0)
+			VMOVUPS(Mem{Base: t1, Index: o, Scale: 4, Disp: 64}, K4, Z1)
+		}
+		VMOVUPS(Z0, Mem{Base: dst})
+		VMOVUPS(Z1, Mem{Base: dst2})
+		ADDQ(U8(8), koff)
+		ADDQ(U8(64), dst)
+		ADDQ(U8(64), dst2)
+		INCQ(r)
+		CMPQ(r, nr)
+		JNE(LabelRef(label + "_next"))
+		XORQ(r, r)
+		Label(label + "_next")
+		DECQ(kc)
+		JNZ(LabelRef(label))
+	}
+	body("packmasked_two", true)
+	JMP(LabelRef("packmasked_done"))
+	body("packmasked_one", false)
+	Label("packmasked_done")
 	VZEROUPPER()
 	RET()
 }
