@@ -394,7 +394,7 @@ gemmF32_6x8AVX2_store:
 	RET
 
 // func packB16ContigF32AVX2(kc int, t []float32, koff []int, d int, dst []float32)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·packB16ContigF32AVX2(SB), NOSPLIT, $0-88
 	MOVQ  kc+0(FP), CX
 	MOVQ  t_base+8(FP), SI
@@ -406,15 +406,16 @@ TEXT ·packB16ContigF32AVX2(SB), NOSPLIT, $0-88
 	JZ    packcontig_done
 
 packcontig_loop:
-	MOVQ    (BX), R8
-	VMOVUPS (SI)(R8*4), Y0
-	VMOVUPS 32(SI)(R8*4), Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ    $0x08, BX
-	ADDQ    $0x40, DI
-	DECQ    CX
-	JNZ     packcontig_loop
+	MOVQ       (BX), R8
+	VMOVUPS    (SI)(R8*4), Y0
+	VMOVUPS    32(SI)(R8*4), Y1
+	PREFETCHT0 128(SI)(R8*4)
+	VMOVUPS    Y0, (DI)
+	VMOVUPS    Y1, 32(DI)
+	ADDQ       $0x08, BX
+	ADDQ       $0x40, DI
+	DECQ       CX
+	JNZ        packcontig_loop
 
 packcontig_done:
 	VZEROUPPER
@@ -463,7 +464,7 @@ packsegs_done:
 	RET
 
 // func packB32MaskedF32AVX512(kc int, t []float32, koff []int, d0 int, d1 int, masks []uint16, nr int, r0 int, dst []float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·packB32MaskedF32AVX512(SB), NOSPLIT, $0-136
 	MOVQ  kc+0(FP), CX
 	MOVQ  t_base+8(FP), SI
@@ -488,25 +489,27 @@ TEXT ·packB32MaskedF32AVX512(SB), NOSPLIT, $0-136
 	JL    packmasked_one
 
 packmasked_two:
-	MOVQ      (BX), R8
-	LEAQ      (R9)(R11*4), AX
-	KMOVW     (AX), K1
-	KMOVW     2(AX), K2
-	VMOVUPS.Z (SI)(R8*4), K1, Z0
-	VMOVUPS.Z 64(SI)(R8*4), K2, Z1
-	KMOVW     (AX)(R13*1), K3
-	KMOVW     2(AX)(R13*1), K4
-	VMOVUPS   (DX)(R8*4), K3, Z0
-	VMOVUPS   64(DX)(R8*4), K4, Z1
-	VMOVUPS   Z0, (DI)
-	VMOVUPS   Z1, (R12)
-	ADDQ      $0x08, BX
-	ADDQ      $0x40, DI
-	ADDQ      $0x40, R12
-	INCQ      R11
-	CMPQ      R11, R10
-	JNE       packmasked_two_next
-	XORQ      R11, R11
+	MOVQ       (BX), R8
+	LEAQ       (R9)(R11*4), AX
+	KMOVW      (AX), K1
+	KMOVW      2(AX), K2
+	VMOVUPS.Z  (SI)(R8*4), K1, Z0
+	VMOVUPS.Z  64(SI)(R8*4), K2, Z1
+	PREFETCHT0 128(SI)(R8*4)
+	PREFETCHT0 192(SI)(R8*4)
+	KMOVW      (AX)(R13*1), K3
+	KMOVW      2(AX)(R13*1), K4
+	VMOVUPS    (DX)(R8*4), K3, Z0
+	VMOVUPS    64(DX)(R8*4), K4, Z1
+	VMOVUPS    Z0, (DI)
+	VMOVUPS    Z1, (R12)
+	ADDQ       $0x08, BX
+	ADDQ       $0x40, DI
+	ADDQ       $0x40, R12
+	INCQ       R11
+	CMPQ       R11, R10
+	JNE        packmasked_two_next
+	XORQ       R11, R11
 
 packmasked_two_next:
 	DECQ CX
@@ -514,21 +517,23 @@ packmasked_two_next:
 	JMP  packmasked_done
 
 packmasked_one:
-	MOVQ      (BX), R8
-	LEAQ      (R9)(R11*4), AX
-	KMOVW     (AX), K1
-	KMOVW     2(AX), K2
-	VMOVUPS.Z (SI)(R8*4), K1, Z0
-	VMOVUPS.Z 64(SI)(R8*4), K2, Z1
-	VMOVUPS   Z0, (DI)
-	VMOVUPS   Z1, (R12)
-	ADDQ      $0x08, BX
-	ADDQ      $0x40, DI
-	ADDQ      $0x40, R12
-	INCQ      R11
-	CMPQ      R11, R10
-	JNE       packmasked_one_next
-	XORQ      R11, R11
+	MOVQ       (BX), R8
+	LEAQ       (R9)(R11*4), AX
+	KMOVW      (AX), K1
+	KMOVW      2(AX), K2
+	VMOVUPS.Z  (SI)(R8*4), K1, Z0
+	VMOVUPS.Z  64(SI)(R8*4), K2, Z1
+	PREFETCHT0 128(SI)(R8*4)
+	PREFETCHT0 192(SI)(R8*4)
+	VMOVUPS    Z0, (DI)
+	VMOVUPS    Z1, (R12)
+	ADDQ       $0x08, BX
+	ADDQ       $0x40, DI
+	ADDQ       $0x40, R12
+	INCQ       R11
+	CMPQ       R11, R10
+	JNE        packmasked_one_next
+	XORQ       R11, R11
 
 packmasked_one_next:
 	DECQ CX

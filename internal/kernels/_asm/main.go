@@ -24,6 +24,9 @@ const unrollK = 4
 // prefetchA enables the AVX-512 kernels' prefetch of the next tile's A panels.
 const prefetchA = true
 
+// prefetchB enables the B packers' prefetch of the next strip pair's rows.
+const prefetchB = true
+
 func main() {
 	ConstraintExpr("!purego")
 	gemmKernel(6, 2, unrollK)
@@ -195,6 +198,10 @@ func packContig() {
 	MOVQ(Mem{Base: koff}, o)
 	VMOVUPS(Mem{Base: t, Index: o, Scale: 4}, Y0)
 	VMOVUPS(Mem{Base: t, Index: o, Scale: 4, Disp: 32}, Y1)
+	if prefetchB {
+		// The same row of the strip 32 columns on, which the next strip pair packs.
+		PREFETCHT0(Mem{Base: t, Index: o, Scale: 4, Disp: 4 * 2 * stripNR})
+	}
 	VMOVUPS(Y0, Mem{Base: dst})
 	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
 	ADDQ(U8(8), koff)
@@ -296,6 +303,11 @@ func packMasked512() {
 		KMOVW(Mem{Base: m, Disp: 2}, K2)
 		VMOVUPS_Z(Mem{Base: t0, Index: o, Scale: 4}, K1, Z0)
 		VMOVUPS_Z(Mem{Base: t0, Index: o, Scale: 4, Disp: 64}, K2, Z1)
+		if prefetchB {
+			// The row 32 columns on, which the next strip pair packs.
+			PREFETCHT0(Mem{Base: t0, Index: o, Scale: 4, Disp: 4 * 2 * stripNR})
+			PREFETCHT0(Mem{Base: t0, Index: o, Scale: 4, Disp: 4*2*stripNR + 64})
+		}
 		if two {
 			KMOVW(Mem{Base: m, Index: seg1, Scale: 1}, K3)
 			KMOVW(Mem{Base: m, Index: seg1, Scale: 1, Disp: 2}, K4)
