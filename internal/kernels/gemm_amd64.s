@@ -2409,3 +2409,59 @@ addScaledRowF32AVX2_relu:
 addScaledRowF32AVX2_done:
 	VZEROUPPER
 	RET
+
+// func dotF32AVX2(a []float32, b []float32) float32
+// Requires: AVX, FMA3, SSE
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-52
+	MOVQ   a_base+0(FP), SI
+	MOVQ   a_len+8(FP), CX
+	MOVQ   b_base+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS X5, X5, X5
+	MOVQ   CX, AX
+	SHRQ   $0x05, AX
+	JZ     dot_reduce
+
+dot_loop:
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	VMOVUPS     32(SI), Y4
+	VFMADD231PS 32(DI), Y4, Y1
+	VMOVUPS     64(SI), Y4
+	VFMADD231PS 64(DI), Y4, Y2
+	VMOVUPS     96(SI), Y4
+	VFMADD231PS 96(DI), Y4, Y3
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, DI
+	DECQ        AX
+	JNZ         dot_loop
+
+dot_reduce:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	ANDQ         $0x1f, CX
+	JZ           dot_done
+
+dot_tail:
+	VMOVSS      (SI), X1
+	VFMADD231SS (DI), X1, X5
+	ADDQ        $0x04, SI
+	ADDQ        $0x04, DI
+	DECQ        CX
+	JNZ         dot_tail
+
+dot_done:
+	VADDSS X5, X0, X0
+	VZEROUPPER
+	MOVSS  X0, ret+48(FP)
+	RET

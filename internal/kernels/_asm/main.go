@@ -52,6 +52,7 @@ func main() {
 	poolRows3("addRows3S2F32AVX2", 2, false)
 	poolRow("divRowF32AVX2", 1, divPS)
 	addScaledRow()
+	dot()
 	Generate()
 }
 
@@ -602,6 +603,59 @@ func wino23Output() {
 	VMASKMOVPS(row[1][1], Y12, Mem{Base: out, Index: ldo, Scale: 1, Disp: 32})
 	Label("winoout_done")
 	VZEROUPPER()
+	RET()
+}
+
+// dot emits dotF32AVX2: four ymm accumulators over 32 floats per step, then a horizontal
+// sum, then the tail in a scalar accumulator.
+func dot() {
+	TEXT("dotF32AVX2", NOSPLIT, "func(a, b []float32) float32")
+	Doc("dotF32AVX2 returns the dot product of a and b[:len(a)]: see the Go declaration.")
+	a, b, n, blocks := RSI, RDI, RCX, RAX
+	Load(Param("a").Base(), a)
+	Load(Param("a").Len(), n)
+	Load(Param("b").Base(), b)
+	acc := []VecPhysical{Y0, Y1, Y2, Y3}
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	VXORPS(X5, X5, X5) // the tail's sum
+	MOVQ(n, blocks)
+	SHRQ(U8(5), blocks)
+	JZ(LabelRef("dot_reduce"))
+	Label("dot_loop")
+	for i, r := range acc {
+		VMOVUPS(Mem{Base: a, Disp: 32 * i}, Y4)
+		VFMADD231PS(Mem{Base: b, Disp: 32 * i}, Y4, r)
+	}
+	ADDQ(U32(128), a)
+	ADDQ(U32(128), b)
+	DECQ(blocks)
+	JNZ(LabelRef("dot_loop"))
+	Label("dot_reduce")
+	// v = (acc0+acc1) + (acc2+acc3); then halves: 8 -> 4 -> 2 -> 1 lanes.
+	VADDPS(Y1, Y0, Y0)
+	VADDPS(Y3, Y2, Y2)
+	VADDPS(Y2, Y0, Y0)
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVHLPS(X0, X0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVSHDUP(X0, X1)
+	VADDSS(X1, X0, X0)
+	ANDQ(U8(31), n)
+	JZ(LabelRef("dot_done"))
+	Label("dot_tail")
+	VMOVSS(Mem{Base: a}, X1)
+	VFMADD231SS(Mem{Base: b}, X1, X5)
+	ADDQ(U8(4), a)
+	ADDQ(U8(4), b)
+	DECQ(n)
+	JNZ(LabelRef("dot_tail"))
+	Label("dot_done")
+	VADDSS(X5, X0, X0)
+	VZEROUPPER() // before Store's MOVSS (legacy SSE)
+	Store(X0, ReturnIndex(0))
 	RET()
 }
 
