@@ -26,6 +26,7 @@ type kernelEntry struct {
 // INCEPTION_KERNELS is not "generic", then the portable ones.
 var kernelTable = append(archKernels[:len(archKernels):len(archKernels)], []kernelEntry{
 	{op: "gemm", name: "gemmF32_6x16Generic", available: &always, fn: isaGeneric},
+	{op: "gemv", name: "gemvF32_48Generic", available: &always, fn: isaGeneric},
 	{op: "packb", name: "packB16F32Generic", available: &always, fn: isaGeneric},
 	{op: "packmasked", name: "packB32MaskedF32Generic", available: &always, fn: isaGeneric},
 	{op: "unzip2", name: "unzip2F32Generic", available: &always, fn: isaGeneric},

@@ -112,6 +112,30 @@ func gemmF32_6x8Generic(kc int, a, b, c []float32, ldc int, bias []float32, flag
 	gemmF32Generic(kc, 8, a, b, c, ldc, bias, flags)
 }
 
+// gemvF32_48Generic computes one column of np <= 8 consecutive packed A panels (6*np rows)
+// times column 0 of a packed B strip, before any epilogue:
+//
+//	for i := 0; i < 6*np; i++ {
+//		var acc float32
+//		for p := 0; p < kc; p++ {
+//			acc += a[i/6*6*kc+p*6+i%6] * b[p*16]
+//		}
+//		out[i] = acc
+//	}
+func gemvF32_48Generic(kc int, a []float32, np int, b, out []float32) {
+	a = a[:np*gemmMR*kc]
+	b = b[:(kc-1)*gemmNR+1]
+	out = out[:np*gemmMR]
+	for i := range out {
+		var acc float32
+		ai := a[i/gemmMR*gemmMR*kc+i%gemmMR:]
+		for p := 0; p < kc; p++ {
+			acc += ai[p*gemmMR] * b[p*gemmNR]
+		}
+		out[i] = acc
+	}
+}
+
 // gemmF32Generic computes the 6×nr tile (nr = 8 or 16) of gemmF32_6x16Generic one row and
 // 8 columns at a time (gemmRow8).
 func gemmF32Generic(kc, nr int, a, b, c []float32, ldc int, bias []float32, flags int) {
@@ -729,6 +753,12 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 					g.isa.gemmWide(np, ns, kc, panels, strips, g.c[off:], g.ldc, bias, flags)
 					continue
 				}
+				if nv <= gemvMaxCols && g.isa == isaAVX512 {
+					// A last strip of a few columns: up to 8 panels a column at a time.
+					g.gemvEdge(ablk, kc, ir, min(i1, ir+gemvPanels*gemmMR), col, nv, strips, flags)
+					ir += (gemvPanels - 2) * gemmMR // the loop adds the other 2
+					continue
+				}
 				// Edge tile (or one spanning two images): compute into tile, then keep mv×nv.
 				if flags&gemmAccumulate != 0 {
 					g.tileCopy(true, ir, mv, col, nv, tile[:], gemmBufNR)
@@ -744,6 +774,43 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 				}
 				g.tileCopy(false, ir, mv, col, nv, tile[:], gemmBufNR)
 			}
+		}
+	}
+}
+
+// gemvMaxCols is the widest last strip runWide computes a column at a time (gemvEdge):
+// per 48 rows and k step, gemvF32_48AVX512 takes ~4 cycles a column against ~32 for the
+// 6×8 kernels on 12-row tiles.
+const gemvMaxCols = 4
+
+// gemvPanels is the A panels gemvF32_48AVX512 takes at once.
+const gemvPanels = 8
+
+// gemvEdge computes C rows ir..i1-1 (at most 8 panels, ir a multiple of 6) over columns
+// col..col+nv-1 of the K block of kc rows whose packed A is ablk and packed B strips is
+// strips, one gemv48 per column, then the micro-kernels' epilogue (bias or accumulate,
+// ReLU) row by row: the same operations on each element, hence the same bits.
+func (g *gemmPacked) gemvEdge(ablk []float32, kc, ir, i1, col, nv int, strips []float32, flags int) {
+	var acc [gemvPanels * gemmMR]float32
+	np := (i1 - ir + gemmMR - 1) / gemmMR
+	rows := min(i1, g.m) - ir
+	for j := 0; j < nv; j++ {
+		g.isa.gemv48(kc, ablk[ir*kc:(ir+np*gemmMR)*kc], np, strips[j:], acc[:])
+		off, _ := g.cAt(ir, col+j, 1)
+		for r := 0; r < rows; r++ {
+			v := acc[r]
+			c := &g.c[off+r*g.ldc]
+			if flags&gemmAccumulate != 0 {
+				v += *c
+			} else if g.bias != nil {
+				v += g.bias[ir+r]
+			} else {
+				v += zeroBias[0] // as the kernels add zeroBias: -0 becomes +0
+			}
+			if flags&gemmReLU != 0 && 0 > v {
+				v = 0 // as VMAXPS(acc, 0) in the kernels: NaN and -0 stay
+			}
+			*c = v
 		}
 	}
 }

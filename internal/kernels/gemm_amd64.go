@@ -17,6 +17,7 @@ var avx512Kernels = useAVX512 && !forceGeneric && !forceAVX2
 // kernelTable.
 var archKernels = []kernelEntry{
 	{op: "gemm", name: "gemmF32_12x32AVX512", available: &avx512Kernels, fn: isaAVX512},
+	{op: "gemv", name: "gemvF32_48AVX512", available: &avx512Kernels, fn: isaAVX512},
 	{op: "fmapeak", name: "fmaPeakF32AVX512", available: &avx512Kernels, fn: fmaPeakFunc(fmaPeakF32AVX512Flops)},
 	{op: "gemm", name: "gemmF32_6x16AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "packb", name: "packB16F32AVX2", available: &avx2Kernels, fn: isaAVX2},
@@ -56,6 +57,15 @@ func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32
 		}
 	}
 	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
+}
+
+// gemv48 computes one column of up to 8 A panels: see gemvF32_48Generic.
+func (k isa) gemv48(kc int, a []float32, np int, b, out []float32) {
+	if k == isaAVX512 {
+		gemvF32_48AVX512(kc, a, np, b, out)
+		return
+	}
+	gemvF32_48Generic(kc, a, np, b, out)
 }
 
 // gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
@@ -335,6 +345,27 @@ func gemmF32_12x16AVX512(kc int, a, b, c []float32, ldc int, bias []float32, fla
 //
 //go:noescape
 func gemmF32_6x32AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemvF32_48AVX512 computes one column of np <= 8 consecutive packed A panels (6*np rows)
+// times a packed B strip's column 0, one zmm accumulator per panel (rows in lanes 0..5,
+// loaded under a 6-lane mask, so nothing past a panel is read): eight independent FMA
+// chains, where the 6×8 kernel keeps six per 6 rows and wastes 7 of its 8 columns on a
+// last strip of one column (N = 289, v3's and IRv2's 17×17 layers):
+//
+//	for i := 0; i < 6*np; i++ {
+//		var acc float32
+//		for p := 0; p < kc; p++ {
+//			acc = fma(a[i/6*6*kc+p*6+i%6], b[p*16], acc)
+//		}
+//		out[i] = acc
+//	}
+//
+// Each element gets the FMAs of the 6×16 and 12×32 kernels in the same order; the caller
+// (gemmPacked.runWide) applies the epilogue. out: len >= 48 (rows past 6*np get junk).
+// Lengths are not checked.
+//
+//go:noescape
+func gemvF32_48AVX512(kc int, a []float32, np int, b, out []float32)
 
 // fmaPeakF32AVX512 runs a register-only loop of FMAs:
 //

@@ -1832,6 +1832,116 @@ gemmF32_6x32AVX512_store:
 	VZEROUPPER
 	RET
 
+// func gemvF32_48AVX512(kc int, a []float32, np int, b []float32, out []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·gemvF32_48AVX512(SB), NOSPLIT, $0-88
+	MOVQ   kc+0(FP), CX
+	MOVQ   a_base+8(FP), SI
+	MOVQ   b_base+40(FP), DI
+	MOVQ   np+32(FP), AX
+	MOVQ   $0x0000003f, R13
+	KMOVW  R13, K1
+	IMUL3Q $0x00000018, CX, BX
+	DECQ   AX
+	MOVQ   AX, R13
+	IMULQ  BX, R13
+	MOVQ   R13, R14
+	CMPQ   AX, $0x07
+	JL     gemv_last7
+	IMUL3Q $0x07, BX, R14
+
+gemv_last7:
+	MOVQ   R14, R12
+	MOVQ   R13, R14
+	CMPQ   AX, $0x06
+	JL     gemv_last6
+	IMUL3Q $0x06, BX, R14
+
+gemv_last6:
+	MOVQ   R14, R11
+	MOVQ   R13, R14
+	CMPQ   AX, $0x05
+	JL     gemv_last5
+	IMUL3Q $0x05, BX, R14
+
+gemv_last5:
+	MOVQ   R14, R10
+	MOVQ   R13, R14
+	CMPQ   AX, $0x04
+	JL     gemv_last4
+	IMUL3Q $0x04, BX, R14
+
+gemv_last4:
+	MOVQ   R14, R9
+	MOVQ   R13, R14
+	CMPQ   AX, $0x03
+	JL     gemv_last3
+	IMUL3Q $0x03, BX, R14
+
+gemv_last3:
+	MOVQ   R14, R8
+	MOVQ   R13, R14
+	CMPQ   AX, $0x02
+	JL     gemv_last2
+	IMUL3Q $0x02, BX, R14
+
+gemv_last2:
+	MOVQ   R14, DX
+	MOVQ   R13, R14
+	CMPQ   AX, $0x01
+	JL     gemv_last1
+	IMUL3Q $0x01, BX, R14
+
+gemv_last1:
+	MOVQ   R14, BX
+	XORQ   AX, AX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	TESTQ  CX, CX
+	JZ     gemv_store
+
+gemv_loop:
+	VBROADCASTSS (DI), Z8
+	VMOVUPS.Z    (SI)(AX*1), K1, Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS.Z    (SI)(BX*1), K1, Z10
+	VFMADD231PS  Z10, Z8, Z1
+	VMOVUPS.Z    (SI)(DX*1), K1, Z11
+	VFMADD231PS  Z11, Z8, Z2
+	VMOVUPS.Z    (SI)(R8*1), K1, Z12
+	VFMADD231PS  Z12, Z8, Z3
+	VMOVUPS.Z    (SI)(R9*1), K1, Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VMOVUPS.Z    (SI)(R10*1), K1, Z10
+	VFMADD231PS  Z10, Z8, Z5
+	VMOVUPS.Z    (SI)(R11*1), K1, Z11
+	VFMADD231PS  Z11, Z8, Z6
+	VMOVUPS.Z    (SI)(R12*1), K1, Z12
+	VFMADD231PS  Z12, Z8, Z7
+	ADDQ         $0x18, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          gemv_loop
+
+gemv_store:
+	MOVQ    out_base+64(FP), R13
+	VMOVUPS Z0, K1, (R13)
+	VMOVUPS Z1, K1, 24(R13)
+	VMOVUPS Z2, K1, 48(R13)
+	VMOVUPS Z3, K1, 72(R13)
+	VMOVUPS Z4, K1, 96(R13)
+	VMOVUPS Z5, K1, 120(R13)
+	VMOVUPS Z6, K1, 144(R13)
+	VMOVUPS Z7, K1, 168(R13)
+	VZEROUPPER
+	RET
+
 // func fmaPeakF32AVX512(n int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·fmaPeakF32AVX512(SB), NOSPLIT, $0-8

@@ -16,6 +16,11 @@ func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32
 	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
 }
 
+// gemv48 computes one column of up to 8 A panels: see gemvF32_48Generic.
+func (k isa) gemv48(kc int, a []float32, np int, b, out []float32) {
+	gemvF32_48Generic(kc, a, np, b, out)
+}
+
 // gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
 func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	gemmF32_6x8Generic(kc, a, b, c, ldc, bias, flags)

@@ -437,3 +437,33 @@ func TestPackMaskedKernels(t *testing.T) {
 		})
 	}
 }
+
+// TestGemvKernels runs every "gemv" implementation (one column of up to 8 packed A panels)
+// against the float64 sums, for 1..8 panels and K lengths around the unrolled steps.
+func TestGemvKernels(t *testing.T) {
+	for _, e := range isaImpls("gemv") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for np := 1; np <= gemvPanels; np++ {
+				for _, kc := range []int{1, 2, 5, 17, 64, 218, 256} {
+					r := newRand(uint64(np*1000 + kc))
+					a, b := randSlice(r, np*gemmMR*kc), randSlice(r, kc*gemmNR)
+					out := guarded(gemvPanels * gemmMR)
+					impl.gemv48(kc, a, np, b, out)
+					checkGuard(t, "out", out)
+					for i := 0; i < np*gemmMR; i++ {
+						var want, abs float64
+						for p := 0; p < kc; p++ {
+							v := float64(a[i/gemmMR*gemmMR*kc+p*gemmMR+i%gemmMR]) * float64(b[p*gemmNR])
+							want += v
+							abs += math.Abs(v)
+						}
+						if d := math.Abs(float64(out[i]) - want); d > dotTol(kc, abs) {
+							t.Fatalf("np=%d kc=%d: out[%d] = %v, want %v", np, kc, i, out[i], want)
+						}
+					}
+				}
+			}
+		})
+	}
+}

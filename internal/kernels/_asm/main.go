@@ -41,6 +41,7 @@ func main() {
 	gemmKernel512(2, 2, unrollK)
 	gemmKernel512(2, 1, unrollK)
 	gemmKernel512(1, 2, unrollK)
+	gemv512()
 	fmaPeak512()
 	poolRow("maxRowF32AVX2", 1, maxExact)
 	poolRow("maxRowS2F32AVX2", 2, maxExact)
@@ -824,6 +825,63 @@ func gemmKernel512(np, ns, unroll int) {
 		for v := 0; v < ns; v++ {
 			VMOVUPS(acc(i, v), rowMem(bases, ldc, i).Offset(64*v))
 		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// gemv512 emits gemvF32_48AVX512: one column of C for up to 8 packed A panels, one zmm
+// accumulator per panel (its 6 rows in lanes 0..5, loaded under a 6-lane mask), so that 8
+// independent FMA chains cover the latency. Panels past np repeat panel np-1.
+func gemv512() {
+	TEXT("gemvF32_48AVX512", NOSPLIT, "func(kc int, a []float32, np int, b, out []float32)")
+	Doc("gemvF32_48AVX512 computes one column of up to 48 rows of C: see the Go declaration.")
+	kc, a, b, np, stride := RCX, RSI, RDI, RAX, RBX
+	offs := []GPPhysical{RAX, RBX, RDX, R8, R9, R10, R11, R12}
+	Load(Param("kc"), kc)
+	Load(Param("a").Base(), a)
+	Load(Param("b").Base(), b)
+	Load(Param("np"), np)
+	// The 6-lane mask.
+	MOVQ(U32(0x3f), R13)
+	KMOVW(R13.As32(), K1)
+	// offs[q] = min(q, np-1) * 24*kc bytes: panel q's offset from a (computed from the last
+	// down, as offs[0..2] share registers with np, stride and out).
+	IMUL3Q(U32(4*6), kc, stride)
+	DECQ(np)
+	MOVQ(np, R13)
+	IMULQ(stride, R13) // the last panel's offset
+	for q := 7; q >= 1; q-- {
+		// offs[q] = q <= np-1 ? q*24*kc : the last panel's (np is decremented; offs[1] and
+		// offs[2] overwrite stride and out, no longer needed).
+		MOVQ(R13, R14)
+		CMPQ(np, U8(q))
+		JL(LabelRef(fmt.Sprintf("gemv_last%d", q)))
+		IMUL3Q(U8(q), stride, R14)
+		Label(fmt.Sprintf("gemv_last%d", q))
+		MOVQ(R14, offs[q])
+	}
+	XORQ(offs[0], offs[0])
+	acc := func(q int) VecPhysical { return zreg(q) }
+	for q := 0; q < 8; q++ {
+		VXORPS(acc(q), acc(q), acc(q))
+	}
+	TESTQ(kc, kc)
+	JZ(LabelRef("gemv_store"))
+	Label("gemv_loop")
+	VBROADCASTSS(Mem{Base: b}, Z8)
+	for q := 0; q < 8; q++ {
+		VMOVUPS_Z(Mem{Base: a, Index: offs[q], Scale: 1}, K1, zreg(9+q%4))
+		VFMADD231PS(zreg(9+q%4), Z8, acc(q))
+	}
+	ADDQ(U8(4*6), a)
+	ADDQ(U8(4*stripNR), b)
+	DECQ(kc)
+	JNZ(LabelRef("gemv_loop"))
+	Label("gemv_store")
+	Load(Param("out").Base(), R13)
+	for q := 0; q < 8; q++ {
+		VMOVUPS(acc(q), K1, Mem{Base: R13, Disp: 4 * 6 * q})
 	}
 	VZEROUPPER()
 	RET()
