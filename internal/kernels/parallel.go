@@ -10,9 +10,9 @@ import (
 // team runs a sequence of phases, each a range of independent units (strips of columns,
 // channels, …), on the calling goroutine and up to helpers more. Units are handed out in
 // ranges from an atomic counter, so the caller starts at once and each helper joins
-// whenever the OS gets it running: waking an idle thread took 20–130 µs on the dev VM,
-// which a static split pays in full at every fork and join (measured: a fork-join of two
-// 157 µs halves took 284 µs). Ranges shrink as the phase runs out (guided scheduling: a
+// whenever it gets the team: at once when it is polling (helperSpin), else when the OS
+// wakes it, which a static split would pay in full at every fork and join (measured: a
+// fork-join of two 157 µs halves took 284 µs). Ranges shrink as the phase runs out (guided scheduling: a
 // grab takes 1/(2·workers) of what is left, at least 1) so that the workers finish
 // together while few range boundaries (rows of C shared by two cores) are created. A phase
 // starts when every unit of the previous one is done; waits spin, yielding, as phases are
