@@ -198,3 +198,18 @@ func BenchmarkConv2DBatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLinear runs v3's classifier (2048 -> 1000) on 1 and 8 images.
+func BenchmarkLinear(b *testing.B) {
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("v3_fc/n=%d", n), func(b *testing.B) {
+			r := newRand(1)
+			const in, out = 2048, 1000
+			x, w, bias, y := randSlice(r, n*in), randSlice(r, out*in), randSlice(r, out), make([]float32, n*out)
+			for b.Loop() {
+				Linear(n, in, out, x, w, bias, y)
+			}
+			b.ReportMetric(2*float64(n*in*out)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -100,6 +100,26 @@ func (s ConvShape) phases() (hq, wq int) {
 	return (s.H + s.PadT + s.PadB + s.SH - 1) / s.SH, (s.W + s.PadL + s.PadR + s.SW - 1) / s.SW
 }
 
+// maskedPack reports whether the convolution reads its im2col matrix straight from the
+// unpadded input with impl, through masked loads (bSource.masked), rather than from a
+// padded copy that fillInput writes first: stride 1, padded to an output the size of the
+// input (v3's 1×7, 7×1, 1×3, 3×1, 5×5), not 1×1 (direct) nor Winograd, and impl has the
+// masked packer (AVX-512, or the portable one). With n images side by side, each must have
+// at least 31 output columns, so that a 32-column strip pair spans at most two.
+// On v3_Mixed_6b_1x7 the padded copy and the two masked loads per half row of
+// packB16SegsF32AVX2 (each strip crosses an output row) took 17% of the time.
+func (s ConvShape) maskedPack(n int, impl isa) bool {
+	return (impl == isaAVX512 || impl == isaGeneric) && s.SH == 1 && s.SW == 1 &&
+		s.OutH() == s.H && s.OutW() == s.W && s.KH*s.KW > 1 && s.KH*s.KW <= maxMaskedTaps &&
+		!s.winograd() && (n == 1 || s.H*s.W >= 2*gemmNR-1)
+}
+
+// maskedSource returns the bSource of a maskedPack convolution over in.
+func (s ConvShape) maskedSource(in []float32) bSource {
+	return bSource{t: in[:s.C*s.H*s.W], kh: s.KH, kw: s.KW, sh: 1, sw: 1, plane: s.H * s.W,
+		wq: s.W, ow: s.W, masked: true, padT: s.PadT, padL: s.PadL, h: s.H}
+}
+
 // inputLen returns the float32s of the padded, phase-split input, 0 when direct.
 func (s ConvShape) inputLen() int {
 	if s.direct() {
@@ -312,13 +332,19 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 	}
 	g := s.gemm()
 	bufLen := g.bufLen()
-	g.src = s.source(in, scratch[maxConvThreads*bufLen:])
+	if s.maskedPack(1, impl) {
+		g.src = s.maskedSource(in)
+	} else {
+		g.src = s.source(in, scratch[maxConvThreads*bufLen:])
+	}
 	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:g.m*g.n], g.n, relu, impl
 	if bias != nil {
 		g.bias = bias[:g.m]
 	}
 	if workers == 1 {
-		s.fillInput(in, g.src.t, 0, s.C, impl)
+		if !g.src.masked {
+			s.fillInput(in, g.src.t, 0, s.C, impl)
+		}
 		g.run(0, g.m, 0, g.n, scratch[:bufLen])
 		return
 	}
@@ -341,7 +367,7 @@ func conv2DParallel(s ConvShape, n int, in []float32, inStride int, g gemmPacked
 	if byRows {
 		units[0] = (g.m + gemmMR - 1) / gemmMR
 	}
-	if !s.direct() {
+	if !s.direct() && !g.src.masked {
 		units = []int{n * s.C, units[0]}
 	}
 	runTeam(workers-1, units, func(phase, lo, hi, worker int) {
@@ -432,7 +458,10 @@ func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []
 	ohw := g.n
 	g.n = n * ohw
 	g.src = s.source(in, t)
-	if s.direct() {
+	if s.maskedPack(n, impl) {
+		g.src = s.maskedSource(in)
+	}
+	if s.direct() || g.src.masked {
 		g.src.t, g.src.tStride = in[:(n-1)*inStride+s.C*s.H*s.W], inStride
 	} else {
 		g.src.t, g.src.tStride = t[:n*s.inputLen()], s.inputLen()
@@ -462,7 +491,7 @@ func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out [
 	bufLen := g0.bufLen()
 	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[maxConvThreads*bufLen:], relu, impl)
 	if workers == 1 {
-		if !s.direct() {
+		if !s.direct() && !g.src.masked {
 			s.fillBatch(in, inStride, g.src.t, 0, n*s.C, impl)
 		}
 		g.run(0, g.m, 0, g.n, scratch[:bufLen])

@@ -26,7 +26,9 @@ type kernelEntry struct {
 // INCEPTION_KERNELS is not "generic", then the portable ones.
 var kernelTable = append(archKernels[:len(archKernels):len(archKernels)], []kernelEntry{
 	{op: "gemm", name: "gemmF32_6x16Generic", available: &always, fn: isaGeneric},
+	{op: "gemv", name: "gemvF32_48Generic", available: &always, fn: isaGeneric},
 	{op: "packb", name: "packB16F32Generic", available: &always, fn: isaGeneric},
+	{op: "packmasked", name: "packB32MaskedF32Generic", available: &always, fn: isaGeneric},
 	{op: "unzip2", name: "unzip2F32Generic", available: &always, fn: isaGeneric},
 	{op: "wino23", name: "wino23F32Generic", available: &always, fn: isaGeneric},
 	{op: "fmapeak", name: "fmaPeakF32Generic", available: &always, fn: fmaPeakFunc(fmaPeakF32Generic)},
@@ -49,7 +51,7 @@ func activeKernel(op string) any {
 }
 
 // gemmActive is the implementation of the GEMM engine's kernels (micro-kernels, B packers,
-// the stride-2 input split and the Winograd transforms: the "gemm", "packb", "unzip2" and
+// the stride-2 input split and the Winograd transforms: the "gemm", "packb", "packmasked", "unzip2" and
 // "wino23" ops go together) that every GEMM and convolution uses, chosen once.
 var gemmActive = activeKernel("gemm").(isa)
 

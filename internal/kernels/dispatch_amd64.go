@@ -4,8 +4,8 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 gates the AVX2+FMA kernels (gemm_amd64.s); of the stubs below, dotF32 and reluF32
-// have no assembly yet and route to their …Generic versions.
+// useAVX2 gates the AVX2+FMA kernels (gemm_amd64.s); of the stubs below, reluF32 has no
+// assembly yet and routes to its …Generic version.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // useAVX512 gates the AVX-512 micro-kernels (gemm_amd64.s). They use AVX-512F only (zmm
@@ -13,8 +13,13 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 // x/sys/cpu reports AVX-512 only when the OS saves the zmm and opmask state.
 var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 
-// dotF32 returns Σ a[i]*b[i]: see dotF32Generic.
-func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
+// dotF32 returns Σ a[i]*b[i]: see dotF32Generic and dotF32AVX2.
+func dotF32(a, b []float32) float32 {
+	if avx2Kernels {
+		return dotF32AVX2(a, b[:len(a)])
+	}
+	return dotF32Generic(a, b)
+}
 
 // reluF32 sets x[i] = max(x[i], 0): see reluF32Generic.
 func reluF32(x []float32) { reluF32Generic(x) }

@@ -219,3 +219,29 @@ func TestEltwisePanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
 	}
 }
+
+// TestDotKernels runs every "dot" implementation against the float64 sum, on lengths
+// around its 32-float steps and on the Linear layers' 1536 and 2048.
+func TestDotKernels(t *testing.T) {
+	for _, e := range kernelTable {
+		if e.op != "dot" || !*e.available {
+			continue
+		}
+		dot := e.fn.(func(a, b []float32) float32)
+		t.Run(e.name, func(t *testing.T) {
+			for _, n := range []int{0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 100, 1536, 2048} {
+				r := newRand(uint64(n))
+				a, b := randSlice(r, n), randSlice(r, n+3)
+				var want, abs float64
+				for i := range n {
+					want += float64(a[i]) * float64(b[i])
+					abs += math.Abs(float64(a[i]) * float64(b[i]))
+				}
+				got := dot(a, b)
+				if d := math.Abs(float64(got) - want); d > dotTol(n, abs) {
+					t.Errorf("n=%d: got %v, want %v (error %.3g > %.3g)", n, got, want, d, dotTol(n, abs))
+				}
+			}
+		})
+	}
+}

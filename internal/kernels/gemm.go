@@ -112,6 +112,30 @@ func gemmF32_6x8Generic(kc int, a, b, c []float32, ldc int, bias []float32, flag
 	gemmF32Generic(kc, 8, a, b, c, ldc, bias, flags)
 }
 
+// gemvF32_48Generic computes one column of np <= 8 consecutive packed A panels (6*np rows)
+// times column 0 of a packed B strip, before any epilogue:
+//
+//	for i := 0; i < 6*np; i++ {
+//		var acc float32
+//		for p := 0; p < kc; p++ {
+//			acc += a[i/6*6*kc+p*6+i%6] * b[p*16]
+//		}
+//		out[i] = acc
+//	}
+func gemvF32_48Generic(kc int, a []float32, np int, b, out []float32) {
+	a = a[:np*gemmMR*kc]
+	b = b[:(kc-1)*gemmNR+1]
+	out = out[:np*gemmMR]
+	for i := range out {
+		var acc float32
+		ai := a[i/gemmMR*gemmMR*kc+i%gemmMR:]
+		for p := 0; p < kc; p++ {
+			acc += ai[p*gemmMR] * b[p*gemmNR]
+		}
+		out[i] = acc
+	}
+}
+
 // gemmF32Generic computes the 6×nr tile (nr = 8 or 16) of gemmF32_6x16Generic one row and
 // 8 columns at a time (gemmRow8).
 func gemmF32Generic(kc, nr int, a, b, c []float32, ldc int, bias []float32, flags int) {
@@ -284,11 +308,127 @@ func packA(m, k int, a []float32, lda int, dst []float32) {
 // A batch of images (Conv2DPackedBatch) puts their columns side by side: with imgN > 0,
 // column j is column j%imgN of image j/imgN, whose source starts tStride further on in t
 // (imgN is a multiple of ow, so a run within an output row never spans two images).
+//
+// With masked set (a stride-1 convolution whose output has the size of its input, see
+// ConvShape.maskedPack), t is the input itself, unpadded (plane = H*W, wq = ow = W): B[k][j]
+// is t[koff(k) + y(j)*wq + x(j) - padT*wq - padL] where the tap (ky, kx) of row k lands
+// inside the image, 0 elsewhere, and packMasked gathers it with masked loads.
 type bSource struct {
 	t              []float32
 	kh, kw, sh, sw int
 	plane, wq, ow  int
 	imgN, tStride  int // columns per image and source stride between images; imgN 0: one image
+
+	masked     bool
+	padT, padL int // masked: the convolution's padding
+	h          int // masked: input (and output) rows
+}
+
+// maxMaskedTaps bounds kh*kw for bSource.masked (the masks live on the stack).
+const maxMaskedTaps = 49
+
+// packMasked writes B[k0:k0+kc][j0:j0+nv] (nv <= 32) of a masked source into dst as two
+// kc×16 strips, strip s at dst[s*kc*16:], zero-filling columns nv..31; koff holds koff(k0+p)
+// for p < kc. The columns fall in at most two images (imgN >= 31): one run each, with a
+// mask per kernel tap and run of the columns whose tap lands inside the image.
+func (s *bSource) packMasked(k isa, koff []int, k0, j0, nv int, dst []float32) {
+	taps := s.kh * s.kw
+	var masks [4 * maxMaskedTaps]uint16
+	var d [2]int
+	nseg := 0
+	for l := 0; l < nv; nseg++ {
+		img, jj := 0, j0+l
+		if s.imgN > 0 {
+			img, jj = jj/s.imgN, jj%s.imgN
+		}
+		run := nv - l
+		if s.imgN > 0 {
+			run = min(run, s.imgN-jj)
+		}
+		// Lanes l..l+run-1 are columns jj.. of image img: lane l reads t[koff+d+l].
+		d[nseg] = img*s.tStride + jj - l - s.padT*s.wq - s.padL
+		// Lane of column (yy, xx) of the image: l + (yy-y0)*ow + xx-x0; its rows y0..y1.
+		y0, x0 := jj/s.ow, jj%s.ow
+		y1 := (jj + run - 1) / s.ow
+		lane := func(yy, xx int) int { return l + (yy-y0)*s.ow + xx - x0 }
+		var rows [maxMaskedTaps]uint32 // rows[ky]: lanes whose tap row ky is inside
+		var cols [maxMaskedTaps]uint32 // cols[kx]: lanes whose tap column kx is inside
+		for ky := range s.kh {
+			// Rows padT-ky <= yy < h+padT-ky.
+			rows[ky] = laneBits(lane(s.padT-ky, 0), lane(s.h+s.padT-ky, 0), l, l+run)
+		}
+		for kx := range s.kw {
+			// Columns padL-kx <= xx < ow+padL-kx of each row.
+			xa, xb := max(s.padL-kx, 0), min(s.ow+s.padL-kx, s.ow)
+			for yy := y0; yy <= y1; yy++ {
+				cols[kx] |= laneBits(lane(yy, xa), lane(yy, xb), l, l+run)
+			}
+		}
+		m := masks[2*nseg*taps : 2*(nseg+1)*taps]
+		for ky := range s.kh {
+			for kx := range s.kw {
+				b := rows[ky] & cols[kx]
+				m[2*(ky*s.kw+kx)], m[2*(ky*s.kw+kx)+1] = uint16(b), uint16(b>>16)
+			}
+		}
+		l += run
+	}
+	k.packMasked(len(koff), s.t, koff, d[0], d[1], masks[:2*nseg*taps], taps, k0%taps, dst)
+}
+
+// laneBits returns the bits a..b-1 of a lane mask, clipped to lanes lo..hi-1 (0 <= lo, hi <= 32).
+func laneBits(a, b, lo, hi int) uint32 {
+	a, b = max(a, lo), min(b, hi)
+	if a >= b {
+		return 0
+	}
+	return uint32(uint64(1)<<uint(b) - uint64(1)<<uint(a))
+}
+
+// packB32MaskedF32Generic packs kc rows of a pair of 16-column B strips, each column read
+// from one of two runs of t under per-row masks (row p uses those of kernel tap
+// r = (r0+p) mod nr: the bits of masks[2*r], masks[2*r+1] for the first run, masks[2*(nr+r)],
+// masks[2*(nr+r)+1] for the second, which are disjoint; len(masks) is 4*nr, or 2*nr when
+// there is only the first):
+//
+//	for p := 0; p < kc; p++ {
+//		r := (r0 + p) % nr
+//		for j := 0; j < 32; j++ {
+//			v := float32(0)
+//			if masks[2*r+j/16]>>(j%16)&1 != 0 {
+//				v = t[koff[p]+d0+j]
+//			}
+//			if len(masks) >= 4*nr && masks[2*(nr+r)+j/16]>>(j%16)&1 != 0 {
+//				v = t[koff[p]+d1+j]
+//			}
+//			dst[j/16*kc*16+p*16+j%16] = v
+//		}
+//	}
+func packB32MaskedF32Generic(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32) {
+	koff = koff[:kc]
+	dst = dst[:2*kc*gemmNR]
+	two := len(masks) >= 4*nr
+	r := r0
+	for p, o := range koff {
+		m0, m1 := masks[2*r:2*r+2], [2]uint16{}
+		if two {
+			m1 = [2]uint16(masks[2*(nr+r) : 2*(nr+r)+2])
+		}
+		for j := 0; j < 2*gemmNR; j++ {
+			h, bit := j/gemmNR, uint16(1)<<(j%gemmNR)
+			v := float32(0)
+			if m0[h]&bit != 0 {
+				v = t[o+d0+j]
+			}
+			if m1[h]&bit != 0 {
+				v = t[o+d1+j]
+			}
+			dst[h*kc*gemmNR+p*gemmNR+j%gemmNR] = v
+		}
+		if r++; r == nr {
+			r = 0
+		}
+	}
 }
 
 // column returns where column j of B starts in t, relative to koff: (img*tStride) + y*wq + x.
@@ -532,7 +672,11 @@ func (g *gemmPacked) run(i0, i1, j0, j1 int, buf []float32) {
 		strip := buf[:kc*gemmNR]
 		for col := j0; col < j1; col += gemmNR {
 			nv := min(gemmNR, j1-col)
-			g.src.pack(g.isa, koff[:kc], col, nv, strip)
+			if g.src.masked {
+				g.src.packMasked(g.isa, koff[:kc], k0, col, nv, buf[:2*kc*gemmNR])
+			} else {
+				g.src.pack(g.isa, koff[:kc], col, nv, strip)
+			}
 			for ir := i0; ir < i1; ir += gemmMR {
 				panel := ablk[ir*kc : (ir+gemmMR)*kc]
 				mv := min(gemmMR, g.m-ir)
@@ -582,7 +726,10 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 		for col := j0; col < j1; col += gemmBufNR {
 			nv := min(gemmBufNR, j1-col)
 			ns := (nv + gemmNR - 1) / gemmNR
-			for s := 0; s < ns; s++ {
+			if g.src.masked {
+				g.src.packMasked(g.isa, koff[:kc], k0, col, nv, buf[:2*kc*gemmNR])
+			}
+			for s := 0; s < ns && !g.src.masked; s++ {
 				g.src.pack(g.isa, koff[:kc], col+s*gemmNR, min(gemmNR, nv-s*gemmNR), buf[s*kc*gemmNR:(s+1)*kc*gemmNR])
 			}
 			strips := buf[:ns*kc*gemmNR]
@@ -606,6 +753,12 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 					g.isa.gemmWide(np, ns, kc, panels, strips, g.c[off:], g.ldc, bias, flags)
 					continue
 				}
+				if nv <= gemvMaxCols && g.isa == isaAVX512 {
+					// A last strip of a few columns: up to 8 panels a column at a time.
+					g.gemvEdge(ablk, kc, ir, min(i1, ir+gemvPanels*gemmMR), col, nv, strips, flags)
+					ir += (gemvPanels - 2) * gemmMR // the loop adds the other 2
+					continue
+				}
 				// Edge tile (or one spanning two images): compute into tile, then keep mv×nv.
 				if flags&gemmAccumulate != 0 {
 					g.tileCopy(true, ir, mv, col, nv, tile[:], gemmBufNR)
@@ -621,6 +774,43 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 				}
 				g.tileCopy(false, ir, mv, col, nv, tile[:], gemmBufNR)
 			}
+		}
+	}
+}
+
+// gemvMaxCols is the widest last strip runWide computes a column at a time (gemvEdge):
+// per 48 rows and k step, gemvF32_48AVX512 takes ~4 cycles a column against ~32 for the
+// 6×8 kernels on 12-row tiles.
+const gemvMaxCols = 4
+
+// gemvPanels is the A panels gemvF32_48AVX512 takes at once.
+const gemvPanels = 8
+
+// gemvEdge computes C rows ir..i1-1 (at most 8 panels, ir a multiple of 6) over columns
+// col..col+nv-1 of the K block of kc rows whose packed A is ablk and packed B strips is
+// strips, one gemv48 per column, then the micro-kernels' epilogue (bias or accumulate,
+// ReLU) row by row: the same operations on each element, hence the same bits.
+func (g *gemmPacked) gemvEdge(ablk []float32, kc, ir, i1, col, nv int, strips []float32, flags int) {
+	var acc [gemvPanels * gemmMR]float32
+	np := (i1 - ir + gemmMR - 1) / gemmMR
+	rows := min(i1, g.m) - ir
+	for j := 0; j < nv; j++ {
+		g.isa.gemv48(kc, ablk[ir*kc:(ir+np*gemmMR)*kc], np, strips[j:], acc[:])
+		off, _ := g.cAt(ir, col+j, 1)
+		for r := 0; r < rows; r++ {
+			v := acc[r]
+			c := &g.c[off+r*g.ldc]
+			if flags&gemmAccumulate != 0 {
+				v += *c
+			} else if g.bias != nil {
+				v += g.bias[ir+r]
+			} else {
+				v += zeroBias[0] // as the kernels add zeroBias: -0 becomes +0
+			}
+			if flags&gemmReLU != 0 && 0 > v {
+				v = 0 // as VMAXPS(acc, 0) in the kernels: NaN and -0 stay
+			}
+			*c = v
 		}
 	}
 }

@@ -17,15 +17,18 @@ var avx512Kernels = useAVX512 && !forceGeneric && !forceAVX2
 // kernelTable.
 var archKernels = []kernelEntry{
 	{op: "gemm", name: "gemmF32_12x32AVX512", available: &avx512Kernels, fn: isaAVX512},
+	{op: "gemv", name: "gemvF32_48AVX512", available: &avx512Kernels, fn: isaAVX512},
 	{op: "fmapeak", name: "fmaPeakF32AVX512", available: &avx512Kernels, fn: fmaPeakFunc(fmaPeakF32AVX512Flops)},
 	{op: "gemm", name: "gemmF32_6x16AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "packb", name: "packB16F32AVX2", available: &avx2Kernels, fn: isaAVX2},
+	{op: "packmasked", name: "packB32MaskedF32AVX512", available: &avx512Kernels, fn: isaAVX512},
 	{op: "unzip2", name: "unzip2F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "wino23", name: "wino23F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "fmapeak", name: "fmaPeakF32AVX2", available: &avx2Kernels, fn: fmaPeakFunc(fmaPeakF32AVX2Flops)},
 	{op: "maxpool", name: "maxPool2DF32AVX2", available: &avx2Kernels, fn: poolFunc(maxPool2DF32AVX2)},
 	{op: "avgpool", name: "avgPool2DF32AVX2", available: &avx2Kernels, fn: avgPoolFunc(avgPool2DF32AVX2)},
 	{op: "addscaled", name: "addScaledF32AVX2", available: &avx2Kernels, fn: addScaledF32AVX2},
+	{op: "dot", name: "dotF32AVX2", available: &avx2Kernels, fn: dotF32AVX2},
 }
 
 // gemm6x16 computes a 6×16 tile of C: see gemmF32_6x16Generic.
@@ -56,6 +59,15 @@ func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32
 	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
 }
 
+// gemv48 computes one column of up to 8 A panels: see gemvF32_48Generic.
+func (k isa) gemv48(kc int, a []float32, np int, b, out []float32) {
+	if k == isaAVX512 {
+		gemvF32_48AVX512(kc, a, np, b, out)
+		return
+	}
+	gemvF32_48Generic(kc, a, np, b, out)
+}
+
 // gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
 func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	if k != isaGeneric {
@@ -81,6 +93,16 @@ func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []flo
 		return
 	}
 	packB16SegsF32Generic(kc, t, koff, segs, dst)
+}
+
+// packMasked packs kc rows of a pair of B strips with masked loads: see
+// packB32MaskedF32Generic.
+func (k isa) packMasked(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32) {
+	if k == isaAVX512 {
+		packB32MaskedF32AVX512(kc, t, koff, d0, d1, masks, nr, r0, dst)
+		return
+	}
+	packB32MaskedF32Generic(kc, t, koff, d0, d1, masks, nr, r0, dst)
 }
 
 // unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
@@ -184,6 +206,30 @@ func packB16ContigF32AVX2(kc int, t []float32, koff []int, d int, dst []float32)
 //
 //go:noescape
 func packB16SegsF32AVX2(kc int, t []float32, koff []int, segs []packSeg, dst []float32)
+
+// packB32MaskedF32AVX512 packs kc rows of a pair of 16-column B strips, each half row one
+// zero-masked zmm load (AVX-512 masked loads do not touch, nor fault on, masked-out
+// elements) merged with a masked load for the second run:
+//
+//	for p := 0; p < kc; p++ {
+//		r := (r0 + p) % nr
+//		for j := 0; j < 32; j++ {
+//			v := float32(0)
+//			if masks[2*r+j/16]>>(j%16)&1 != 0 {
+//				v = t[koff[p]+d0+j]
+//			}
+//			if len(masks) >= 4*nr && masks[2*(nr+r)+j/16]>>(j%16)&1 != 0 {
+//				v = t[koff[p]+d1+j]
+//			}
+//			dst[j/16*kc*16+p*16+j%16] = v
+//		}
+//	}
+//
+// Lengths are not checked: the caller (bSource.packMasked) guarantees that every unmasked
+// element is in bounds of t, len(masks) is 2*nr (one run) or 4*nr, r0 < nr, len(dst) >= 32*kc.
+//
+//go:noescape
+func packB32MaskedF32AVX512(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32)
 
 // unzip2F32AVX2 splits pairs into even and odd elements, 8 pairs at a time (two loads,
 // VSHUFPS and VPERMPD for each half, two stores):
@@ -299,6 +345,27 @@ func gemmF32_12x16AVX512(kc int, a, b, c []float32, ldc int, bias []float32, fla
 //
 //go:noescape
 func gemmF32_6x32AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemvF32_48AVX512 computes one column of np <= 8 consecutive packed A panels (6*np rows)
+// times a packed B strip's column 0, one zmm accumulator per panel (rows in lanes 0..5,
+// loaded under a 6-lane mask, so nothing past a panel is read): eight independent FMA
+// chains, where the 6×8 kernel keeps six per 6 rows and wastes 7 of its 8 columns on a
+// last strip of one column (N = 289, v3's and IRv2's 17×17 layers):
+//
+//	for i := 0; i < 6*np; i++ {
+//		var acc float32
+//		for p := 0; p < kc; p++ {
+//			acc = fma(a[i/6*6*kc+p*6+i%6], b[p*16], acc)
+//		}
+//		out[i] = acc
+//	}
+//
+// Each element gets the FMAs of the 6×16 and 12×32 kernels in the same order; the caller
+// (gemmPacked.runWide) applies the epilogue. out: len >= 48 (rows past 6*np get junk).
+// Lengths are not checked.
+//
+//go:noescape
+func gemvF32_48AVX512(kc int, a []float32, np int, b, out []float32)
 
 // fmaPeakF32AVX512 runs a register-only loop of FMAs:
 //
@@ -446,3 +513,31 @@ func addScaledF32AVX2(out, x, y []float32, scale float32, relu bool) {
 //
 //go:noescape
 func addScaledRowF32AVX2(out, x, y []float32, scale float32, relu bool)
+
+// dotF32AVX2 returns the dot product of a and b[:len(a)] with four 8-wide FMA accumulators
+// (32 products per step), summed pairwise, then halved down to one lane, plus the tail's
+// FMAs in a scalar:
+//
+//	var acc [32]float32
+//	i := 0
+//	for ; i+32 <= len(a); i += 32 {
+//		for j := range acc {
+//			acc[j] = fma(a[i+j], b[i+j], acc[j])
+//		}
+//	}
+//	var v [8]float32
+//	for j := range v {
+//		v[j] = (acc[j] + acc[8+j]) + (acc[16+j] + acc[24+j])
+//	}
+//	s := ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
+//	var t float32
+//	for ; i < len(a); i++ {
+//		t = fma(a[i], b[i], t)
+//	}
+//	return s + t
+//
+// For Linear: the layer's 8 MB of v3 weights stream through it once per image (the scalar
+// loop took 1.5% of a v3 forward pass). Lengths are not checked: len(b) >= len(a).
+//
+//go:noescape
+func dotF32AVX2(a, b []float32) float32

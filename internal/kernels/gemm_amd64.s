@@ -394,7 +394,7 @@ gemmF32_6x8AVX2_store:
 	RET
 
 // func packB16ContigF32AVX2(kc int, t []float32, koff []int, d int, dst []float32)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·packB16ContigF32AVX2(SB), NOSPLIT, $0-88
 	MOVQ  kc+0(FP), CX
 	MOVQ  t_base+8(FP), SI
@@ -406,15 +406,16 @@ TEXT ·packB16ContigF32AVX2(SB), NOSPLIT, $0-88
 	JZ    packcontig_done
 
 packcontig_loop:
-	MOVQ    (BX), R8
-	VMOVUPS (SI)(R8*4), Y0
-	VMOVUPS 32(SI)(R8*4), Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ    $0x08, BX
-	ADDQ    $0x40, DI
-	DECQ    CX
-	JNZ     packcontig_loop
+	MOVQ       (BX), R8
+	VMOVUPS    (SI)(R8*4), Y0
+	VMOVUPS    32(SI)(R8*4), Y1
+	PREFETCHT0 128(SI)(R8*4)
+	VMOVUPS    Y0, (DI)
+	VMOVUPS    Y1, 32(DI)
+	ADDQ       $0x08, BX
+	ADDQ       $0x40, DI
+	DECQ       CX
+	JNZ        packcontig_loop
 
 packcontig_done:
 	VZEROUPPER
@@ -459,6 +460,86 @@ packsegs_seg:
 	JNZ        packsegs_row
 
 packsegs_done:
+	VZEROUPPER
+	RET
+
+// func packB32MaskedF32AVX512(kc int, t []float32, koff []int, d0 int, d1 int, masks []uint16, nr int, r0 int, dst []float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·packB32MaskedF32AVX512(SB), NOSPLIT, $0-136
+	MOVQ  kc+0(FP), CX
+	MOVQ  t_base+8(FP), SI
+	MOVQ  koff_base+32(FP), BX
+	MOVQ  d0+56(FP), R8
+	MOVQ  d1+64(FP), DX
+	LEAQ  (SI)(DX*4), DX
+	LEAQ  (SI)(R8*4), SI
+	MOVQ  masks_base+72(FP), R9
+	MOVQ  nr+96(FP), R10
+	MOVQ  r0+104(FP), R11
+	MOVQ  dst_base+112(FP), DI
+	LEAQ  (R10)(R10*1), R13
+	SHLQ  $0x01, R13
+	MOVQ  CX, R12
+	SHLQ  $0x06, R12
+	ADDQ  DI, R12
+	TESTQ CX, CX
+	JZ    packmasked_done
+	MOVQ  masks_len+80(FP), AX
+	CMPQ  AX, R13
+	JL    packmasked_one
+
+packmasked_two:
+	MOVQ       (BX), R8
+	LEAQ       (R9)(R11*4), AX
+	KMOVW      (AX), K1
+	KMOVW      2(AX), K2
+	VMOVUPS.Z  (SI)(R8*4), K1, Z0
+	VMOVUPS.Z  64(SI)(R8*4), K2, Z1
+	PREFETCHT0 128(SI)(R8*4)
+	PREFETCHT0 192(SI)(R8*4)
+	KMOVW      (AX)(R13*1), K3
+	KMOVW      2(AX)(R13*1), K4
+	VMOVUPS    (DX)(R8*4), K3, Z0
+	VMOVUPS    64(DX)(R8*4), K4, Z1
+	VMOVUPS    Z0, (DI)
+	VMOVUPS    Z1, (R12)
+	ADDQ       $0x08, BX
+	ADDQ       $0x40, DI
+	ADDQ       $0x40, R12
+	INCQ       R11
+	CMPQ       R11, R10
+	JNE        packmasked_two_next
+	XORQ       R11, R11
+
+packmasked_two_next:
+	DECQ CX
+	JNZ  packmasked_two
+	JMP  packmasked_done
+
+packmasked_one:
+	MOVQ       (BX), R8
+	LEAQ       (R9)(R11*4), AX
+	KMOVW      (AX), K1
+	KMOVW      2(AX), K2
+	VMOVUPS.Z  (SI)(R8*4), K1, Z0
+	VMOVUPS.Z  64(SI)(R8*4), K2, Z1
+	PREFETCHT0 128(SI)(R8*4)
+	PREFETCHT0 192(SI)(R8*4)
+	VMOVUPS    Z0, (DI)
+	VMOVUPS    Z1, (R12)
+	ADDQ       $0x08, BX
+	ADDQ       $0x40, DI
+	ADDQ       $0x40, R12
+	INCQ       R11
+	CMPQ       R11, R10
+	JNE        packmasked_one_next
+	XORQ       R11, R11
+
+packmasked_one_next:
+	DECQ CX
+	JNZ  packmasked_one
+
+packmasked_done:
 	VZEROUPPER
 	RET
 
@@ -887,6 +968,8 @@ TEXT ·gemmF32_12x32AVX512(SB), NOSPLIT, $0-120
 	VXORPS     Z21, Z21, Z21
 	VXORPS     Z22, Z22, Z22
 	VXORPS     Z23, Z23, Z23
+	IMUL3Q     $0x00000030, CX, BX
+	ADDQ       SI, BX
 	MOVQ       CX, AX
 	SHRQ       $0x02, AX
 	JZ         gemmF32_12x32AVX512_tail
@@ -930,6 +1013,7 @@ gemmF32_12x32AVX512_loop:
 	VBROADCASTSS 20(SI)(R10*1), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
+	PREFETCHT0   (BX)
 	VMOVUPS      64(DI), Z24
 	VMOVUPS      64(DI)(R11*1), Z25
 	VBROADCASTSS 24(SI), Z28
@@ -968,6 +1052,7 @@ gemmF32_12x32AVX512_loop:
 	VBROADCASTSS 44(SI)(R10*1), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
+	PREFETCHT0   64(BX)
 	VMOVUPS      128(DI), Z24
 	VMOVUPS      128(DI)(R11*1), Z25
 	VBROADCASTSS 48(SI), Z28
@@ -1006,6 +1091,7 @@ gemmF32_12x32AVX512_loop:
 	VBROADCASTSS 68(SI)(R10*1), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
+	PREFETCHT0   128(BX)
 	VMOVUPS      192(DI), Z24
 	VMOVUPS      192(DI)(R11*1), Z25
 	VBROADCASTSS 72(SI), Z28
@@ -1044,6 +1130,7 @@ gemmF32_12x32AVX512_loop:
 	VBROADCASTSS 92(SI)(R10*1), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
+	ADDQ         $0x000000c0, BX
 	ADDQ         $0x00000060, SI
 	ADDQ         $0x00000100, DI
 	DECQ         AX
@@ -1276,6 +1363,8 @@ TEXT ·gemmF32_12x16AVX512(SB), NOSPLIT, $0-120
 	VXORPS     Z9, Z9, Z9
 	VXORPS     Z10, Z10, Z10
 	VXORPS     Z11, Z11, Z11
+	IMUL3Q     $0x00000030, CX, BX
+	ADDQ       SI, BX
 	MOVQ       CX, AX
 	SHRQ       $0x02, AX
 	JZ         gemmF32_12x16AVX512_tail
@@ -1306,6 +1395,7 @@ gemmF32_12x16AVX512_loop:
 	VFMADD231PS  Z12, Z30, Z10
 	VBROADCASTSS 20(SI)(R10*1), Z31
 	VFMADD231PS  Z12, Z31, Z11
+	PREFETCHT0   (BX)
 	VMOVUPS      64(DI), Z12
 	VBROADCASTSS 24(SI), Z28
 	VFMADD231PS  Z12, Z28, Z0
@@ -1331,6 +1421,7 @@ gemmF32_12x16AVX512_loop:
 	VFMADD231PS  Z12, Z30, Z10
 	VBROADCASTSS 44(SI)(R10*1), Z31
 	VFMADD231PS  Z12, Z31, Z11
+	PREFETCHT0   64(BX)
 	VMOVUPS      128(DI), Z12
 	VBROADCASTSS 48(SI), Z28
 	VFMADD231PS  Z12, Z28, Z0
@@ -1356,6 +1447,7 @@ gemmF32_12x16AVX512_loop:
 	VFMADD231PS  Z12, Z30, Z10
 	VBROADCASTSS 68(SI)(R10*1), Z31
 	VFMADD231PS  Z12, Z31, Z11
+	PREFETCHT0   128(BX)
 	VMOVUPS      192(DI), Z12
 	VBROADCASTSS 72(SI), Z28
 	VFMADD231PS  Z12, Z28, Z0
@@ -1381,6 +1473,7 @@ gemmF32_12x16AVX512_loop:
 	VFMADD231PS  Z12, Z30, Z10
 	VBROADCASTSS 92(SI)(R10*1), Z31
 	VFMADD231PS  Z12, Z31, Z11
+	ADDQ         $0x000000c0, BX
 	ADDQ         $0x00000060, SI
 	ADDQ         $0x00000100, DI
 	DECQ         AX
@@ -1542,6 +1635,8 @@ TEXT ·gemmF32_6x32AVX512(SB), NOSPLIT, $0-120
 	VXORPS     Z9, Z9, Z9
 	VXORPS     Z10, Z10, Z10
 	VXORPS     Z11, Z11, Z11
+	IMUL3Q     $0x00000018, CX, BX
+	ADDQ       SI, BX
 	MOVQ       CX, AX
 	SHRQ       $0x02, AX
 	JZ         gemmF32_6x32AVX512_tail
@@ -1567,6 +1662,7 @@ gemmF32_6x32AVX512_loop:
 	VBROADCASTSS 20(SI), Z29
 	VFMADD231PS  Z12, Z29, Z10
 	VFMADD231PS  Z13, Z29, Z11
+	PREFETCHT0   (BX)
 	VMOVUPS      64(DI), Z12
 	VMOVUPS      64(DI)(R11*1), Z13
 	VBROADCASTSS 24(SI), Z28
@@ -1607,6 +1703,7 @@ gemmF32_6x32AVX512_loop:
 	VBROADCASTSS 68(SI), Z29
 	VFMADD231PS  Z12, Z29, Z10
 	VFMADD231PS  Z13, Z29, Z11
+	PREFETCHT0   64(BX)
 	VMOVUPS      192(DI), Z12
 	VMOVUPS      192(DI)(R11*1), Z13
 	VBROADCASTSS 72(SI), Z28
@@ -1627,6 +1724,7 @@ gemmF32_6x32AVX512_loop:
 	VBROADCASTSS 92(SI), Z29
 	VFMADD231PS  Z12, Z29, Z10
 	VFMADD231PS  Z13, Z29, Z11
+	ADDQ         $0x00000060, BX
 	ADDQ         $0x00000060, SI
 	ADDQ         $0x00000100, DI
 	DECQ         AX
@@ -1731,6 +1829,116 @@ gemmF32_6x32AVX512_store:
 	VMOVUPS Z9, 64(R9)(R8*1)
 	VMOVUPS Z10, (R9)(R8*2)
 	VMOVUPS Z11, 64(R9)(R8*2)
+	VZEROUPPER
+	RET
+
+// func gemvF32_48AVX512(kc int, a []float32, np int, b []float32, out []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·gemvF32_48AVX512(SB), NOSPLIT, $0-88
+	MOVQ   kc+0(FP), CX
+	MOVQ   a_base+8(FP), SI
+	MOVQ   b_base+40(FP), DI
+	MOVQ   np+32(FP), AX
+	MOVQ   $0x0000003f, R13
+	KMOVW  R13, K1
+	IMUL3Q $0x00000018, CX, BX
+	DECQ   AX
+	MOVQ   AX, R13
+	IMULQ  BX, R13
+	MOVQ   R13, R14
+	CMPQ   AX, $0x07
+	JL     gemv_last7
+	IMUL3Q $0x07, BX, R14
+
+gemv_last7:
+	MOVQ   R14, R12
+	MOVQ   R13, R14
+	CMPQ   AX, $0x06
+	JL     gemv_last6
+	IMUL3Q $0x06, BX, R14
+
+gemv_last6:
+	MOVQ   R14, R11
+	MOVQ   R13, R14
+	CMPQ   AX, $0x05
+	JL     gemv_last5
+	IMUL3Q $0x05, BX, R14
+
+gemv_last5:
+	MOVQ   R14, R10
+	MOVQ   R13, R14
+	CMPQ   AX, $0x04
+	JL     gemv_last4
+	IMUL3Q $0x04, BX, R14
+
+gemv_last4:
+	MOVQ   R14, R9
+	MOVQ   R13, R14
+	CMPQ   AX, $0x03
+	JL     gemv_last3
+	IMUL3Q $0x03, BX, R14
+
+gemv_last3:
+	MOVQ   R14, R8
+	MOVQ   R13, R14
+	CMPQ   AX, $0x02
+	JL     gemv_last2
+	IMUL3Q $0x02, BX, R14
+
+gemv_last2:
+	MOVQ   R14, DX
+	MOVQ   R13, R14
+	CMPQ   AX, $0x01
+	JL     gemv_last1
+	IMUL3Q $0x01, BX, R14
+
+gemv_last1:
+	MOVQ   R14, BX
+	XORQ   AX, AX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	TESTQ  CX, CX
+	JZ     gemv_store
+
+gemv_loop:
+	VBROADCASTSS (DI), Z8
+	VMOVUPS.Z    (SI)(AX*1), K1, Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS.Z    (SI)(BX*1), K1, Z10
+	VFMADD231PS  Z10, Z8, Z1
+	VMOVUPS.Z    (SI)(DX*1), K1, Z11
+	VFMADD231PS  Z11, Z8, Z2
+	VMOVUPS.Z    (SI)(R8*1), K1, Z12
+	VFMADD231PS  Z12, Z8, Z3
+	VMOVUPS.Z    (SI)(R9*1), K1, Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VMOVUPS.Z    (SI)(R10*1), K1, Z10
+	VFMADD231PS  Z10, Z8, Z5
+	VMOVUPS.Z    (SI)(R11*1), K1, Z11
+	VFMADD231PS  Z11, Z8, Z6
+	VMOVUPS.Z    (SI)(R12*1), K1, Z12
+	VFMADD231PS  Z12, Z8, Z7
+	ADDQ         $0x18, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          gemv_loop
+
+gemv_store:
+	MOVQ    out_base+64(FP), R13
+	VMOVUPS Z0, K1, (R13)
+	VMOVUPS Z1, K1, 24(R13)
+	VMOVUPS Z2, K1, 48(R13)
+	VMOVUPS Z3, K1, 72(R13)
+	VMOVUPS Z4, K1, 96(R13)
+	VMOVUPS Z5, K1, 120(R13)
+	VMOVUPS Z6, K1, 144(R13)
+	VMOVUPS Z7, K1, 168(R13)
 	VZEROUPPER
 	RET
 
@@ -2310,4 +2518,60 @@ addScaledRowF32AVX2_relu:
 
 addScaledRowF32AVX2_done:
 	VZEROUPPER
+	RET
+
+// func dotF32AVX2(a []float32, b []float32) float32
+// Requires: AVX, FMA3, SSE
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-52
+	MOVQ   a_base+0(FP), SI
+	MOVQ   a_len+8(FP), CX
+	MOVQ   b_base+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS X5, X5, X5
+	MOVQ   CX, AX
+	SHRQ   $0x05, AX
+	JZ     dot_reduce
+
+dot_loop:
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	VMOVUPS     32(SI), Y4
+	VFMADD231PS 32(DI), Y4, Y1
+	VMOVUPS     64(SI), Y4
+	VFMADD231PS 64(DI), Y4, Y2
+	VMOVUPS     96(SI), Y4
+	VFMADD231PS 96(DI), Y4, Y3
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, DI
+	DECQ        AX
+	JNZ         dot_loop
+
+dot_reduce:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	ANDQ         $0x1f, CX
+	JZ           dot_done
+
+dot_tail:
+	VMOVSS      (SI), X1
+	VFMADD231SS (DI), X1, X5
+	ADDQ        $0x04, SI
+	ADDQ        $0x04, DI
+	DECQ        CX
+	JNZ         dot_tail
+
+dot_done:
+	VADDSS X5, X0, X0
+	VZEROUPPER
+	MOVSS  X0, ret+48(FP)
 	RET

@@ -16,6 +16,11 @@ func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32
 	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
 }
 
+// gemv48 computes one column of up to 8 A panels: see gemvF32_48Generic.
+func (k isa) gemv48(kc int, a []float32, np int, b, out []float32) {
+	gemvF32_48Generic(kc, a, np, b, out)
+}
+
 // gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
 func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	gemmF32_6x8Generic(kc, a, b, c, ldc, bias, flags)
@@ -29,6 +34,12 @@ func (k isa) packContig(kc int, t []float32, koff []int, d int, dst []float32) {
 // packSegs packs kc rows of a B strip made of runs: see packB16SegsF32Generic.
 func (k isa) packSegs(kc int, t []float32, koff []int, segs []packSeg, dst []float32) {
 	packB16SegsF32Generic(kc, t, koff, segs, dst)
+}
+
+// packMasked packs kc rows of a pair of B strips with masked loads: see
+// packB32MaskedF32Generic.
+func (k isa) packMasked(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32) {
+	packB32MaskedF32Generic(kc, t, koff, d0, d1, masks, nr, r0, dst)
 }
 
 // unzip2 splits pairs into even and odd elements: see unzip2F32Generic.

@@ -384,3 +384,86 @@ func TestGemmWideKernelsNaN(t *testing.T) {
 		})
 	}
 }
+
+// TestPackMaskedKernels runs every masked B packer against the reference loop of
+// packB32MaskedF32Generic: random rows, two runs with disjoint random masks per kernel tap,
+// a first tap r0 anywhere, on NaN-guarded output.
+func TestPackMaskedKernels(t *testing.T) {
+	for _, e := range isaImpls("packmasked") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			r := newRand(11)
+			src := randSlice(r, 4000)
+			for kc := 1; kc <= 19; kc++ {
+				for _, nr := range []int{1, 3, 7, 25} {
+					koff := make([]int, kc)
+					for p := range koff {
+						koff[p] = int(r.Uint64()%3000) + 100
+					}
+					d0, d1 := int(r.Uint64()%100)-50, int(r.Uint64()%100)-50
+					masks := make([]uint16, 4*nr)
+					for q := range 2 * nr {
+						m := uint32(r.Uint64())
+						if q >= nr {
+							m &^= uint32(masks[2*(q-nr)]) | uint32(masks[2*(q-nr)+1])<<16 // disjoint runs
+						}
+						masks[2*q], masks[2*q+1] = uint16(m), uint16(m>>16)
+					}
+					r0 := int(r.Uint64() % uint64(nr))
+					runs := 1 + kc%2 // one run: masks holds only the first's
+					if runs == 1 {
+						clear(masks[2*nr:])
+					}
+					got := guarded(2 * kc * gemmNR)
+					impl.packMasked(kc, src, koff, d0, d1, masks[:2*runs*nr], nr, r0, got)
+					checkGuard(t, "dst", got)
+					for p := range kc {
+						tap := (r0 + p) % nr
+						for j := range 2 * gemmNR {
+							var want float32
+							if masks[2*tap+j/16]>>(j%16)&1 != 0 {
+								want = src[koff[p]+d0+j]
+							}
+							if masks[2*(nr+tap)+j/16]>>(j%16)&1 != 0 {
+								want = src[koff[p]+d1+j]
+							}
+							if g := got[j/16*kc*gemmNR+p*gemmNR+j%16]; g != want {
+								t.Fatalf("kc=%d nr=%d: dst[%d][%d] = %v, want %v", kc, nr, p, j, g, want)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGemvKernels runs every "gemv" implementation (one column of up to 8 packed A panels)
+// against the float64 sums, for 1..8 panels and K lengths around the unrolled steps.
+func TestGemvKernels(t *testing.T) {
+	for _, e := range isaImpls("gemv") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for np := 1; np <= gemvPanels; np++ {
+				for _, kc := range []int{1, 2, 5, 17, 64, 218, 256} {
+					r := newRand(uint64(np*1000 + kc))
+					a, b := randSlice(r, np*gemmMR*kc), randSlice(r, kc*gemmNR)
+					out := guarded(gemvPanels * gemmMR)
+					impl.gemv48(kc, a, np, b, out)
+					checkGuard(t, "out", out)
+					for i := 0; i < np*gemmMR; i++ {
+						var want, abs float64
+						for p := 0; p < kc; p++ {
+							v := float64(a[i/gemmMR*gemmMR*kc+p*gemmMR+i%gemmMR]) * float64(b[p*gemmNR])
+							want += v
+							abs += math.Abs(v)
+						}
+						if d := math.Abs(float64(out[i]) - want); d > dotTol(kc, abs) {
+							t.Fatalf("np=%d kc=%d: out[%d] = %v, want %v", np, kc, i, out[i], want)
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -2,15 +2,17 @@ package kernels
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // team runs a sequence of phases, each a range of independent units (strips of columns,
 // channels, …), on the calling goroutine and up to helpers more. Units are handed out in
 // ranges from an atomic counter, so the caller starts at once and each helper joins
-// whenever the OS gets it running: waking an idle thread took 20–130 µs on the dev VM,
-// which a static split pays in full at every fork and join (measured: a fork-join of two
-// 157 µs halves took 284 µs). Ranges shrink as the phase runs out (guided scheduling: a
+// whenever it gets the team: at once when it is polling (helperSpin), else when the OS
+// wakes it, which a static split would pay in full at every fork and join (measured: a
+// fork-join of two 157 µs halves took 284 µs). Ranges shrink as the phase runs out (guided scheduling: a
 // grab takes 1/(2·workers) of what is left, at least 1) so that the workers finish
 // together while few range boundaries (rows of C shared by two cores) are created. A phase
 // starts when every unit of the previous one is done; waits spin, yielding, as phases are
@@ -32,14 +34,102 @@ type teamPhase struct {
 }
 
 // runTeam runs the phases (units[p] units in phase p, by do) on the calling goroutine
-// (worker 0) and helpers more, and returns when all are done.
+// (worker 0) and helpers more, and returns when all are done. The helpers are the
+// persistent goroutines of helperPool.
 func runTeam(helpers int, units []int, do func(phase, lo, hi, worker int)) {
 	t := &team{units: units, workers: helpers + 1, do: do, states: make([]teamPhase, len(units))}
 	for w := 1; w <= helpers; w++ {
-		go t.work(w)
+		pool.submit(w, t)
 	}
 	t.work(0)
 	t.wait(len(units) - 1)
+}
+
+// helperSpin is how long a helper keeps polling for its next team after finishing one
+// before it parks. A parked goroutine took 0.1–3 ms (median 1.7) to start running again
+// on the dev VM, an idle vCPU being slow to wake, which is longer than most convolutions:
+// with a goroutine per team, threads=2 ran v3_Mixed_6b_1x7 in 379 µs against 392 µs
+// serially. The gaps between the convolutions of a forward pass are shorter than this.
+const helperSpin = 2 * time.Millisecond
+
+// helperPool holds the persistent helper goroutines of runTeam, one per worker index
+// 1..maxConvThreads-1, started on first use.
+type helperPool struct {
+	mu      sync.Mutex
+	helpers [maxConvThreads]*helper
+}
+
+// pool is the process's helper pool.
+var pool helperPool
+
+// helper is one persistent goroutine: it runs worker index w of the teams put in next.
+type helper struct {
+	w      int
+	next   atomic.Pointer[team] // the team to join, nil when none
+	parked atomic.Bool          // blocked on wake (set before its last check of next)
+	wake   chan struct{}        // a token after next is set while parked
+}
+
+// submit hands t to the helper of worker index w, starting it if needed. A team still in
+// next is finished (runTeam returned), so it may be replaced.
+func (p *helperPool) submit(w int, t *team) {
+	h := p.get(w)
+	h.next.Store(t)
+	if h.parked.Load() {
+		select {
+		case h.wake <- struct{}{}:
+		default: // a token is already waiting
+		}
+	}
+}
+
+// get returns the helper of worker index w, starting it on first use.
+func (p *helperPool) get(w int) *helper {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.helpers[w] == nil {
+		h := &helper{w: w, wake: make(chan struct{}, 1)}
+		p.helpers[w] = h
+		go h.loop()
+	}
+	return p.helpers[w]
+}
+
+// loop runs teams as they come: it polls next for helperSpin after each team, then parks
+// until woken. It parks at once when the process starts goroutines while it polls (the
+// model runs the branches of a block on goroutines of its own): a goroutine made runnable
+// on the caller's P is not stolen by a P that keeps running this one (Gosched puts it on
+// the global queue, which the scheduler checks before stealing), so the branches would
+// wait for the end of the spin; that made IRv2 at threads=2 20% slower.
+func (h *helper) loop() {
+	for {
+		deadline := time.Now().Add(helperSpin)
+		goroutines := runtime.NumGoroutine()
+		for i := 0; ; i++ {
+			if t := h.next.Swap(nil); t != nil {
+				t.work(h.w)
+				deadline = time.Now().Add(helperSpin)
+				goroutines = runtime.NumGoroutine()
+				continue
+			}
+			if i%64 == 63 {
+				if runtime.NumGoroutine() > goroutines || time.Now().After(deadline) {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+		// Park: announce it, then check next once more, so that a team stored before the
+		// announcement is seen here and one stored after it sends a token.
+		h.parked.Store(true)
+		if t := h.next.Swap(nil); t != nil {
+			h.parked.Store(false)
+			t.work(h.w)
+			continue
+		}
+		<-h.wake
+		h.parked.Store(false)
+	}
 }
 
 // work runs ranges of every phase it can get, in phase order.

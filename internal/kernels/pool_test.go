@@ -184,6 +184,10 @@ func TestPoolImplementations(t *testing.T) {
 		{C: 2, H: 8, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Ceil: true},
 		{C: 1, H: 5, W: 57, KH: 2, KW: 2, SH: 2, SW: 2},
 		{C: 1, H: 6, W: 33, KH: 1, KW: 5, SH: 1, SW: 1, PadL: 2, PadR: 2},
+		// A plane poolPlane splits into several chunks of rows, and big stride-2 ones.
+		{C: 1, H: 60, W: 300, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 1, H: 147, W: 147, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 1, H: 120, W: 150, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Ceil: true},
 	}
 	for _, tt := range poolTests {
 		shapes = append(shapes, tt.s)

@@ -21,12 +21,19 @@ const stripNR = 16
 // the loop overhead (pointer bumps, counter) under 10% of the issue slots.
 const unrollK = 4
 
+// prefetchA enables the AVX-512 kernels' prefetch of the next tile's A panels.
+const prefetchA = true
+
+// prefetchB enables the B packers' prefetch of the next strip pair's rows.
+const prefetchB = true
+
 func main() {
 	ConstraintExpr("!purego")
 	gemmKernel(6, 2, unrollK)
 	gemmKernel(6, 1, unrollK)
 	packContig()
 	packSegs()
+	packMasked512()
 	unzip2()
 	wino23Input()
 	wino23Output()
@@ -34,6 +41,7 @@ func main() {
 	gemmKernel512(2, 2, unrollK)
 	gemmKernel512(2, 1, unrollK)
 	gemmKernel512(1, 2, unrollK)
+	gemv512()
 	fmaPeak512()
 	poolRow("maxRowF32AVX2", 1, maxExact)
 	poolRow("maxRowS2F32AVX2", 2, maxExact)
@@ -45,6 +53,7 @@ func main() {
 	poolRows3("addRows3S2F32AVX2", 2, false)
 	poolRow("divRowF32AVX2", 1, divPS)
 	addScaledRow()
+	dot()
 	Generate()
 }
 
@@ -191,6 +200,10 @@ func packContig() {
 	MOVQ(Mem{Base: koff}, o)
 	VMOVUPS(Mem{Base: t, Index: o, Scale: 4}, Y0)
 	VMOVUPS(Mem{Base: t, Index: o, Scale: 4, Disp: 32}, Y1)
+	if prefetchB {
+		// The same row of the strip 32 columns on, which the next strip pair packs.
+		PREFETCHT0(Mem{Base: t, Index: o, Scale: 4, Disp: 4 * 2 * stripNR})
+	}
 	VMOVUPS(Y0, Mem{Base: dst})
 	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
 	ADDQ(U8(8), koff)
@@ -249,6 +262,77 @@ func packSegs() {
 	DECQ(kc)
 	JNZ(LabelRef("packsegs_row"))
 	Label("packsegs_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packMasked512 emits packB32MaskedF32AVX512: per row p, the two 16-column halves of a
+// 32-column strip pair, each a zero-masked load from the first run's source merged with a
+// masked load from the second's, the masks of kernel tap r = (r0+p) mod nr.
+func packMasked512() {
+	TEXT("packB32MaskedF32AVX512", NOSPLIT, "func(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32)")
+	Doc("packB32MaskedF32AVX512 packs kc rows of two B strips with masked loads: see the Go declaration.")
+	kc, t0, t1, koff, o := RCX, RSI, RDX, RBX, R8
+	masks, nr, r, dst, dst2, seg1, m := R9, R10, R11, RDI, R12, R13, RAX
+	Load(Param("kc"), kc)
+	Load(Param("t").Base(), t0)
+	Load(Param("koff").Base(), koff)
+	Load(Param("d0"), o)
+	Load(Param("d1"), t1)
+	LEAQ(Mem{Base: t0, Index: t1, Scale: 4}, t1)
+	LEAQ(Mem{Base: t0, Index: o, Scale: 4}, t0)
+	Load(Param("masks").Base(), masks)
+	Load(Param("nr"), nr)
+	Load(Param("r0"), r)
+	Load(Param("dst").Base(), dst)
+	// Run 1's masks follow run 0's, nr*4 bytes on; the second strip is kc*64 bytes on.
+	LEAQ(Mem{Base: nr, Index: nr, Scale: 1}, seg1)
+	SHLQ(U8(1), seg1)
+	MOVQ(kc, dst2)
+	SHLQ(U8(6), dst2)
+	ADDQ(dst, dst2)
+	TESTQ(kc, kc)
+	JZ(LabelRef("packmasked_done"))
+	// With one run (len(masks) = 2*nr, not 4*nr), a loop without the merging loads.
+	Load(Param("masks").Len(), m)
+	CMPQ(m, seg1)
+	JL(LabelRef("packmasked_one"))
+	body := func(label string, two bool) {
+		Label(label)
+		MOVQ(Mem{Base: koff}, o)
+		LEAQ(Mem{Base: masks, Index: r, Scale: 4}, m)
+		KMOVW(Mem{Base: m}, K1)
+		KMOVW(Mem{Base: m, Disp: 2}, K2)
+		VMOVUPS_Z(Mem{Base: t0, Index: o, Scale: 4}, K1, Z0)
+		VMOVUPS_Z(Mem{Base: t0, Index: o, Scale: 4, Disp: 64}, K2, Z1)
+		if prefetchB {
+			// The row 32 columns on, which the next strip pair packs.
+			PREFETCHT0(Mem{Base: t0, Index: o, Scale: 4, Disp: 4 * 2 * stripNR})
+			PREFETCHT0(Mem{Base: t0, Index: o, Scale: 4, Disp: 4*2*stripNR + 64})
+		}
+		if two {
+			KMOVW(Mem{Base: m, Index: seg1, Scale: 1}, K3)
+			KMOVW(Mem{Base: m, Index: seg1, Scale: 1, Disp: 2}, K4)
+			VMOVUPS(Mem{Base: t1, Index: o, Scale: 4}, K3, Z0)
+			VMOVUPS(Mem{Base: t1, Index: o, Scale: 4, Disp: 64}, K4, Z1)
+		}
+		VMOVUPS(Z0, Mem{Base: dst})
+		VMOVUPS(Z1, Mem{Base: dst2})
+		ADDQ(U8(8), koff)
+		ADDQ(U8(64), dst)
+		ADDQ(U8(64), dst2)
+		INCQ(r)
+		CMPQ(r, nr)
+		JNE(LabelRef(label + "_next"))
+		XORQ(r, r)
+		Label(label + "_next")
+		DECQ(kc)
+		JNZ(LabelRef(label))
+	}
+	body("packmasked_two", true)
+	JMP(LabelRef("packmasked_done"))
+	body("packmasked_one", false)
+	Label("packmasked_done")
 	VZEROUPPER()
 	RET()
 }
@@ -523,6 +607,59 @@ func wino23Output() {
 	RET()
 }
 
+// dot emits dotF32AVX2: four ymm accumulators over 32 floats per step, then a horizontal
+// sum, then the tail in a scalar accumulator.
+func dot() {
+	TEXT("dotF32AVX2", NOSPLIT, "func(a, b []float32) float32")
+	Doc("dotF32AVX2 returns the dot product of a and b[:len(a)]: see the Go declaration.")
+	a, b, n, blocks := RSI, RDI, RCX, RAX
+	Load(Param("a").Base(), a)
+	Load(Param("a").Len(), n)
+	Load(Param("b").Base(), b)
+	acc := []VecPhysical{Y0, Y1, Y2, Y3}
+	for _, r := range acc {
+		VXORPS(r, r, r)
+	}
+	VXORPS(X5, X5, X5) // the tail's sum
+	MOVQ(n, blocks)
+	SHRQ(U8(5), blocks)
+	JZ(LabelRef("dot_reduce"))
+	Label("dot_loop")
+	for i, r := range acc {
+		VMOVUPS(Mem{Base: a, Disp: 32 * i}, Y4)
+		VFMADD231PS(Mem{Base: b, Disp: 32 * i}, Y4, r)
+	}
+	ADDQ(U32(128), a)
+	ADDQ(U32(128), b)
+	DECQ(blocks)
+	JNZ(LabelRef("dot_loop"))
+	Label("dot_reduce")
+	// v = (acc0+acc1) + (acc2+acc3); then halves: 8 -> 4 -> 2 -> 1 lanes.
+	VADDPS(Y1, Y0, Y0)
+	VADDPS(Y3, Y2, Y2)
+	VADDPS(Y2, Y0, Y0)
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVHLPS(X0, X0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVSHDUP(X0, X1)
+	VADDSS(X1, X0, X0)
+	ANDQ(U8(31), n)
+	JZ(LabelRef("dot_done"))
+	Label("dot_tail")
+	VMOVSS(Mem{Base: a}, X1)
+	VFMADD231SS(Mem{Base: b}, X1, X5)
+	ADDQ(U8(4), a)
+	ADDQ(U8(4), b)
+	DECQ(n)
+	JNZ(LabelRef("dot_tail"))
+	Label("dot_done")
+	VADDSS(X5, X0, X0)
+	VZEROUPPER() // before Store's MOVSS (legacy SSE)
+	Store(X0, ReturnIndex(0))
+	RET()
+}
+
 // fmaPeak emits fmaPeakF32AVX2: n iterations of 12 independent VFMADD231PS, 192 flops each.
 func fmaPeak() {
 	TEXT("fmaPeakF32AVX2", NOSPLIT, "func(n int)")
@@ -614,6 +751,13 @@ func gemmKernel512(np, ns, unroll int) {
 			}
 		}
 	}
+	// pf walks the packed A panels of the next tile down (np panels, np*6*kc floats
+	// further on), np*6*unroll floats per iteration, one PREFETCHT0 per cache line: when
+	// the weights stream from memory (the first strip of a K block), they then arrive while
+	// this tile computes instead of stalling the next one.
+	pf := RBX
+	IMUL3Q(U32(4*6*np), kc, pf)
+	ADDQ(a, pf)
 	n := RAX
 	MOVQ(kc, n)
 	SHRQ(U8(log2(unroll)), n)
@@ -621,7 +765,15 @@ func gemmKernel512(np, ns, unroll int) {
 	Label(name + "_loop")
 	for u := 0; u < unroll; u++ {
 		step(u)
+		if prefetchA {
+			for off := u * 6 * np * 4 / 64 * 64; off < (u+1)*6*np*4; off += 64 {
+				if off >= u*6*np*4 {
+					PREFETCHT0(Mem{Base: pf, Disp: off})
+				}
+			}
+		}
 	}
+	ADDQ(U32(4*unroll*6*np), pf)
 	ADDQ(U32(4*unroll*6), a)
 	ADDQ(U32(4*unroll*stripNR), b)
 	DECQ(n)
@@ -673,6 +825,63 @@ func gemmKernel512(np, ns, unroll int) {
 		for v := 0; v < ns; v++ {
 			VMOVUPS(acc(i, v), rowMem(bases, ldc, i).Offset(64*v))
 		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// gemv512 emits gemvF32_48AVX512: one column of C for up to 8 packed A panels, one zmm
+// accumulator per panel (its 6 rows in lanes 0..5, loaded under a 6-lane mask), so that 8
+// independent FMA chains cover the latency. Panels past np repeat panel np-1.
+func gemv512() {
+	TEXT("gemvF32_48AVX512", NOSPLIT, "func(kc int, a []float32, np int, b, out []float32)")
+	Doc("gemvF32_48AVX512 computes one column of up to 48 rows of C: see the Go declaration.")
+	kc, a, b, np, stride := RCX, RSI, RDI, RAX, RBX
+	offs := []GPPhysical{RAX, RBX, RDX, R8, R9, R10, R11, R12}
+	Load(Param("kc"), kc)
+	Load(Param("a").Base(), a)
+	Load(Param("b").Base(), b)
+	Load(Param("np"), np)
+	// The 6-lane mask.
+	MOVQ(U32(0x3f), R13)
+	KMOVW(R13.As32(), K1)
+	// offs[q] = min(q, np-1) * 24*kc bytes: panel q's offset from a (computed from the last
+	// down, as offs[0..2] share registers with np, stride and out).
+	IMUL3Q(U32(4*6), kc, stride)
+	DECQ(np)
+	MOVQ(np, R13)
+	IMULQ(stride, R13) // the last panel's offset
+	for q := 7; q >= 1; q-- {
+		// offs[q] = q <= np-1 ? q*24*kc : the last panel's (np is decremented; offs[1] and
+		// offs[2] overwrite stride and out, no longer needed).
+		MOVQ(R13, R14)
+		CMPQ(np, U8(q))
+		JL(LabelRef(fmt.Sprintf("gemv_last%d", q)))
+		IMUL3Q(U8(q), stride, R14)
+		Label(fmt.Sprintf("gemv_last%d", q))
+		MOVQ(R14, offs[q])
+	}
+	XORQ(offs[0], offs[0])
+	acc := func(q int) VecPhysical { return zreg(q) }
+	for q := 0; q < 8; q++ {
+		VXORPS(acc(q), acc(q), acc(q))
+	}
+	TESTQ(kc, kc)
+	JZ(LabelRef("gemv_store"))
+	Label("gemv_loop")
+	VBROADCASTSS(Mem{Base: b}, Z8)
+	for q := 0; q < 8; q++ {
+		VMOVUPS_Z(Mem{Base: a, Index: offs[q], Scale: 1}, K1, zreg(9+q%4))
+		VFMADD231PS(zreg(9+q%4), Z8, acc(q))
+	}
+	ADDQ(U8(4*6), a)
+	ADDQ(U8(4*stripNR), b)
+	DECQ(kc)
+	JNZ(LabelRef("gemv_loop"))
+	Label("gemv_store")
+	Load(Param("out").Base(), R13)
+	for q := 0; q < 8; q++ {
+		VMOVUPS(acc(q), K1, Mem{Base: R13, Disp: 4 * 6 * q})
 	}
 	VZEROUPPER()
 	RET()
