@@ -37,8 +37,8 @@ func newCmdBench(ios *IOStreams, runF func(*benchOptions) error) *cobra.Command 
 			if opts.Batch < 1 || opts.Iters < 1 || opts.Threads < 0 || opts.Size < 0 {
 				return usageErrorf("--batch and --iters must be at least 1, --threads and --size not negative")
 			}
-			if opts.Format != "text" && opts.Format != "json" {
-				return usageErrorf("--format must be text or json, got %q", opts.Format)
+			if err := checkFormat(opts.Format); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)

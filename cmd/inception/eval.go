@@ -19,11 +19,10 @@ type evalOptions struct {
 	head *head.Head
 	netFlags
 	inputFlags
-	Crops     int
-	Head      string
-	Labels    string
-	LabelFrom string
-	Format    string
+	labelFlags
+	Crops  int
+	Head   string
+	Format string
 }
 
 func newCmdEval(ios *IOStreams, runF func(*evalOptions) error) *cobra.Command {
@@ -56,14 +55,11 @@ exit status 1.`,
 			if err := opts.netFlags.validate(); err != nil {
 				return err
 			}
-			if opts.Format != "text" && opts.Format != "json" {
-				return usageErrorf("--format must be text or json, got %q", opts.Format)
+			if err := checkFormat(opts.Format); err != nil {
+				return err
 			}
-			switch {
-			case opts.Labels != "" && cmd.Flags().Changed("label-from"):
-				return usageErrorf("--labels and --label-from exclude each other")
-			case opts.LabelFrom != "" && opts.LabelFrom != "folder" && opts.LabelFrom != "prefix":
-				return usageErrorf("--label-from must be folder or prefix, got %q", opts.LabelFrom)
+			if err := opts.labelFlags.validate(cmd); err != nil {
+				return err
 			}
 			h, err := loadHeadFlag(cmd, opts.Head, &opts.netFlags)
 			if err != nil {
@@ -81,8 +77,7 @@ exit status 1.`,
 	registerCrops(cmd, &opts.Crops)
 	f := cmd.Flags()
 	f.StringVar(&opts.Head, "head", "", "evaluate a head trained by 'inception train-head' (its labels)")
-	f.StringVar(&opts.Labels, "labels", "", "file of path→class lines instead of folder or file names")
-	f.StringVar(&opts.LabelFrom, "label-from", "", "where the true class is: folder or prefix (default: folder if DIR has sub-folders)")
+	opts.labelFlags.register(cmd, "the true class")
 	f.StringVar(&opts.Format, "format", "text", "output: text or json")
 	return cmd
 }
@@ -105,7 +100,7 @@ func evalRun(cmd *cobra.Command, opts *evalOptions) error {
 	if len(items) == 0 {
 		return usageErrorf("%s: no images", opts.Dir)
 	}
-	src, err := labelSource(opts.Dir, opts.Labels, opts.LabelFrom)
+	src, err := opts.source(opts.Dir)
 	if err != nil {
 		return err
 	}
@@ -168,16 +163,39 @@ func evalRun(cmd *cobra.Command, opts *evalOptions) error {
 	return nil
 }
 
-// labelSource picks where the true classes come from: --labels, --label-from, or by dir's layout (folder
-// labels when it has sub-folders, else file-name prefixes).
-func labelSource(dir, labels, from string) (eval.Source, error) {
-	if labels != "" {
-		l, err := eval.ReadLabelsFile(labels)
+// labelFlags say where each image's class comes from, for eval and train-head.
+type labelFlags struct {
+	Labels    string
+	LabelFrom string
+}
+
+func (l *labelFlags) register(cmd *cobra.Command, what string) {
+	f := cmd.Flags()
+	f.StringVar(&l.Labels, "labels", "", "file of path→class lines instead of folder or file names")
+	f.StringVar(&l.LabelFrom, "label-from", "", "where "+what+" is: folder or prefix (default: folder if DIR has sub-folders)")
+}
+
+func (l *labelFlags) validate(cmd *cobra.Command) error {
+	switch {
+	case l.Labels != "" && cmd.Flags().Changed("label-from"):
+		return usageErrorf("--labels and --label-from exclude each other")
+	case l.LabelFrom != "" && l.LabelFrom != "folder" && l.LabelFrom != "prefix":
+		return usageErrorf("--label-from must be folder or prefix, got %q", l.LabelFrom)
+	}
+	return nil
+}
+
+// source picks where the classes come from: --labels, --label-from, or by dir's layout (folder labels
+// when it has sub-folders, else file-name prefixes).
+func (l *labelFlags) source(dir string) (eval.Source, error) {
+	if l.Labels != "" {
+		f, err := eval.ReadLabelsFile(l.Labels)
 		if err != nil {
 			return nil, usageErrorf("--labels: %w", err)
 		}
-		return l, nil
+		return f, nil
 	}
+	from := l.LabelFrom
 	if from == "" {
 		from = "prefix"
 		entries, err := os.ReadDir(dir)

@@ -49,13 +49,14 @@ photo the network did not see (outside its centre crop) is dimmed.`,
 			if err := opts.netFlags.validate(); err != nil {
 				return err
 			}
+			if err := checkFormat(opts.Format); err != nil {
+				return err
+			}
 			switch {
 			case opts.Out == "":
 				return usageErrorf("--out FILE.png is required: where the map goes")
 			case opts.Alpha < 0 || opts.Alpha > 1:
 				return usageErrorf("--alpha must be in [0, 1], got %g", opts.Alpha)
-			case opts.Format != "text" && opts.Format != "json":
-				return usageErrorf("--format must be text or json, got %q", opts.Format)
 			case strings.Contains(opts.Arch, ","):
 				return usageErrorf("--arch %s: explain takes one network, not an ensemble", opts.Arch)
 			}

@@ -121,3 +121,11 @@ func isCobraUsage(err error) bool {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// checkFormat accepts the --format of the commands that print a report: text or json.
+func checkFormat(f string) error {
+	if f != "text" && f != "json" {
+		return usageErrorf("--format must be text or json, got %q", f)
+	}
+	return nil
+}

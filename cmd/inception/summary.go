@@ -34,8 +34,8 @@ weights are needed.`,
 			if opts.Size < 0 {
 				return usageErrorf("--size must not be negative")
 			}
-			if opts.Format != "text" && opts.Format != "json" {
-				return usageErrorf("--format must be text or json, got %q", opts.Format)
+			if err := checkFormat(opts.Format); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)

@@ -21,16 +21,15 @@ type trainHeadOptions struct {
 	Dir string
 	netFlags
 	inputFlags
-	Out       string
-	Labels    string
-	LabelFrom string
-	NoCache   bool
-	Format    string
-	Epochs    int
-	LR        float64
-	Val       float64
-	Patience  int
-	Seed      uint64
+	labelFlags
+	Out      string
+	NoCache  bool
+	Format   string
+	Epochs   int
+	LR       float64
+	Val      float64
+	Patience int
+	Seed     uint64
 }
 
 func newCmdTrainHead(ios *IOStreams, runF func(*trainHeadOptions) error) *cobra.Command {
@@ -54,19 +53,19 @@ best validation accuracy is kept. The result is a small safetensors file that 'c
 			if err := opts.netFlags.validate(); err != nil {
 				return err
 			}
+			if err := checkFormat(opts.Format); err != nil {
+				return err
+			}
 			switch {
 			case opts.Out == "":
 				return usageErrorf("--out FILE is required: where the trained head goes")
-			case opts.Format != "text" && opts.Format != "json":
-				return usageErrorf("--format must be text or json, got %q", opts.Format)
-			case opts.Labels != "" && cmd.Flags().Changed("label-from"):
-				return usageErrorf("--labels and --label-from exclude each other")
-			case opts.LabelFrom != "" && opts.LabelFrom != "folder" && opts.LabelFrom != "prefix":
-				return usageErrorf("--label-from must be folder or prefix, got %q", opts.LabelFrom)
 			case opts.Epochs < 1 || !(opts.LR > 0) || opts.Val < 0 || opts.Val >= 1 || opts.Patience < 0:
 				return usageErrorf("--epochs must be at least 1, --lr positive, --val in [0, 1), --patience not negative")
 			case strings.Contains(opts.Arch, ","):
 				return usageErrorf("--arch %s: a head is trained on one network, not an ensemble", opts.Arch)
+			}
+			if err := opts.labelFlags.validate(cmd); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -78,8 +77,7 @@ best validation accuracy is kept. The result is a small safetensors file that 'c
 	opts.inputFlags.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.Out, "out", "", "write the trained head here (.safetensors)")
-	f.StringVar(&opts.Labels, "labels", "", "file of path→class lines instead of folder or file names")
-	f.StringVar(&opts.LabelFrom, "label-from", "", "where each example's label is: folder or prefix (default: folder if DIR has sub-folders)")
+	opts.labelFlags.register(cmd, "each example's label")
 	f.BoolVar(&opts.NoCache, "no-cache", false, "compute every image's features again instead of reading the feature cache")
 	f.StringVar(&opts.Format, "format", "text", "report: text or json")
 	f.IntVar(&opts.Epochs, "epochs", def.Epochs, "passes over the training examples")
@@ -107,7 +105,7 @@ func trainHeadRun(cmd *cobra.Command, opts *trainHeadOptions) error {
 	if err != nil {
 		return err
 	}
-	src, err := labelSource(opts.Dir, opts.Labels, opts.LabelFrom)
+	src, err := opts.source(opts.Dir)
 	if err != nil {
 		return err
 	}

@@ -83,8 +83,8 @@ func newCmdModels(ios *IOStreams, runF func(*modelsOptions) error) *cobra.Comman
 		Short: "List the published weight sets: arch, accuracy, size, and whether they are cached",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Format != "text" && opts.Format != "json" {
-				return usageErrorf("--format must be text or json, got %q", opts.Format)
+			if err := checkFormat(opts.Format); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
