@@ -252,7 +252,7 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		if b == nil {
 			b = g.byRole[roleLinearBias]
 		}
-		dst := make([]float32, 0)
+		var dst []float32 // the folded weights: kept, or only until packed
 		if drop {
 			if cap(scratch) < len(w) {
 				scratch = make([]float32, len(w))
