@@ -56,8 +56,8 @@ func (s ConvShape) ScratchLen() int {
 // (about C*(H+PadT+PadB)*(W+PadL+PadR) floats); Winograd shapes add the transformed input
 // and products of one chunk of tiles (at most ~2 MiB, more for very wide layers).
 func (s ConvShape) PackedScratchLen() int {
-	if s.winograd() {
-		return s.winoScratchLen()
+	if t := s.winoTile(); t != 0 {
+		return s.winoScratchLen(t)
 	}
 	g := s.gemm()
 	return maxConvThreads*g.bufLen() + s.inputLen()
@@ -65,16 +65,16 @@ func (s ConvShape) PackedScratchLen() int {
 
 // packedLen returns the length of the weights packed by PackConvWeights.
 func (s ConvShape) packedLen() int {
-	if s.winograd() {
-		return s.winoPackedLen()
+	if t := s.winoTile(); t != 0 {
+		return s.winoPackedLen(t)
 	}
 	return packedALen(s.O, s.C*s.KH*s.KW)
 }
 
 // packWeights packs w into dst (len >= s.packedLen()) for conv2D.
 func (s ConvShape) packWeights(w, dst []float32) {
-	if s.winograd() {
-		s.winoPackWeights(w, dst)
+	if t := s.winoTile(); t != 0 {
+		s.winoPackWeights(t, w, dst)
 		return
 	}
 	k := s.C * s.KH * s.KW
@@ -239,7 +239,8 @@ func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
 // it are gathered into scratch as the GEMM needs them, and w is first packed into scratch
 // (Conv2DPacked takes weights packed once by PackConvWeights instead). 3×3 stride-1
 // convolutions with at least 16 input and output channels run as Winograd F(2×2, 3×3)
-// instead (winograd.go; its error is that of the direct sum, TestWinogradError).
+// instead (winograd.go; its error is that of the direct sum, TestWinogradError), or, with
+// 2048 <= C·O <= 32768, as F(4×4, 3×3) (winograd43.go; error ≤ 64 u of Σ|w·x|, 11–29× F(2×2)'s).
 // Accumulation is float32.
 //
 // threads is the number of goroutines to use (values < 1 mean 1, at most 16): the output
@@ -326,8 +327,8 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 	if s.MACs() < parallelMinMACs {
 		workers = 1
 	}
-	if s.winograd() {
-		winoConv(s, in, pa, bias, out, scratch, relu, workers, impl)
+	if t := s.winoTile(); t != 0 {
+		winoConv(s, t, in, pa, bias, out, scratch, relu, workers, impl)
 		return
 	}
 	g := s.gemm()
@@ -400,8 +401,8 @@ func (s ConvShape) fillBatch(in []float32, inStride int, t []float32, u0, u1 int
 // BatchScratchLen returns the float32s of scratch Conv2DPackedBatch needs for n images: PackedScratchLen, but with the padded, phase-split input of all n
 // images for padded or strided convolutions (n*inputLen instead of one).
 func (s ConvShape) BatchScratchLen(n int) int {
-	if s.winograd() {
-		return s.winoScratchLen()
+	if t := s.winoTile(); t != 0 {
+		return s.winoScratchLen(t)
 	}
 	g := s.gemm()
 	return maxConvThreads*g.bufLen() + max(n, 1)*s.inputLen()

@@ -83,3 +83,13 @@ func addRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no 
 
 // divRowF32AVX2 is never called without amd64 assembly.
 func divRowF32AVX2(d, r []float32) { panic("kernels: no AVX2") }
+
+// wino43Input computes a row of F(4×4, 3×3) input transforms: see wino43InputF32Generic.
+func (k isa) wino43Input(src []float32, wp int, dst []float32, ve, n int) {
+	wino43InputF32Generic(src, wp, dst, ve, n)
+}
+
+// wino43Output computes a row of F(4×4, 3×3) output transforms: see wino43OutputF32Generic.
+func (k isa) wino43Output(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
+	wino43OutputF32Generic(m, me, out, ldo, ncols, nrows, bias, relu)
+}

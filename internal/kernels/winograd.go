@@ -18,6 +18,9 @@ package kernels
 //
 // The transforms use only additions and subtractions (Bᵀ, Aᵀ hold 0 and ±1), and G's ½s
 // are exact, so the error stays that of the float32 sums (TestWinogradError).
+//
+// Shapes with C·O in [2048, 32768] run as F(4×4, 3×3) instead (winograd43.go): the same
+// driver with 6×6 input tiles, 36 GEMMs and 4×4 output tiles (winoTile, winoPlan.t).
 
 // The F(2×2, 3×3) matrices:
 //
@@ -30,11 +33,11 @@ package kernels
 // output transform reads M back after the 16 GEMMs wrote it.
 const winoChunkFloats = 1 << 19
 
-// winograd reports whether the convolution runs as Winograd F(2×2, 3×3): 3×3, stride 1, and
+// winograd reports whether the convolution runs as Winograd: 3×3, stride 1, and
 // enough channels for the GEMMs to dominate the transforms.
-// Winograd reports whether Conv2D computes s with Winograd F(2×2,3×3) rather than the GEMM. The layout of
-// PackConvWeights depends only on this and on O, C, KH, KW, so callers that pre-pack weights for several
-// input sizes need one packing per value.
+// Winograd reports whether Conv2D computes s with Winograd (F(2×2,3×3) or F(4×4,3×3), chosen by C and O
+// alone) rather than the GEMM. The layout of PackConvWeights depends only on this and on O, C, KH, KW, so
+// callers that pre-pack weights for several input sizes need one packing per value.
 func (s ConvShape) Winograd() bool { return s.winograd() }
 
 func (s ConvShape) winograd() bool {
@@ -42,25 +45,41 @@ func (s ConvShape) winograd() bool {
 		s.OutH() >= 2 && s.OutW() >= 2
 }
 
+// winoTile returns the output tile of s's Winograd convolution: 4 for F(4×4, 3×3) (see
+// wino43), 2 for F(2×2, 3×3), 0 when s is not Winograd. Among Winograd shapes the choice
+// depends only on C and O, never on H, W or the padding, so a layer packed once per value of
+// Winograd() (as the model's weight cache does) always gets the packing its tile needs.
+func (s ConvShape) winoTile() int {
+	switch {
+	case !s.winograd():
+		return 0
+	case s.wino43():
+		return 4
+	}
+	return 2
+}
+
 // winoPlan holds the geometry of a Winograd convolution.
 type winoPlan struct {
+	t, ne  int // output tile t×t (2 or 4), ne = (t+2)² GEMMs
 	oh, ow int // output size
-	th, tw int // tiles: ceil(oh/2) × ceil(ow/2)
-	hp, wp int // padded input plane: rows 0..2*th+1, columns with room for 8-tile steps
+	th, tw int // tiles: ceil(oh/t) × ceil(ow/t)
+	hp, wp int // padded input plane: rows 0..t*th+1, columns with room for 8-tile steps
 	mp     int // O rounded up to 6
 	rows   int // tile rows per chunk
 	ld     int // leading dimension of V_e and M_e rows: the chunk's tiles, rounded up, plus slack
 	ve, me int // distance between the planes V_e, M_e (skewed)
 }
 
-func (s ConvShape) winoPlan() winoPlan {
-	p := winoPlan{oh: s.OutH(), ow: s.OutW()}
-	p.th, p.tw = (p.oh+1)/2, (p.ow+1)/2
-	p.hp = 2*p.th + 2
-	p.wp = 2*((p.tw+7)/8*8) + 2 // an 8-tile step reads 18 columns from 2*tx
+func (s ConvShape) winoPlan(t int) winoPlan {
+	p := winoPlan{t: t, ne: (t + 2) * (t + 2), oh: s.OutH(), ow: s.OutW()}
+	p.th, p.tw = (p.oh+t-1)/t, (p.ow+t-1)/t
+	p.hp = t*p.th + 2
+	// An 8-tile step reads 8t+2 columns from t*tx (F(2×2)), 8t+4 (F(4×4): see wino43Input).
+	p.wp = t*((p.tw+7)/8*8) + t
 	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
 	// At least 64 tiles per chunk, or the GEMMs' 16-column strips run short.
-	p.rows = min(p.th, max(winoChunkFloats/(16*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
+	p.rows = min(p.th, max(winoChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
 	chunks := (p.th + p.rows - 1) / p.rows
 	p.rows = (p.th + chunks - 1) / chunks // chunks of equal rows, not a short last one
 	// An 8-tile step writes (input) or reads (output) up to 7 tiles past the chunk; the GEMM
@@ -70,7 +89,7 @@ func (s ConvShape) winoPlan() winoPlan {
 	return p
 }
 
-// skew rounds a plane size n (float32s) up so that 16 planes n apart fall in 16 different
+// skew rounds a plane size n (float32s) up so that 16 (or 36) planes n apart fall in different
 // cache sets: to an odd multiple of 16 floats (64 bytes). The transforms touch all 16
 // planes of V or M at once; planes a multiple of 4 KiB apart alias in L1 (12 ways at most)
 // and in the store buffer's 4K check, which made the weight transform 5× slower.
@@ -79,22 +98,24 @@ func skew(n int) int {
 	return (n | 1) * 16
 }
 
-// winoPackedLen returns the length of the packed transformed weights: 16 GEMM A matrices of
-// O×C, each packed by packA, winoPlaneLen apart.
-func (s ConvShape) winoPackedLen() int { return 16 * s.winoPlaneLen() }
+// winoPackedLen returns the length of the packed transformed weights of tile t: (t+2)² GEMM
+// A matrices of O×C, each packed by packA, winoPlaneLen apart.
+func (s ConvShape) winoPackedLen(t int) int { return (t + 2) * (t + 2) * s.winoPlaneLen() }
 
 // winoPlaneLen returns the distance between the packed U_e: packedALen(O, C), skewed.
 func (s ConvShape) winoPlaneLen() int { return skew(packedALen(s.O, s.C)) }
 
-// winoPackWeights transforms w (O×C×3×3) into U_e = (G g Gᵀ)_e, e = 4r+q, and packs the
-// 16 O×C matrices by packA into dst (len >= s.winoPackedLen()), U_e at e*winoPlaneLen(). It
-// reads w in order within each K block (each write then lands 6 floats after the previous
-// one of its matrix); the arithmetic is float32 (G's ½s are exact).
-func (s ConvShape) winoPackWeights(w, dst []float32) {
+// winoPackWeights transforms w (O×C×3×3) into U_e = (G g Gᵀ)_e, e = (t+2)r+q, for tile t
+// and packs the (t+2)² O×C matrices by packA into dst (len >= s.winoPackedLen(t)), U_e at
+// e*winoPlaneLen(). It reads w in order within each K block (each write then lands 6 floats
+// after the previous one of its matrix); the arithmetic is float32 for F(2×2) (G's ½s are
+// exact), float64 rounded once for F(4×4) (wino43Weights).
+func (s ConvShape) winoPackWeights(t int, w, dst []float32) {
 	mp := (s.O + gemmMR - 1) / gemmMR * gemmMR
 	plen := s.winoPlaneLen()
 	kcb := gemmKCFor(s.C)
-	dst = dst[:16*plen]
+	ne := (t + 2) * (t + 2)
+	dst = dst[:ne*plen]
 	for k0 := 0; k0 < s.C; k0 += kcb {
 		kc := min(kcb, s.C-k0)
 		for o := 0; o < mp; o++ {
@@ -102,7 +123,7 @@ func (s ConvShape) winoPackWeights(w, dst []float32) {
 			at := k0*mp + o/gemmMR*gemmMR*kc + o%gemmMR
 			if o >= s.O {
 				for c := 0; c < kc; c++ {
-					for e := 0; e < 16; e++ {
+					for e := 0; e < ne; e++ {
 						dst[e*plen+at+c*gemmMR] = 0
 					}
 				}
@@ -110,9 +131,15 @@ func (s ConvShape) winoPackWeights(w, dst []float32) {
 			}
 			row := w[(o*s.C+k0)*9 : (o*s.C+k0+kc)*9]
 			for c := 0; c < kc; c++ {
-				u := wino23Weights((*[9]float32)(row[c*9:]))
+				g := (*[9]float32)(row[c*9:])
 				d := dst[at+c*gemmMR:]
-				for e, v := range u {
+				if t == 4 {
+					for e, v := range wino43Weights(g) {
+						d[e*plen] = v
+					}
+					continue
+				}
+				for e, v := range wino23Weights(g) {
 					d[e*plen] = v
 				}
 			}
@@ -137,29 +164,30 @@ func wino23Weights(g *[9]float32) (u [16]float32) {
 
 // winoScratchLen returns the scratch of a packed Winograd convolution: per-worker B strips,
 // the padded input, V and M of two chunks (winoConvChunked gives each worker its own).
-func (s ConvShape) winoScratchLen() int {
-	p := s.winoPlan()
-	return maxConvThreads*gemmKCFor(s.C)*gemmBufNR + s.C*p.hp*p.wp + 2*16*(p.ve+p.me)
+func (s ConvShape) winoScratchLen(t int) int {
+	p := s.winoPlan(t)
+	return maxConvThreads*gemmKCFor(s.C)*gemmBufNR + s.C*p.hp*p.wp + 2*p.ne*(p.ve+p.me)
 }
 
-// winoConv runs a Winograd convolution over weights pu packed by winoPackWeights.
-func winoConv(s ConvShape, in, pu, bias, out, scratch []float32, relu bool, workers int, impl isa) {
-	p := s.winoPlan()
+// winoConv runs a Winograd convolution with output tile t over weights pu packed by
+// winoPackWeights(t, …).
+func winoConv(s ConvShape, t int, in, pu, bias, out, scratch []float32, relu bool, workers int, impl isa) {
+	p := s.winoPlan(t)
 	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl}
 	w.bufLen = gemmKCFor(s.C) * gemmBufNR
 	w.bufs, scratch = scratch[:maxConvThreads*w.bufLen], scratch[maxConvThreads*w.bufLen:]
 	w.pad, scratch = scratch[:s.C*p.hp*p.wp], scratch[s.C*p.hp*p.wp:]
 	w.ve, w.me = p.ve, p.me
-	w.v, w.m = scratch[:16*w.ve], scratch[16*w.ve:16*w.ve+16*w.me]
-	if q, ok := s.winoChunkedPlan(workers); ok {
-		winoConvChunked(w, q, scratch[:2*16*(p.ve+p.me)], workers)
+	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
+	if q, ok := s.winoChunkedPlan(p, workers); ok {
+		winoConvChunked(w, q, scratch[:2*p.ne*(p.ve+p.me)], workers)
 		return
 	}
 	if workers == 1 {
 		w.fill(0, s.C)
 		for ch := 0; ch < w.chunks(); ch++ {
 			w.input(ch, 0, s.C)
-			w.gemm(ch, 0, 16, 0, w.strips(ch), 0)
+			w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
 			w.output(ch, 0, s.O)
 		}
 		return
@@ -168,7 +196,7 @@ func winoConv(s ConvShape, in, pu, bias, out, scratch []float32, relu bool, work
 }
 
 // winoConvParallel runs the phases of winoConv on workers goroutines (runTeam): the padded
-// input by channels; per chunk, the input transform by channels, then the 16 GEMMs by
+// input by channels; per chunk, the input transform by channels, then the ne GEMMs by
 // (e, column strip); the output transform by output channels, in the same phase as the next
 // chunk's input transform (one reads M, the other writes V). It is a separate function so
 // that only this path pays for the heap-allocated closure state.
@@ -176,11 +204,11 @@ func winoConvParallel(w winoConvState, workers int) {
 	chunks := w.chunks()
 	C, O := w.s.C, w.s.O
 	// Phases: fill, then per chunk ch: [output ch-1 (O units), input ch (C units)],
-	// [gemm ch (16 × strips units)]; then the output of the last chunk.
+	// [gemm ch (ne × strips units)]; then the output of the last chunk.
 	units := make([]int, 0, 2*chunks+2)
 	units = append(units, C)
 	for ch := 0; ch < chunks; ch++ {
-		units = append(units, C+O*min(ch, 1), 16*w.strips(ch))
+		units = append(units, C+O*min(ch, 1), w.p.ne*w.strips(ch))
 	}
 	units = append(units, O)
 	runTeam(workers-1, units, func(phase, lo, hi, worker int) {
@@ -214,8 +242,7 @@ func winoConvParallel(w winoConvState, workers int) {
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
 // small enough that workers pairs of V and M fit in the scratch winoConv keeps for two,
 // at least two chunks per worker and 64 tiles per chunk; ok is false for smaller maps.
-func (s ConvShape) winoChunkedPlan(workers int) (q winoPlan, ok bool) {
-	p := s.winoPlan()
+func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool) {
 	if workers < 2 {
 		return p, false
 	}
@@ -240,7 +267,7 @@ func (s ConvShape) winoChunkedPlan(workers int) (q winoPlan, ok bool) {
 func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 	C, O := w.s.C, w.s.O
 	chunks := (q.th + q.rows - 1) / q.rows
-	part := 16 * (q.ve + q.me)
+	part := q.ne * (q.ve + q.me)
 	runTeam(workers-1, []int{C, chunks}, func(phase, lo, hi, worker int) {
 		if phase == 0 {
 			w.fill(lo, hi)
@@ -249,10 +276,10 @@ func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 		wk := w
 		wk.p, wk.ve, wk.me = q, q.ve, q.me
 		region := area[worker*part : (worker+1)*part]
-		wk.v, wk.m = region[:16*q.ve], region[16*q.ve:]
+		wk.v, wk.m = region[:q.ne*q.ve], region[q.ne*q.ve:]
 		for ch := lo; ch < hi; ch++ {
 			wk.input(ch, 0, C)
-			wk.gemm(ch, 0, 16, 0, wk.strips(ch), worker)
+			wk.gemm(ch, 0, q.ne, 0, wk.strips(ch), worker)
 			wk.output(ch, 0, O)
 		}
 	})
@@ -270,7 +297,7 @@ type winoConvState struct {
 	bufs   []float32 // per-worker B strips of bufLen
 	bufLen int
 	pad    []float32 // padded input, C planes of hp×wp
-	v, m   []float32 // V_e at v[e*ve:], M_e at m[e*me:], rows ld apart
+	v, m   []float32 // V_e at v[e*ve:], M_e at m[e*me:] (e < p.ne), rows ld apart
 	ve, me int
 }
 
@@ -291,7 +318,11 @@ func (w *winoConvState) input(ch, c0, c1 int) {
 	ty0, ty1 := w.rows(ch)
 	for c := c0; c < c1; c++ {
 		for ty := ty0; ty < ty1; ty++ {
-			src := w.pad[c*p.hp*p.wp+2*ty*p.wp:]
+			src := w.pad[c*p.hp*p.wp+p.t*ty*p.wp:]
+			if p.t == 4 {
+				w.impl.wino43Input(src, p.wp, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
+				continue
+			}
 			w.impl.wino23Input(src, p.wp, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
 		}
 	}
@@ -327,7 +358,12 @@ func (w *winoConvState) output(ch, o0, o1 int) {
 			b = w.bias[o]
 		}
 		for ty := ty0; ty < ty1; ty++ {
-			y := 2 * ty
+			y := p.t * ty
+			if p.t == 4 {
+				w.impl.wino43Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, w.out[(o*p.oh+y)*p.ow:], p.ow,
+					p.ow, min(4, p.oh-y), b, w.relu)
+				continue
+			}
 			w.impl.wino23Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, w.out[(o*p.oh+y)*p.ow:], p.ow,
 				p.ow, min(2, p.oh-y), b, w.relu)
 		}

@@ -37,6 +37,8 @@ func main() {
 	unzip2()
 	wino23Input()
 	wino23Output()
+	wino43Input()
+	wino43Output()
 	fmaPeak()
 	gemmKernel512(2, 2, unrollK)
 	gemmKernel512(2, 1, unrollK)
@@ -1111,6 +1113,273 @@ func addScaledRow() {
 	DECQ(n)
 	JNZ(LabelRef(name + "_relu"))
 	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// wino43Consts holds 2, 4 and 8 (float32) for the F(4×4, 3×3) transforms' exact multiplies.
+var wino43Consts Mem
+
+// wino43Const returns the address of the float32 constant 2, 4 or 8, emitting the table once.
+func wino43Const(v int) Mem {
+	if wino43Consts.Symbol.Name == "" {
+		wino43Consts = GLOBL("wino43_consts", RODATA|NOPTR)
+		DATA(0, U32(0x40000000)) // 2
+		DATA(4, U32(0x40800000)) // 4
+		DATA(8, U32(0x41000000)) // 8
+	}
+	switch v {
+	case 2:
+		return wino43Consts
+	case 4:
+		return wino43Consts.Offset(4)
+	}
+	return wino43Consts.Offset(8)
+}
+
+// wino43BT emits o = Bᵀ d of F(4×4, 3×3) on 8 lanes, the operations of the Go wino43BT:
+// d0..d5 in d (all clobbered), results in o[0..5], which are registers of d. two and four
+// hold the constants.
+func wino43BT(d [6]VecPhysical, two, four VecPhysical) (o [6]VecPhysical) {
+	c := Y15
+	VSUBPS(d[2], d[4], c)          // c = d4-d2
+	VSUBPS(d[2], d[0], d[0])       // t = d0-d2
+	VFMADD213PS(c, four, d[0])     // o0 = 4t + c
+	VFNMADD231PS(four, d[2], d[4]) // a = d4 - 4d2 (d2 is free)
+	VSUBPS(d[3], d[1], d[2])       // u = d1-d3
+	VSUBPS(d[3], d[5], d[5])       // d5-d3
+	VFMADD231PS(four, d[2], d[5])  // o5 = 4u + (d5-d3)
+	VFNMADD231PS(four, d[1], d[3]) // b = d3 - 4d1 (d1 is free)
+	VMOVAPS(c, d[1])               //
+	VFNMADD231PS(two, d[2], d[1])  // o3 = c - 2u
+	VFMADD231PS(two, d[2], c)      // o4 = c + 2u
+	VADDPS(d[3], d[4], d[2])       // o1 = a + b
+	VSUBPS(d[3], d[4], d[3])       // o2 = a - b
+	VMOVAPS(c, d[4])               //
+	return [6]VecPhysical{d[0], d[2], d[3], d[1], d[4], d[5]}
+}
+
+// wino43Input emits wino43InputF32AVX2: the Winograd F(4×4, 3×3) input transform of a row of
+// tiles, 8 tiles per step. Each of the 6 input rows gives d[0..5] of the 8 tiles by 128-bit
+// loads (tile j | tile j+4 in one register) and an in-lane 4×4 transpose; its row transform
+// goes to dst (plane 6k+q), which the column transforms then read back and overwrite: dst
+// serves as the scratch, so the kernel needs no stack frame.
+func wino43Input() {
+	TEXT("wino43InputF32AVX2", NOSPLIT, "func(src []float32, wp int, dst []float32, ve, n int)")
+	Doc("wino43InputF32AVX2 computes a row of F(4×4, 3×3) input transforms: see the Go declaration.")
+	src, s3, wp, dst, p, n := RSI, RDI, R8, R9, R10, RCX
+	ve, ve3, ve5, ve6, ve18, ve30 := RAX, RBX, RDX, R11, R12, R13
+	Load(Param("src").Base(), src)
+	Load(Param("wp"), wp)
+	SHLQ(U8(2), wp)
+	Load(Param("dst").Base(), dst)
+	Load(Param("ve"), ve)
+	SHLQ(U8(2), ve)
+	Load(Param("n"), n)
+	ADDQ(U8(7), n)
+	SHRQ(U8(3), n)
+	JZ(LabelRef("wino43in_done"))
+	LEAQ(Mem{Base: src, Index: wp, Scale: 2}, s3)
+	ADDQ(wp, s3)
+	LEAQ(Mem{Base: ve, Index: ve, Scale: 2}, ve3)
+	LEAQ(Mem{Base: ve, Index: ve, Scale: 4}, ve5)
+	LEAQ(Mem{Base: ve3, Index: ve3, Scale: 1}, ve6)
+	LEAQ(Mem{Base: ve6, Index: ve6, Scale: 2}, ve18)
+	LEAQ(Mem{Base: ve18, Index: ve6, Scale: 2}, ve30)
+	two, four := Y13, Y14
+	VBROADCASTSS(wino43Const(2), two)
+	VBROADCASTSS(wino43Const(4), four)
+	rowMem := func(k int) Mem {
+		switch k {
+		case 0:
+			return Mem{Base: src}
+		case 1:
+			return Mem{Base: src, Index: wp, Scale: 1}
+		case 2:
+			return Mem{Base: src, Index: wp, Scale: 2}
+		case 3:
+			return Mem{Base: s3}
+		case 4:
+			return Mem{Base: s3, Index: wp, Scale: 1}
+		}
+		return Mem{Base: s3, Index: wp, Scale: 2}
+	}
+	Label("wino43in_loop")
+	R := [5]VecPhysical{Y0, Y1, Y2, Y3, Y4}
+	for k := 0; k < 6; k++ {
+		m := rowMem(k)
+		// R[i] = tile i | tile i+4 (columns 4i..4i+3 | 4i+16..4i+19 of the step).
+		for i := 0; i < 5; i++ {
+			VMOVUPS(m.Offset(16*i), R[i].AsX())
+			VINSERTF128(U8(1), m.Offset(16*i+64), R[i], R[i])
+		}
+		VUNPCKLPS(Y1, Y0, Y5)
+		VUNPCKHPS(Y1, Y0, Y6)
+		VUNPCKLPS(Y3, Y2, Y7)
+		VUNPCKHPS(Y3, Y2, Y8)
+		VUNPCKLPD(Y7, Y5, Y9)  // d0
+		VUNPCKHPD(Y7, Y5, Y10) // d1
+		VUNPCKLPD(Y8, Y6, Y11) // d2
+		VUNPCKHPD(Y8, Y6, Y12) // d3
+		VUNPCKLPS(Y2, Y1, Y5)  // the next tiles' columns 0 and 1 are columns 4 and 5
+		VUNPCKLPS(Y4, Y3, Y6)
+		VUNPCKLPD(Y6, Y5, Y7) // d4
+		VUNPCKHPD(Y6, Y5, Y8) // d5
+		o := wino43BT([6]VecPhysical{Y9, Y10, Y11, Y12, Y7, Y8}, two, four)
+		// h[k][q] to plane 6k+q.
+		LEAQ(wino43At(dst, k, ve6, ve18, ve30), p)
+		for q := 0; q < 6; q++ {
+			VMOVUPS(o[q], wino43At(p, q, ve, ve3, ve5))
+		}
+	}
+	for q := 0; q < 6; q++ {
+		// Column q: h[k][q] from plane 6k+q, V[r][q] to plane 6r+q.
+		LEAQ(wino43At(dst, q, ve, ve3, ve5), p)
+		d := [6]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5}
+		for k := 0; k < 6; k++ {
+			VMOVUPS(wino43At(p, k, ve6, ve18, ve30), d[k])
+		}
+		o := wino43BT(d, two, four)
+		for r := 0; r < 6; r++ {
+			VMOVUPS(o[r], wino43At(p, r, ve6, ve18, ve30))
+		}
+	}
+	ADDQ(U8(128), src)
+	ADDQ(U8(128), s3)
+	ADDQ(U8(32), dst)
+	DECQ(n)
+	JNZ(LabelRef("wino43in_loop"))
+	Label("wino43in_done")
+	VZEROUPPER()
+	RET()
+}
+
+// wino43At returns the address base + i*x (i < 6) given x1, x3, x5 = x, 3x, 5x.
+func wino43At(base GPPhysical, i int, x1, x3, x5 GPPhysical) Mem {
+	switch i {
+	case 0:
+		return Mem{Base: base}
+	case 1:
+		return Mem{Base: base, Index: x1, Scale: 1}
+	case 2:
+		return Mem{Base: base, Index: x1, Scale: 2}
+	case 3:
+		return Mem{Base: base, Index: x3, Scale: 1}
+	case 4:
+		return Mem{Base: base, Index: x1, Scale: 4}
+	}
+	return Mem{Base: base, Index: x5, Scale: 1}
+}
+
+// wino43AT emits y = Aᵀ m of F(4×4, 3×3) on 8 lanes, the operations of the Go wino43AT: m0..m5
+// in m (all clobbered), results in y[0..3], which are registers of m. two, four and eight
+// hold the constants; Y15 is scratch.
+func wino43AT(m [6]VecPhysical, two, four, eight VecPhysical) (y [4]VecPhysical) {
+	VADDPS(m[2], m[1], Y15)        // a = m1+m2
+	VSUBPS(m[2], m[1], m[1])       // b = m1-m2
+	VADDPS(m[4], m[3], m[2])       // c = m3+m4
+	VSUBPS(m[4], m[3], m[3])       // d = m3-m4
+	VADDPS(Y15, m[0], m[0])        // m0 + a
+	VADDPS(m[2], m[0], m[0])       // y0 = (m0 + a) + c
+	VFMADD231PS(four, m[2], Y15)   // y2 = a + 4c
+	VMOVAPS(m[1], m[4])            //
+	VFMADD231PS(eight, m[3], m[4]) // b + 8d
+	VADDPS(m[5], m[4], m[4])       // y3 = (b + 8d) + m5
+	VFMADD231PS(two, m[3], m[1])   // y1 = b + 2d
+	VMOVAPS(Y15, m[2])             //
+	return [4]VecPhysical{m[0], m[1], m[2], m[4]}
+}
+
+// wino43Output emits wino43OutputF32AVX2: the Winograd F(4×4, 3×3) output transform of n
+// tiles (a multiple of 8), 8 tiles (32 output columns, 4 rows) per step, with bias and
+// ReLU. The column transforms go to a stack frame, the row transforms are transposed in
+// 128-bit lanes (tile j | tile j+4) and stored whole: the Go wrapper handles short rows.
+func wino43Output() {
+	TEXT("wino43OutputF32AVX2", 0, "func(m []float32, me int, out []float32, ldo, n int, bias float32, relu bool)")
+	Doc("wino43OutputF32AVX2 computes a row of F(4×4, 3×3) output transforms: see the Go declaration.")
+	tmp := AllocLocal(24 * 32)
+	mp, p, n, out, ldo, ldo3, relu := RSI, RDI, RCX, R8, R9, R10, R11
+	me, me3, me5, me6, me18, me30 := RAX, RBX, RDX, R12, R13, R14
+	Load(Param("m").Base(), mp)
+	Load(Param("me"), me)
+	SHLQ(U8(2), me)
+	Load(Param("out").Base(), out)
+	Load(Param("ldo"), ldo)
+	SHLQ(U8(2), ldo)
+	Load(Param("n"), n)
+	SHRQ(U8(3), n)
+	JZ(LabelRef("wino43out_done"))
+	Load(Param("relu"), relu.As8())
+	LEAQ(Mem{Base: ldo, Index: ldo, Scale: 2}, ldo3)
+	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
+	LEAQ(Mem{Base: me, Index: me, Scale: 4}, me5)
+	LEAQ(Mem{Base: me3, Index: me3, Scale: 1}, me6)
+	LEAQ(Mem{Base: me6, Index: me6, Scale: 2}, me18)
+	LEAQ(Mem{Base: me18, Index: me6, Scale: 2}, me30)
+	two, four, eight, bias := Y10, Y11, Y12, Y13
+	zero := Y14
+	VBROADCASTSS(wino43Const(2), two)
+	VBROADCASTSS(wino43Const(4), four)
+	VBROADCASTSS(wino43Const(8), eight)
+	b, err := Param("bias").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(b.Addr, bias)
+	VXORPS(zero, zero, zero)
+	Label("wino43out_loop")
+	for q := 0; q < 6; q++ {
+		// Column q: m[r][q] from plane 6r+q, s[i][q] to tmp[6i+q].
+		LEAQ(wino43At(mp, q, me, me3, me5), p)
+		m := [6]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5}
+		for r := 0; r < 6; r++ {
+			VMOVUPS(wino43At(p, r, me6, me18, me30), m[r])
+		}
+		y := wino43AT(m, two, four, eight)
+		for i := 0; i < 4; i++ {
+			VMOVUPS(y[i], tmp.Offset(32*(6*i+q)))
+		}
+	}
+	for i := 0; i < 4; i++ {
+		m := [6]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5}
+		for q := 0; q < 6; q++ {
+			VMOVUPS(tmp.Offset(32*(6*i+q)), m[q])
+		}
+		y := wino43AT(m, two, four, eight)
+		for k := 0; k < 4; k++ {
+			VADDPS(bias, y[k], y[k])
+		}
+		TESTB(relu.As8(), relu.As8())
+		JZ(LabelRef(fmt.Sprintf("wino43out_norelu%d", i)))
+		for k := 0; k < 4; k++ {
+			// y first: MAXPS returns its second (Intel) source when either is NaN.
+			VMAXPS(y[k], zero, y[k])
+		}
+		Label(fmt.Sprintf("wino43out_norelu%d", i))
+		// In-lane 4×4 transpose: O[j] = tile j | tile j+4, each y0..y3.
+		VUNPCKLPS(y[1], y[0], Y6)
+		VUNPCKHPS(y[1], y[0], Y7)
+		VUNPCKLPS(y[3], y[2], Y8)
+		VUNPCKHPS(y[3], y[2], Y9)
+		VUNPCKLPD(Y8, Y6, Y0)            // tiles 0 | 4
+		VUNPCKHPD(Y8, Y6, Y1)            // tiles 1 | 5
+		VUNPCKLPD(Y9, Y7, Y2)            // tiles 2 | 6
+		VUNPCKHPD(Y9, Y7, Y3)            // tiles 3 | 7
+		VPERM2F128(U8(0x20), Y1, Y0, Y4) // tiles 0, 1
+		VPERM2F128(U8(0x20), Y3, Y2, Y5) // tiles 2, 3
+		VPERM2F128(U8(0x31), Y1, Y0, Y6) // tiles 4, 5
+		VPERM2F128(U8(0x31), Y3, Y2, Y7) // tiles 6, 7
+		row := wino43At(out, i, ldo, ldo3, ldo3)
+		VMOVUPS(Y4, row)
+		VMOVUPS(Y5, row.Offset(32))
+		VMOVUPS(Y6, row.Offset(64))
+		VMOVUPS(Y7, row.Offset(96))
+	}
+	ADDQ(U8(32), mp)
+	SUBQ(I8(-128), out)
+	DECQ(n)
+	JNZ(LabelRef("wino43out_loop"))
+	Label("wino43out_done")
 	VZEROUPPER()
 	RET()
 }
