@@ -57,6 +57,15 @@ var convTests = []struct {
 	{"wino_tall", ConvShape{C: 16, H: 70, W: 3, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1}},
 	{"wino_3_chunks", ConvShape{C: 16, H: 79, W: 120, O: 17, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Mixed_7b_3x3_narrow", ConvShape{C: 64, H: 8, W: 8, O: 40, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	// Winograd F(4×4, 3×3) (2048 <= C·O <= 32768): outputs not a multiple of 4, asymmetric
+	// padding, one partial tile, rows of more than 8 tiles, several chunks (and the chunked
+	// parallel plan).
+	{"wino43_odd_out", ConvShape{C: 48, H: 9, W: 9, O: 48, KH: 3, KW: 3, SH: 1, SW: 1}},
+	{"wino43_asym_pad", ConvShape{C: 47, H: 11, W: 19, O: 50, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 2, PadB: 1, PadR: 0}},
+	{"wino43_2x2_out", ConvShape{C: 48, H: 4, W: 4, O: 49, KH: 3, KW: 3, SH: 1, SW: 1}},
+	{"wino43_wide", ConvShape{C: 48, H: 3, W: 70, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1, PadL: 1, PadR: 1}},
+	{"wino43_tall", ConvShape{C: 48, H: 70, W: 5, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1}},
+	{"wino43_3_chunks", ConvShape{C: 48, H: 79, W: 70, O: 49, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 }
 
 func TestConvShape(t *testing.T) {

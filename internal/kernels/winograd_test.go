@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -291,5 +292,28 @@ func TestWino43Kernels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWino43Plans checks that the F(4×4) shapes of convTests exercise what they are named
+// after: F(4×4), and for wino43_3_chunks several chunks and the chunked parallel plan.
+func TestWino43Plans(t *testing.T) {
+	for _, tt := range convTests {
+		if !strings.HasPrefix(tt.name, "wino43_") {
+			continue
+		}
+		if tile := tt.s.winoTile(); tile != 4 {
+			t.Errorf("%s: winoTile() = %d, want 4", tt.name, tile)
+		}
+		if tt.name != "wino43_3_chunks" {
+			continue
+		}
+		p := tt.s.winoPlan(4)
+		if chunks := (p.th + p.rows - 1) / p.rows; chunks < 3 {
+			t.Errorf("%s: %d chunks, want >= 3", tt.name, chunks)
+		}
+		if _, ok := tt.s.winoChunkedPlan(p, 2); !ok {
+			t.Errorf("%s: no chunked plan for 2 workers", tt.name)
+		}
 	}
 }
