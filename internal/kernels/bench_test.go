@@ -17,6 +17,8 @@ var convBenchmarks = []struct {
 	{"v1_inception3a_1x1", ConvShape{C: 192, H: 28, W: 28, O: 64, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"v1_inception5b_3x3", ConvShape{C: 192, H: 7, W: 7, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Conv2d_1a_3x3_s2", ConvShape{C: 3, H: 299, W: 299, O: 32, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"v3_Conv2d_2a_3x3", ConvShape{C: 32, H: 149, W: 149, O: 32, KH: 3, KW: 3, SH: 1, SW: 1}},
+	{"irv2_block35_3x3", ConvShape{C: 32, H: 35, W: 35, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Conv2d_2b_3x3", ConvShape{C: 32, H: 147, W: 147, O: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Conv2d_4a_3x3", ConvShape{C: 80, H: 73, W: 73, O: 192, KH: 3, KW: 3, SH: 1, SW: 1}},
 	{"v1_inception3b_3x3", ConvShape{C: 128, H: 28, W: 28, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},

@@ -240,7 +240,7 @@ func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
 // (Conv2DPacked takes weights packed once by PackConvWeights instead). 3×3 stride-1
 // convolutions with at least 16 input and output channels run as Winograd F(2×2, 3×3)
 // instead (winograd.go; its error is that of the direct sum, TestWinogradError), or, with
-// 2048 <= C·O <= 32768, as F(4×4, 3×3) (winograd43.go; error ≤ 64 u of Σ|w·x|, 11–29× F(2×2)'s).
+// 1024 <= C·O <= 32768, as F(4×4, 3×3) (winograd43.go; error ≤ 64 u of Σ|w·x|, 11–29× F(2×2)'s).
 // Accumulation is float32.
 //
 // threads is the number of goroutines to use (values < 1 mean 1, at most 16): the output

@@ -57,7 +57,7 @@ var convTests = []struct {
 	{"wino_tall", ConvShape{C: 16, H: 70, W: 3, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1}},
 	{"wino_3_chunks", ConvShape{C: 16, H: 79, W: 120, O: 17, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Mixed_7b_3x3_narrow", ConvShape{C: 64, H: 8, W: 8, O: 40, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
-	// Winograd F(4×4, 3×3) (2048 <= C·O <= 32768): outputs not a multiple of 4, asymmetric
+	// Winograd F(4×4, 3×3) (1024 <= C·O <= 32768): outputs not a multiple of 4, asymmetric
 	// padding, one partial tile, rows of more than 8 tiles, several chunks (and the chunked
 	// parallel plan).
 	{"wino43_odd_out", ConvShape{C: 48, H: 9, W: 9, O: 48, KH: 3, KW: 3, SH: 1, SW: 1}},

@@ -19,7 +19,7 @@ package kernels
 // The transforms use only additions and subtractions (Bᵀ, Aᵀ hold 0 and ±1), and G's ½s
 // are exact, so the error stays that of the float32 sums (TestWinogradError).
 //
-// Shapes with C·O in [2048, 32768] run as F(4×4, 3×3) instead (winograd43.go): the same
+// Shapes with C·O in [1024, 32768] run as F(4×4, 3×3) instead (winograd43.go): the same
 // driver with 6×6 input tiles, 36 GEMMs and 4×4 output tiles (winoTile, winoPlan.t).
 
 // The F(2×2, 3×3) matrices:

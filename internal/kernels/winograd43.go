@@ -20,9 +20,12 @@ package kernels
 // GEMMs' N is the tile count: on 7×7 and 8×8 maps (4 tiles against 16) it runs at 0.45× the
 // speed of F(2×2), on 28×28 and more at 1.15–1.55× (BenchmarkConv2D, AVX-512, one thread).
 // In the supported networks, C·O above 32768 (v1's inception5a/5b, v3's Mixed_7b/c) means
-// 7×7 or 8×8, and C·O below 2048 (v1's "5×5" branches at 28 and 14, IRv2's block35) means
-// few MACs, where the transforms weigh most and F(4×4) wins nothing.
-const wino43MinCO, wino43MaxCO = 2048, 32768
+// 7×7 or 8×8, and C·O below 1024 (v1's "5×5" branches at 28 and 14) means few MACs, where
+// the transforms weigh most and F(4×4) wins nothing. From 1024 up, v3's Conv2d_2a (32→32,
+// 147×147 out) runs 1.41× faster and IRv1/IRv2's block35 3×3s (32→32, 32→48 at 35×35)
+// 1.10×; the price is v1's 5×5-branch layers at 7×7 and 14×14 (24→64, 32→128, 48→128: 10–50
+// µs each slower, 0.3% of v1), which share C and O with layers on bigger maps.
+const wino43MinCO, wino43MaxCO = 1024, 32768
 
 // wino43 reports whether a Winograd shape s (s.winograd()) runs as F(4×4, 3×3). It looks at
 // C and O only, never at H, W or the padding: see winoTile.
