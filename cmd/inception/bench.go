@@ -82,13 +82,6 @@ func benchRun(opts *benchOptions) error {
 	if m.Threads == 0 {
 		m.Threads = runtime.GOMAXPROCS(0)
 	}
-	src := model.MapSource{}
-	for _, p := range m.Params() {
-		src[p.Key] = model.Tensor{Shape: p.Shape, Data: fill.Tensor("bench", p.Key, p.Shape, p.Role.String())}
-	}
-	if err := m.Load(src); err != nil {
-		return err
-	}
 	size := opts.Size
 	if size == 0 {
 		size = v.Size
@@ -96,6 +89,14 @@ func benchRun(opts *benchOptions) error {
 	macs, err := m.MACs(size, size)
 	if err != nil {
 		return usageErrorf("--size %d: %w", size, err)
+	}
+	m.PackFor = []int{size}
+	src := model.MapSource{}
+	for _, p := range m.Params() {
+		src[p.Key] = model.Tensor{Shape: p.Shape, Data: fill.Tensor("bench", p.Key, p.Shape, p.Role.String())}
+	}
+	if err := m.Load(src); err != nil {
+		return err
 	}
 	n := opts.Batch
 	x := fill.Tensor("bench", "input", []int{n, 3, size, size}, "input")
