@@ -214,7 +214,7 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if r.Arch != "v1" || r.Size != 64 || r.GMACs <= 0 || r.GFLOPS <= 0 || len(r.RunsMS) != 1 || r.PeakGFLOPS <= 0 || r.PeakShare <= 0 {
 		t.Errorf("bench result %+v", r)
-	}	// At 75×75 v3's last 3×3 layers see 1×1 maps and need another packing than at 299: bench packs the
+	} // At 75×75 v3's last 3×3 layers see 1×1 maps and need another packing than at 299: bench packs the
 	// weights for the size it runs.
 	ios, _, errOut = testIO()
 	if code := run(context.Background(), []string{"bench", "--arch", "v3", "--size", "75", "--iters", "1"}, ios); code != exitOK {
