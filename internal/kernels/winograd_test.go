@@ -156,49 +156,63 @@ func TestWino23Kernels(t *testing.T) {
 	for _, e := range isaImpls("wino23") {
 		impl := e.fn.(isa)
 		t.Run(e.name, func(t *testing.T) {
-			for n := 1; n <= 25; n++ {
-				steps := (n + 7) / 8 * 8
-				wp := 2*steps + 2 + n%3
-				src := randSlice(newRand(uint64(n)), 4*wp)
-				ve := steps + 5
-				want := make([]float32, 15*ve+steps)
-				wino23InputF32Generic(src, wp, want, ve, n)
-				got := guarded(15*ve + steps)
-				impl.wino23Input(src, wp, got, ve, n)
-				checkGuard(t, "input dst", got)
-				for e := 0; e < 16; e++ {
-					for j := 0; j < steps; j++ {
-						if g, w := got[e*ve+j], want[e*ve+j]; math.Float32bits(g) != math.Float32bits(w) {
-							t.Fatalf("input n=%d: V_%d[%d] = %v, want %v", n, e, j, g, w)
-						}
-					}
-				}
-			}
-			for ncols := 1; ncols <= 37; ncols++ {
-				for _, nrows := range []int{1, 2} {
-					for _, relu := range []bool{false, true} {
-						name := fmt.Sprintf("output ncols=%d nrows=%d relu=%t", ncols, nrows, relu)
-						me := (ncols+15)/16*8 + 3
-						m := randSlice(newRand(uint64(ncols)), 15*me+(ncols+15)/16*8)
-						m[0] = nan32 // tile 0 is NaN in every output
-						ldo := ncols + 4
-						want := guarded((nrows-1)*ldo + ncols)
-						wino23OutputF32Generic(m, me, want, ldo, ncols, nrows, 0.25, relu)
-						got := guarded((nrows-1)*ldo + ncols)
-						impl.wino23Output(m, me, got, ldo, ncols, nrows, 0.25, relu)
-						checkGuard(t, name, got)
-						for j := range got {
-							if g, w := got[j], want[j]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-								t.Fatalf("%s: out[%d] = %v, want %v", name, j, g, w)
-							}
-						}
-						if got[0] == got[0] {
-							t.Fatalf("%s: out[0] = %v, want NaN", name, got[0])
-						}
-					}
-				}
-			}
+			checkWinoTransforms(t, 2, impl.wino23Input, wino23InputF32Generic, impl.wino23Output, wino23OutputF32Generic, 37, []int{1, 2})
 		})
+	}
+}
+
+// checkWinoTransforms compares the input and output transforms of F(tile×tile, 3×3) with their
+// reference loops, bit for bit: inputs of 1..25 tiles, outputs of 1..maxCols columns and the given
+// row counts, with and without ReLU, NaN guards around every output and a NaN tile that must stay NaN.
+func checkWinoTransforms(t *testing.T, tile int,
+	input, inputRef func(src []float32, wp int, dst []float32, ve, n int),
+	output, outputRef func(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool),
+	maxCols int, rows []int) {
+	t.Helper()
+	a := tile + 2     // input tile side
+	elems := a * a    // transformed elements per tile
+	group := 8 * tile // output columns per 8-tile step
+	for n := 1; n <= 25; n++ {
+		steps := (n + 7) / 8 * 8
+		wp := tile*steps + tile + n%3
+		src := randSlice(newRand(uint64(n)), a*wp)
+		ve := steps + 5
+		want := make([]float32, (elems-1)*ve+steps)
+		inputRef(src, wp, want, ve, n)
+		got := guarded((elems-1)*ve + steps)
+		input(src, wp, got, ve, n)
+		checkGuard(t, "input dst", got)
+		for e := 0; e < elems; e++ {
+			for j := 0; j < steps; j++ {
+				if g, w := got[e*ve+j], want[e*ve+j]; math.Float32bits(g) != math.Float32bits(w) {
+					t.Fatalf("input n=%d: V_%d[%d] = %v, want %v", n, e, j, g, w)
+				}
+			}
+		}
+	}
+	for ncols := 1; ncols <= maxCols; ncols++ {
+		for _, nrows := range rows {
+			for _, relu := range []bool{false, true} {
+				name := fmt.Sprintf("output ncols=%d nrows=%d relu=%t", ncols, nrows, relu)
+				me := (ncols+group-1)/group*8 + 3
+				m := randSlice(newRand(uint64(ncols)), (elems-1)*me+(ncols+group-1)/group*8)
+				m[0] = nan32 // tile 0 is NaN in every output
+				ldo := ncols + 4
+				want := guarded((nrows-1)*ldo + ncols)
+				outputRef(m, me, want, ldo, ncols, nrows, 0.25, relu)
+				got := guarded((nrows-1)*ldo + ncols)
+				output(m, me, got, ldo, ncols, nrows, 0.25, relu)
+				checkGuard(t, name, got)
+				for j := range got {
+					if g, w := got[j], want[j]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+						t.Fatalf("%s: out[%d] = %v, want %v", name, j, g, w)
+					}
+				}
+				if got[0] == got[0] {
+					t.Fatalf("%s: out[0] = %v, want NaN", name, got[0])
+				}
+			}
+		}
 	}
 }
 
@@ -252,48 +266,7 @@ func TestWino43Kernels(t *testing.T) {
 	for _, e := range isaImpls("wino43") {
 		impl := e.fn.(isa)
 		t.Run(e.name, func(t *testing.T) {
-			for n := 1; n <= 25; n++ {
-				steps := (n + 7) / 8 * 8
-				wp := 4*steps + 4 + n%3
-				src := randSlice(newRand(uint64(n)), 6*wp)
-				ve := steps + 5
-				want := make([]float32, 35*ve+steps)
-				wino43InputF32Generic(src, wp, want, ve, n)
-				got := guarded(35*ve + steps)
-				impl.wino43Input(src, wp, got, ve, n)
-				checkGuard(t, "input dst", got)
-				for e := 0; e < 36; e++ {
-					for j := 0; j < steps; j++ {
-						if g, w := got[e*ve+j], want[e*ve+j]; math.Float32bits(g) != math.Float32bits(w) {
-							t.Fatalf("input n=%d: V_%d[%d] = %v, want %v", n, e, j, g, w)
-						}
-					}
-				}
-			}
-			for ncols := 1; ncols <= 75; ncols++ {
-				for nrows := 1; nrows <= 4; nrows++ {
-					for _, relu := range []bool{false, true} {
-						name := fmt.Sprintf("output ncols=%d nrows=%d relu=%t", ncols, nrows, relu)
-						me := (ncols+31)/32*8 + 3
-						m := randSlice(newRand(uint64(ncols)), 35*me+(ncols+31)/32*8)
-						m[0] = nan32 // tile 0 is NaN in every output
-						ldo := ncols + 4
-						want := guarded((nrows-1)*ldo + ncols)
-						wino43OutputF32Generic(m, me, want, ldo, ncols, nrows, 0.25, relu)
-						got := guarded((nrows-1)*ldo + ncols)
-						impl.wino43Output(m, me, got, ldo, ncols, nrows, 0.25, relu)
-						checkGuard(t, name, got)
-						for j := range got {
-							if g, w := got[j], want[j]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-								t.Fatalf("%s: out[%d] = %v, want %v", name, j, g, w)
-							}
-						}
-						if got[0] == got[0] {
-							t.Fatalf("%s: out[0] = %v, want NaN", name, got[0])
-						}
-					}
-				}
-			}
+			checkWinoTransforms(t, 4, impl.wino43Input, wino43InputF32Generic, impl.wino43Output, wino43OutputF32Generic, 75, []int{1, 2, 3, 4})
 		})
 	}
 }
