@@ -46,9 +46,6 @@ in the file beside it with the extension .txt (emb.npy, emb.txt), both written o
 			if err := opts.netFlags.validate(); err != nil {
 				return err
 			}
-			if strings.Contains(opts.Arch, ",") {
-				return usageErrorf("--arch %s: embed takes one network, not an ensemble", opts.Arch)
-			}
 			if runF != nil {
 				return runF(opts)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -68,6 +69,19 @@ func TestParseMembers(t *testing.T) {
 	for _, bad := range [][2]string{{"v4,irv2", "one.safetensors"}, {"v4:0", ""}, {"v4:x", ""}, {"v4,,v3", ""}, {"v4", "a,b"}} {
 		if _, err := parseMembers(bad[0], bad[1]); err == nil {
 			t.Errorf("--arch %q --weights %q accepted", bad[0], bad[1])
+		}
+	}
+}
+
+// TestOneNetworkCommands: the commands that need the features of one network refuse an ensemble.
+func TestOneNetworkCommands(t *testing.T) {
+	for _, args := range [][]string{
+		{"embed", "x.jpg"}, {"explain", "x.jpg", "--out", "y.png"}, {"train-head", "d", "--out", "h.safetensors"},
+	} {
+		ios, _, errOut := testIO()
+		code := run(context.Background(), append(args, "--arch", "v3,v4"), ios)
+		if code != exitUsage || !strings.Contains(errOut.String(), args[0]+" takes one network, not an ensemble") {
+			t.Errorf("%s --arch v3,v4: exit %d, %s", args[0], code, errOut)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,8 +56,6 @@ photo the network did not see (outside its centre crop) is dimmed.`,
 				return usageErrorf("--out FILE.png is required: where the map goes")
 			case opts.Alpha < 0 || opts.Alpha > 1:
 				return usageErrorf("--alpha must be in [0, 1], got %g", opts.Alpha)
-			case strings.Contains(opts.Arch, ","):
-				return usageErrorf("--arch %s: explain takes one network, not an ensemble", opts.Arch)
 			}
 			h, err := loadHeadFlag(cmd, opts.Head, &opts.netFlags)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,8 @@ type netFlags struct {
 	BatchSize int
 	Threads   int
 	Workers   int
+
+	single string // the command's name when --arch must name one network, not an ensemble
 }
 
 // register adds the flags; ensembles says whether --arch may list several networks.
@@ -29,6 +32,9 @@ func (n *netFlags) register(cmd *cobra.Command, ensembles bool) {
 		arch += ";\na comma-separated list is an ensemble averaging probabilities, each optionally weighted: v4,irv2:3"
 		weights += ";\nfor an ensemble, one per --arch entry, comma-separated"
 	}
+	if !ensembles {
+		n.single = cmd.Name()
+	}
 	f.StringVar(&n.Arch, "arch", "v1", arch)
 	f.StringVar(&n.Weights, "weights", "", weights)
 	n.Preset.register(cmd)
@@ -39,6 +45,8 @@ func (n *netFlags) register(cmd *cobra.Command, ensembles bool) {
 
 func (n *netFlags) validate() error {
 	switch {
+	case n.single != "" && strings.Contains(n.Arch, ","):
+		return usageErrorf("--arch %s: %s takes one network, not an ensemble", n.Arch, n.single)
 	case n.BatchSize < 1:
 		return usageErrorf("--batch-size must be at least 1, got %d", n.BatchSize)
 	case n.Threads < 0 || n.Workers < 0:

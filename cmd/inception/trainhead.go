@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,8 +60,6 @@ best validation accuracy is kept. The result is a small safetensors file that 'c
 				return usageErrorf("--out FILE is required: where the trained head goes")
 			case opts.Epochs < 1 || !(opts.LR > 0) || opts.Val < 0 || opts.Val >= 1 || opts.Patience < 0:
 				return usageErrorf("--epochs must be at least 1, --lr positive, --val in [0, 1), --patience not negative")
-			case strings.Contains(opts.Arch, ","):
-				return usageErrorf("--arch %s: a head is trained on one network, not an ensemble", opts.Arch)
 			}
 			if err := opts.labelFlags.validate(cmd); err != nil {
 				return err
