@@ -44,6 +44,18 @@ var (
 	fixturesErr  error
 )
 
+// readJSONFixture decodes testdata/name into v.
+func readJSONFixture(t testing.TB, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("testdata/%s: %v", name, err)
+	}
+}
+
 func loadFixtures(t testing.TB) *pilFixtures {
 	t.Helper()
 	fixturesOnce.Do(func() {

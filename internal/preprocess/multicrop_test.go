@@ -1,7 +1,6 @@
 package preprocess
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"math"
@@ -42,14 +41,8 @@ type cropFixtures struct {
 // reference's order: each crop's SHA-256 is compared, and where the fixture
 // stores full tensors the largest difference is reported.
 func TestMultiCropMatchesReference(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "crops.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fx cropFixtures
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
+	readJSONFixture(t, "crops.json", &fx)
 	if len(fx.Cases) < 9 {
 		t.Fatalf("only %d crop fixtures", len(fx.Cases))
 	}

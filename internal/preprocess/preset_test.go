@@ -2,9 +2,7 @@ package preprocess
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -22,13 +20,7 @@ func TestCaffeGolden(t *testing.T) {
 			SumSq float64 `json:"input_sumsq"`
 		} `json:"images"`
 	}
-	b, err := os.ReadFile(filepath.Join("testdata", "caffe_golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &golden); err != nil {
-		t.Fatal(err)
-	}
+	readJSONFixture(t, "caffe_golden.json", &golden)
 	if len(golden.Images) != 4 {
 		t.Fatalf("%d golden images, want 4", len(golden.Images))
 	}

@@ -2,7 +2,6 @@ package preprocess
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -176,14 +175,8 @@ func f32Bytes(v []float32) []byte {
 
 func loadPresetFixtures(t *testing.T) *presetFixtures {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "presets.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fx presetFixtures
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
+	readJSONFixture(t, "presets.json", &fx)
 	if len(fx.Cases) < 100 {
 		t.Fatalf("only %d preset fixtures", len(fx.Cases))
 	}
