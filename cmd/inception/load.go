@@ -16,10 +16,9 @@ import (
 
 // loaded is a network bound to its weights, with where they came from and the preprocessing they expect.
 type loaded struct {
-	Model    *model.Model
-	Manifest *models.Manifest // the published set, or nil for a file given by path
-	Weights  string           // what records call the weights: the set name, or the file path
-	Preset   preprocess.Preset
+	Model   *model.Model
+	Weights string // what records call the weights: the set name, or the file path
+	Preset  preprocess.Preset
 }
 
 // loadOptions say how to prepare a loaded network.
@@ -120,7 +119,7 @@ func bindFile(v *model.Variant, path string, man *models.Manifest, o loadOptions
 	if err := m.Load(src); err != nil {
 		return nil, &modelDataError{fmt.Errorf("%s: %w", path, err)}
 	}
-	l := &loaded{Model: m, Manifest: man, Weights: path, Preset: preset}
+	l := &loaded{Model: m, Weights: path, Preset: preset}
 	if man != nil {
 		l.Weights = man.Name
 	}
