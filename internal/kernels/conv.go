@@ -362,11 +362,12 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 // image i read from in[i*inStride:] and written inputLen() further on than image i-1.
 func conv2DParallel(s ConvShape, n int, in []float32, inStride int, g gemmPacked, workers int, scratch []float32) {
 	bufLen := g.bufLen()
-	strips := (g.n + gemmNR - 1) / gemmNR
+	nr, mr := g.isa.unitCols(), g.isa.unitRows()
+	strips := (g.n + nr - 1) / nr
 	byRows := strips < workers
 	units := []int{strips}
 	if byRows {
-		units[0] = (g.m + gemmMR - 1) / gemmMR
+		units[0] = (g.m + mr - 1) / mr
 	}
 	if !s.direct() && !g.src.masked {
 		units = []int{n * s.C, units[0]}
@@ -377,9 +378,9 @@ func conv2DParallel(s ConvShape, n int, in []float32, inStride int, g gemmPacked
 			return
 		}
 		buf := scratch[worker*bufLen : (worker+1)*bufLen]
-		i0, i1, j0, j1 := 0, g.m, lo*gemmNR, min(hi*gemmNR, g.n)
+		i0, i1, j0, j1 := 0, g.m, lo*nr, min(hi*nr, g.n)
 		if byRows {
-			i0, i1, j0, j1 = lo*gemmMR, min(hi*gemmMR, g.m), 0, g.n
+			i0, i1, j0, j1 = lo*mr, min(hi*mr, g.m), 0, g.n
 		}
 		g.run(i0, i1, j0, j1, buf)
 	})

@@ -208,7 +208,7 @@ func winoConvParallel(w winoConvState, workers int) {
 	units := make([]int, 0, 2*chunks+2)
 	units = append(units, C)
 	for ch := 0; ch < chunks; ch++ {
-		units = append(units, C+O*min(ch, 1), w.p.ne*w.strips(ch))
+		units = append(units, C+O*min(ch, 1), w.p.ne*w.units(ch))
 	}
 	units = append(units, O)
 	runTeam(workers-1, units, func(phase, lo, hi, worker int) {
@@ -228,12 +228,12 @@ func winoConvParallel(w winoConvState, workers int) {
 			if lo < hi {
 				w.input(ch, lo, hi)
 			}
-		default: // units e*strips + j: strip j of M_e
+		default: // units e*per + j: unit j (of spu strips) of M_e
 			ch := (phase - 2) / 2
-			strips := w.strips(ch)
-			for e := lo / strips; e <= (hi-1)/strips; e++ {
-				j0, j1 := max(lo-e*strips, 0), min(hi-e*strips, strips)
-				w.gemm(ch, e, e+1, j0, j1, worker)
+			per, spu, strips := w.units(ch), w.impl.unitCols()/gemmNR, w.strips(ch)
+			for e := lo / per; e <= (hi-1)/per; e++ {
+				j0, j1 := max(lo-e*per, 0), min(hi-e*per, per)
+				w.gemm(ch, e, e+1, j0*spu, min(j1*spu, strips), worker)
 			}
 		}
 	})
@@ -326,6 +326,13 @@ func (w *winoConvState) input(ch, c0, c1 int) {
 			w.impl.wino23Input(src, p.wp, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
 		}
 	}
+}
+
+// units returns the column ranges of chunk ch's GEMMs that winoConvParallel hands out: whole
+// tiles of the micro-kernel (isa.unitCols).
+func (w *winoConvState) units(ch int) int {
+	spu := w.impl.unitCols() / gemmNR
+	return (w.strips(ch) + spu - 1) / spu
 }
 
 // strips returns the 16-column strips of chunk ch's tiles.

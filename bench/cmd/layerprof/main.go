@@ -1,0 +1,136 @@
+// Command layerprof times every convolution of a network on its own, with the weights packed as the
+// forward pass packs them, and prints where the time goes by kind of layer (1x1, 3x3 stride 1, 1x7, …):
+// the share of the multiply-adds, of the time, and the GFLOP/s of each kind, then the slowest layers.
+// It answers "which kernel is worth work" before any is written:
+//
+//	go run ./bench/cmd/layerprof -arch v4 -threads 1
+//
+// Each layer runs -reps times after a warm-up; its time is the median. Inputs and weights are random:
+// the time of a convolution does not depend on the values.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/inception-cli/inception/internal/kernels"
+	"github.com/inception-cli/inception/internal/model"
+)
+
+func main() {
+	arch := flag.String("arch", "v3", "network (as --arch of inception)")
+	threads := flag.Int("threads", 1, "threads per convolution")
+	reps := flag.Int("reps", 15, "timed runs of each layer")
+	top := flag.Int("top", 12, "slowest layers to list")
+	flag.Parse()
+	if err := run(*arch, *threads, *reps, *top); err != nil {
+		fmt.Fprintln(os.Stderr, "layerprof:", err)
+		os.Exit(1)
+	}
+}
+
+type timed struct {
+	name string
+	kind string
+	s    kernels.ConvShape
+	t    time.Duration
+}
+
+func run(arch string, threads, reps, top int) error {
+	v, err := model.Lookup(arch)
+	if err != nil {
+		return err
+	}
+	layers, err := model.New(v).Layers(v.Size, v.Size)
+	if err != nil {
+		return err
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	rnd := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = r.Float32() - 0.5
+		}
+		return x
+	}
+	var ts []timed
+	for _, l := range layers {
+		if l.Op != model.OpConv {
+			continue
+		}
+		s := l.Conv
+		in, bias := rnd(s.C*s.H*s.W), rnd(s.O)
+		pw := kernels.PackConvWeights(s, rnd(s.O*s.C*s.KH*s.KW))
+		out := make([]float32, s.O*s.OutH()*s.OutW())
+		scratch := make([]float32, s.PackedScratchLen())
+		d := make([]time.Duration, reps)
+		kernels.Conv2DPacked(s, in, pw, bias, out, scratch, true, threads)
+		for i := range d {
+			t0 := time.Now()
+			kernels.Conv2DPacked(s, in, pw, bias, out, scratch, true, threads)
+			d[i] = time.Since(t0)
+		}
+		slices.Sort(d)
+		ts = append(ts, timed{l.Name, kind(s), s, d[reps/2]})
+	}
+
+	type agg struct {
+		kind string
+		macs int64
+		t    time.Duration
+		n    int
+	}
+	byKind := map[string]*agg{}
+	var total time.Duration
+	var macs int64
+	for _, x := range ts {
+		a := byKind[x.kind]
+		if a == nil {
+			a = &agg{kind: x.kind}
+			byKind[x.kind] = a
+		}
+		a.macs += x.s.MACs()
+		a.t += x.t
+		a.n++
+		total += x.t
+		macs += x.s.MACs()
+	}
+	var ks []*agg
+	for _, a := range byKind {
+		ks = append(ks, a)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i].t > ks[j].t })
+	fmt.Printf("%s at %d×%d, %d convolutions, threads %d: %.1f ms in convolutions, %.1f GFLOP/s\n\n",
+		arch, v.Size, v.Size, len(ts), threads, ms(total), gflops(macs, total))
+	fmt.Println("| kind | layers | MACs % | time ms | time % | GFLOP/s |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	for _, a := range ks {
+		fmt.Printf("| %s | %d | %.1f | %.2f | %.1f | %.0f |\n", a.kind, a.n,
+			100*float64(a.macs)/float64(macs), ms(a.t), 100*float64(a.t)/float64(total), gflops(a.macs, a.t))
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].t > ts[j].t })
+	fmt.Printf("\nslowest layers:\n\n| layer | C×H×W → O | kernel | ms | GFLOP/s |\n|---|---|---|---:|---:|\n")
+	for _, x := range ts[:min(top, len(ts))] {
+		s := x.s
+		fmt.Printf("| %s | %d×%d×%d → %d | %s | %.3f | %.0f |\n", x.name, s.C, s.H, s.W, s.O, x.kind, ms(x.t), gflops(s.MACs(), x.t))
+	}
+	return nil
+}
+
+// kind names a convolution by its kernel and stride: "3x3", "1x7", "3x3/2".
+func kind(s kernels.ConvShape) string {
+	k := fmt.Sprintf("%dx%d", s.KH, s.KW)
+	if s.SH != 1 || s.SW != 1 {
+		k += fmt.Sprintf("/%d", s.SH)
+	}
+	return k
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func gflops(macs int64, d time.Duration) float64 { return 2 * float64(macs) / d.Seconds() / 1e9 }
