@@ -549,6 +549,19 @@ func addRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int)
 //go:noescape
 func divRowF32AVX2(d, r []float32)
 
+// copyRowsF32AVX2 copies rows rows of cols floats from src to dst:
+//
+//	for r := 0; r < rows; r++ {
+//		copy(dst[r*dstStride:r*dstStride+cols], src[r*srcStride:r*srcStride+cols])
+//	}
+//
+// in one call instead of one memmove per row (poolPlane copies thousands of rows of 8–35
+// floats per layer). Lengths are not checked: the caller guarantees the rows are inside dst
+// and src; masked loads and stores touch nothing past a row's cols floats.
+//
+//go:noescape
+func copyRowsF32AVX2(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int)
+
 // addScaledF32AVX2 is addScaledF32Generic with the multiples of 8 done by
 // addScaledRowF32AVX2, bit for bit (the same two roundings per element, Go's max).
 func addScaledF32AVX2(out, x, y []float32, scale float32, relu bool) {

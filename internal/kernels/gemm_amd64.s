@@ -3290,6 +3290,76 @@ divRowF32AVX2_done:
 	VZEROUPPER
 	RET
 
+// func copyRowsF32AVX2(dst []float32, dstStride int, src []float32, srcStride int, rows int, cols int)
+// Requires: AVX
+TEXT ·copyRowsF32AVX2(SB), NOSPLIT, $0-80
+	MOVQ    dst_base+0(FP), DI
+	MOVQ    dstStride+24(FP), R8
+	MOVQ    src_base+32(FP), SI
+	MOVQ    srcStride+56(FP), R9
+	MOVQ    rows+64(FP), R10
+	MOVQ    cols+72(FP), R11
+	SHLQ    $0x02, R8
+	SHLQ    $0x02, R9
+	MOVQ    R11, AX
+	ANDQ    $0x07, AX
+	SHRQ    $0x03, R11
+	LEAQ    copyRowsMask<>+0(SB), CX
+	NEGQ    AX
+	VMOVDQU 32(CX)(AX*4), Y15
+	NEGQ    AX
+	TESTQ   R10, R10
+	JZ      copyRows_done
+
+copyRows_row:
+	MOVQ  DI, CX
+	MOVQ  SI, DX
+	MOVQ  R11, R12
+	TESTQ R12, R12
+	JZ    copyRows_tail
+
+copyRows_loop:
+	VMOVUPS (DX), Y0
+	VMOVUPS Y0, (CX)
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	DECQ    R12
+	JNZ     copyRows_loop
+
+copyRows_tail:
+	TESTQ      AX, AX
+	JZ         copyRows_next
+	VMASKMOVPS (DX), Y15, Y0
+	VMASKMOVPS Y0, Y15, (CX)
+
+copyRows_next:
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ R10
+	JNZ  copyRows_row
+
+copyRows_done:
+	VZEROUPPER
+	RET
+
+DATA copyRowsMask<>+0(SB)/4, $0xffffffff
+DATA copyRowsMask<>+4(SB)/4, $0xffffffff
+DATA copyRowsMask<>+8(SB)/4, $0xffffffff
+DATA copyRowsMask<>+12(SB)/4, $0xffffffff
+DATA copyRowsMask<>+16(SB)/4, $0xffffffff
+DATA copyRowsMask<>+20(SB)/4, $0xffffffff
+DATA copyRowsMask<>+24(SB)/4, $0xffffffff
+DATA copyRowsMask<>+28(SB)/4, $0xffffffff
+DATA copyRowsMask<>+32(SB)/4, $0x00000000
+DATA copyRowsMask<>+36(SB)/4, $0x00000000
+DATA copyRowsMask<>+40(SB)/4, $0x00000000
+DATA copyRowsMask<>+44(SB)/4, $0x00000000
+DATA copyRowsMask<>+48(SB)/4, $0x00000000
+DATA copyRowsMask<>+52(SB)/4, $0x00000000
+DATA copyRowsMask<>+56(SB)/4, $0x00000000
+DATA copyRowsMask<>+60(SB)/4, $0x00000000
+GLOBL copyRowsMask<>(SB), RODATA|NOPTR, $64
+
 // func addScaledRowF32AVX2(out []float32, x []float32, y []float32, scale float32, relu bool)
 // Requires: AVX
 TEXT ·addScaledRowF32AVX2(SB), NOSPLIT, $0-77

@@ -84,6 +84,11 @@ func addRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no 
 // divRowF32AVX2 is never called without amd64 assembly.
 func divRowF32AVX2(d, r []float32) { panic("kernels: no AVX2") }
 
+// copyRowsF32AVX2 is never called without amd64 assembly.
+func copyRowsF32AVX2(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int) {
+	panic("kernels: no AVX2")
+}
+
 // wino43Input computes a row of F(4×4, 3×3) input transforms: see wino43InputF32Generic.
 func (k isa) wino43Input(src []float32, wp int, dst []float32, ve, n int) {
 	wino43InputF32Generic(src, wp, dst, ve, n)

@@ -109,9 +109,7 @@ func maxPool2D(s PoolShape, oh, ow int, in, out []float32, simd bool) {
 	if simd {
 		var pl poolPlane
 		if pl.setup(s, oh, ow) {
-			for c := 0; c < s.C; c++ {
-				pl.run(s, oh, ow, in[c*hw:c*hw+hw], out[c*oh*ow:(c+1)*oh*ow], false, false)
-			}
+			pl.runAll(s, oh, ow, in, out, false, false)
 			return
 		}
 	}
@@ -264,21 +262,28 @@ func poolRowSIMD(d, r []float32, sw int, add bool) int {
 // poolPlane holds at once (32 KiB each).
 const poolPlaneFloats = 8192
 
-// poolPlane computes 3×3 stride-1 pooling windows a whole channel plane at a time: rows
-// oy0.. of the output as one call of the AVX2 row kernel (maxRows3F32AVX2,
-// addRows3F32AVX2) over padded input rows laid end to end, wq floats apart. A result at
-// flat index i = oy·wq + ox reads the flat input indices i + kx + ky·wq, which are padded
-// row oy+ky, column ox+kx: its window. The columns ow..wq-1 of each result row are
-// computed and dropped. One call per chunk of rows instead of per row (poolRow3): on v3's
-// 768×17×17 average pool, 0.46 against 0.83 ms. (Stride 2 works the same way with rows
-// wq >= 2·ow apart, but then computes twice the columns it keeps: slower than poolRow3 on
-// v1's 64×112×112 max pool, 0.70 against 0.48 ms.)
+// poolPlane computes 3×3 stride-1 pooling windows whole channel planes at a time: the planes
+// of a chunk of channels are copied with their padding into p, channel k of the chunk at
+// k*blk, its padded rows wq apart, and one call of the AVX2 row kernel (maxRows3F32AVX2,
+// addRows3F32AVX2) computes the flat results d[i] from p[i + ky·wq + kx]: at i = k*blk +
+// oy·wq + ox that is padded row oy+ky, column ox+kx of channel k, its window. Results at
+// columns ow..wq-1 and rows oh..hp-1 of a block are computed and dropped. The padding is
+// written once per layer, as only the planes' interiors change between chunks, and the
+// copies in and out take one call per channel (copyRowsF32AVX2), not one per row: on v3's
+// 768×17×17 average pool 0.12 against 0.45 ms with a chunk of rows of one plane per call
+// (which remains for planes too big for a chunk), and that was 0.46 against 0.83 ms with a
+// call per row (poolRow3). (Stride 2 works the same way with rows wq >= 2·ow apart, but
+// then computes twice the columns it keeps: slower than poolRow3 on v1's 64×112×112 max
+// pool, 0.70 against 0.48 ms.)
 type poolPlane struct {
 	p, d   [poolPlaneFloats]float32 // padded input rows, results: wq apart
-	div    [poolRowLen]float32      // divisors of one output row
-	divRow int                      // the output row div holds, -1: none
+	div    [poolPlaneFloats]float32 // averages: the divisors of d (1 where dropped)
+	divRow int                      // row chunks: the output row div holds, -1: none
 	wq     int
-	rows   int // output rows per chunk
+	hp     int // padded rows of a channel: oh+2
+	blk    int // floats per channel in a chunk of channels: hp*wq
+	nch    int // channels per chunk; 0: a plane is too big, chunks of rows of one channel
+	rows   int // output rows per chunk of rows
 }
 
 // setup sets the geometry for s and reports whether poolPlane handles s: 3×3 windows,
@@ -290,14 +295,78 @@ func (g *poolPlane) setup(s PoolShape, oh, ow int) bool {
 	// A row holds the reads of column ow-1 (ow+1) and the whole padded input row, in whole
 	// 8-wide steps.
 	g.wq = (max(ow+2, s.PadL+s.W) + 7) / 8 * 8
+	g.hp = oh + 2 // >= PadT+H: oh = H+PadT+PadB-2
+	g.blk = g.hp * g.wq
+	// A chunk of nch channels computes nch*blk results (rounded up to 8), which read 2 rows
+	// and 9 floats further.
+	g.nch = max(poolPlaneFloats-2*g.wq-16, 0) / g.blk
 	// A chunk of rows output rows reads rows+2 padded rows, plus the kernel's overrun on
 	// the dropped columns (2 floats).
 	g.rows = min((poolPlaneFloats-32)/g.wq-3, poolPlaneFloats/g.wq, oh)
-	return g.rows >= 1 && g.wq <= len(g.div)
+	return g.rows >= 1 && g.wq <= poolRowLen
 }
 
-// run pools one channel plane into dst (oh×ow): averages by AvgPool2D's divisor rule when
-// add, else maxima.
+// runAll pools the C planes of in into out: by chunks of channels when they fit, else
+// channel by channel in chunks of rows (run).
+func (g *poolPlane) runAll(s PoolShape, oh, ow int, in, out []float32, add, countIncludePad bool) {
+	hw := s.H * s.W
+	if g.nch == 0 {
+		for c := 0; c < s.C; c++ {
+			g.run(s, oh, ow, in[c*hw:c*hw+hw], out[c*oh*ow:(c+1)*oh*ow], add, countIncludePad)
+		}
+		return
+	}
+	pv := float32(0)
+	if !add {
+		pv = float32(math.Inf(-1))
+	}
+	nch := min(g.nch, s.C)
+	n := (nch*g.blk + 7) / 8 * 8
+	fill(g.p[:n+2*g.wq+16], pv)
+	if add {
+		g.blockDivisors(s, oh, ow, countIncludePad)
+		for k := 1; k < nch; k++ {
+			copy(g.div[k*g.blk:(k+1)*g.blk], g.div[:g.blk])
+		}
+		fill(g.div[nch*g.blk:n], 1)
+	}
+	origin := s.PadT*g.wq + s.PadL // input row 0, column 0 in a block
+	for c0 := 0; c0 < s.C; c0 += nch {
+		nc := min(nch, s.C-c0)
+		n := (nc*g.blk + 7) / 8 * 8
+		for k := 0; k < nc; k++ {
+			copyRowsF32AVX2(g.p[k*g.blk+origin:], g.wq, in[(c0+k)*hw:], s.W, s.H, s.W)
+		}
+		d := g.d[:n]
+		fill(d, pv)
+		p := g.p[:]
+		if add {
+			addRows3F32AVX2(d, p, p[g.wq:], p[2*g.wq:], 3)
+			divRowF32AVX2(d, g.div[:n])
+		} else {
+			maxRows3F32AVX2(d, p, p[g.wq:], p[2*g.wq:], 3)
+		}
+		for k := 0; k < nc; k++ {
+			copyRowsF32AVX2(out[(c0+k)*oh*ow:], ow, g.d[k*g.blk:], g.wq, oh, ow)
+		}
+	}
+}
+
+// blockDivisors sets div[:blk] to the divisors of one channel's results: AvgPool2D's rule at
+// rows < oh and columns < ow, 1 elsewhere.
+func (g *poolPlane) blockDivisors(s PoolShape, oh, ow int, countIncludePad bool) {
+	fill(g.div[:g.blk], 1)
+	for oy := 0; oy < oh; oy++ {
+		if oy > 0 && g.sameDivisors(s, oy-1, oy) {
+			copy(g.div[oy*g.wq:(oy+1)*g.wq], g.div[(oy-1)*g.wq:oy*g.wq])
+			continue
+		}
+		g.divisors(s, oy, ow, countIncludePad, g.div[oy*g.wq:(oy+1)*g.wq])
+	}
+}
+
+// run pools one channel plane into dst (oh×ow) in chunks of rows: averages by AvgPool2D's
+// divisor rule when add, else maxima.
 func (g *poolPlane) run(s PoolShape, oh, ow int, plane, dst []float32, add, countIncludePad bool) {
 	wq := g.wq
 	pv := float32(0)
@@ -335,7 +404,7 @@ func (g *poolPlane) run(s PoolShape, oh, ow int, plane, dst []float32, add, coun
 			if add {
 				div := g.div[:wq]
 				if g.divRow < 0 || !g.sameDivisors(s, g.divRow, oy) {
-					g.divisors(s, oy, ow, countIncludePad)
+					g.divisors(s, oy, ow, countIncludePad, div)
 					g.divRow = oy
 				}
 				// The same divisions as the scalar loop (VDIVPS rounds as DIVSS does).
@@ -348,13 +417,13 @@ func (g *poolPlane) run(s PoolShape, oh, ow int, plane, dst []float32, add, coun
 
 // divisors sets div[:wq] to the divisors of output row oy (1 past ow, and where a window
 // counts nothing), as avgPool2D's scalar loop computes them.
-func (g *poolPlane) divisors(s PoolShape, oy, ow int, countIncludePad bool) {
+func (g *poolPlane) divisors(s PoolShape, oy, ow int, countIncludePad bool, div []float32) {
 	y0 := oy*s.SH - s.PadT
 	ny := min(y0+s.KH, s.H+s.PadB) - y0 // rows counted with padding
 	if !countIncludePad {
 		ny = max(min(y0+s.KH, s.H)-max(y0, 0), 0)
 	}
-	div := g.div[:g.wq]
+	div = div[:g.wq]
 	for ox := range div {
 		div[ox] = 1
 		if ox >= ow {
@@ -459,9 +528,7 @@ func avgPool2D(s PoolShape, oh, ow int, in, out []float32, countIncludePad, simd
 	if simd && ow <= poolRowLen {
 		var pl poolPlane
 		if pl.setup(s, oh, ow) {
-			for c := 0; c < s.C; c++ {
-				pl.run(s, oh, ow, in[c*hw:c*hw+hw], out[c*oh*ow:(c+1)*oh*ow], true, countIncludePad)
-			}
+			pl.runAll(s, oh, ow, in, out, true, countIncludePad)
 			return
 		}
 	}

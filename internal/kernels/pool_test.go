@@ -184,6 +184,14 @@ func TestPoolImplementations(t *testing.T) {
 		{C: 2, H: 8, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Ceil: true},
 		{C: 1, H: 5, W: 57, KH: 2, KW: 2, SH: 2, SW: 2},
 		{C: 1, H: 6, W: 33, KH: 1, KW: 5, SH: 1, SW: 1, PadL: 2, PadR: 2},
+		// Chunks of several channels, the last one partial; odd widths; no padding; padding
+		// on one side only.
+		{C: 41, H: 17, W: 17, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 130, H: 8, W: 8, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 7, H: 35, W: 35, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 9, H: 13, W: 11, KH: 3, KW: 3, SH: 1, SW: 1},
+		{C: 9, H: 5, W: 3, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 2},
+		{C: 9, H: 2, W: 1, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
 		// A plane poolPlane splits into several chunks of rows, and big stride-2 ones.
 		{C: 1, H: 60, W: 300, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
 		{C: 1, H: 147, W: 147, KH: 3, KW: 3, SH: 2, SW: 2},

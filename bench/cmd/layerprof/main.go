@@ -1,5 +1,6 @@
-// Command layerprof times every convolution of a network on its own, with the weights packed as the
-// forward pass packs them, and prints where the time goes by kind of layer (1x1, 3x3 stride 1, 1x7, …):
+// Command layerprof times every convolution and pooling layer of a network on its own, with the weights
+// packed as the forward pass packs them, and prints where the time goes by kind of layer (1x1, 3x3
+// stride 1, 1x7, max 3x3/2, …):
 // the share of the multiply-adds, of the time, and the GFLOP/s of each kind, then the slowest layers.
 // It answers "which kernel is worth work" before any is written:
 //
@@ -35,10 +36,24 @@ func main() {
 }
 
 type timed struct {
-	name string
-	kind string
-	s    kernels.ConvShape
-	t    time.Duration
+	name  string
+	kind  string
+	shape string // C×H×W → O
+	macs  int64  // 0 for pooling
+	t     time.Duration
+}
+
+// median runs f once, then reps times, and returns the median time.
+func median(reps int, f func()) time.Duration {
+	d := make([]time.Duration, reps)
+	f()
+	for i := range d {
+		t0 := time.Now()
+		f()
+		d[i] = time.Since(t0)
+	}
+	slices.Sort(d)
+	return d[reps/2]
 }
 
 func run(arch string, threads, reps, top int) error {
@@ -60,23 +75,29 @@ func run(arch string, threads, reps, top int) error {
 	}
 	var ts []timed
 	for _, l := range layers {
-		if l.Op != model.OpConv {
-			continue
+		switch l.Op {
+		case model.OpConv:
+			s := l.Conv
+			in, bias := rnd(s.C*s.H*s.W), rnd(s.O)
+			pw := kernels.PackConvWeights(s, rnd(s.O*s.C*s.KH*s.KW))
+			out := make([]float32, s.O*s.OutH()*s.OutW())
+			scratch := make([]float32, s.PackedScratchLen())
+			t := median(reps, func() { kernels.Conv2DPacked(s, in, pw, bias, out, scratch, true, threads) })
+			ts = append(ts, timed{l.Name, kind(s), fmt.Sprintf("%d×%d×%d → %d", s.C, s.H, s.W, s.O), s.MACs(), t})
+		case model.OpMaxPool, model.OpAvgPool:
+			s := l.Pool
+			in, out := rnd(s.C*s.H*s.W), make([]float32, s.C*s.OutH()*s.OutW())
+			f := func() { kernels.MaxPool2D(s, in, out) }
+			k := fmt.Sprintf("max %dx%d", s.KH, s.KW)
+			if l.Op == model.OpAvgPool {
+				f = func() { kernels.AvgPool2D(s, in, out, l.CountIncludePad) }
+				k = fmt.Sprintf("avg %dx%d", s.KH, s.KW)
+			}
+			if s.SH != 1 {
+				k += fmt.Sprintf("/%d", s.SH)
+			}
+			ts = append(ts, timed{l.Name, k, fmt.Sprintf("%d×%d×%d", s.C, s.H, s.W), 0, median(reps, f)})
 		}
-		s := l.Conv
-		in, bias := rnd(s.C*s.H*s.W), rnd(s.O)
-		pw := kernels.PackConvWeights(s, rnd(s.O*s.C*s.KH*s.KW))
-		out := make([]float32, s.O*s.OutH()*s.OutW())
-		scratch := make([]float32, s.PackedScratchLen())
-		d := make([]time.Duration, reps)
-		kernels.Conv2DPacked(s, in, pw, bias, out, scratch, true, threads)
-		for i := range d {
-			t0 := time.Now()
-			kernels.Conv2DPacked(s, in, pw, bias, out, scratch, true, threads)
-			d[i] = time.Since(t0)
-		}
-		slices.Sort(d)
-		ts = append(ts, timed{l.Name, kind(s), s, d[reps/2]})
 	}
 
 	type agg struct {
@@ -94,18 +115,18 @@ func run(arch string, threads, reps, top int) error {
 			a = &agg{kind: x.kind}
 			byKind[x.kind] = a
 		}
-		a.macs += x.s.MACs()
+		a.macs += x.macs
 		a.t += x.t
 		a.n++
 		total += x.t
-		macs += x.s.MACs()
+		macs += x.macs
 	}
 	var ks []*agg
 	for _, a := range byKind {
 		ks = append(ks, a)
 	}
 	sort.Slice(ks, func(i, j int) bool { return ks[i].t > ks[j].t })
-	fmt.Printf("%s at %d×%d, %d convolutions, threads %d: %.1f ms in convolutions, %.1f GFLOP/s\n\n",
+	fmt.Printf("%s at %d×%d, %d layers, threads %d: %.1f ms, %.1f GFLOP/s\n\n",
 		arch, v.Size, v.Size, len(ts), threads, ms(total), gflops(macs, total))
 	fmt.Println("| kind | layers | MACs % | time ms | time % | GFLOP/s |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
@@ -114,10 +135,9 @@ func run(arch string, threads, reps, top int) error {
 			100*float64(a.macs)/float64(macs), ms(a.t), 100*float64(a.t)/float64(total), gflops(a.macs, a.t))
 	}
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].t > ts[j].t })
-	fmt.Printf("\nslowest layers:\n\n| layer | C×H×W → O | kernel | ms | GFLOP/s |\n|---|---|---|---:|---:|\n")
+	fmt.Printf("\nslowest layers:\n\n| layer | C×H×W → O | kind | ms | GFLOP/s |\n|---|---|---|---:|---:|\n")
 	for _, x := range ts[:min(top, len(ts))] {
-		s := x.s
-		fmt.Printf("| %s | %d×%d×%d → %d | %s | %.3f | %.0f |\n", x.name, s.C, s.H, s.W, s.O, x.kind, ms(x.t), gflops(s.MACs(), x.t))
+		fmt.Printf("| %s | %s | %s | %.3f | %.0f |\n", x.name, x.shape, x.kind, ms(x.t), gflops(x.macs, x.t))
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ func main() {
 	poolRows3("addRows3F32AVX2", 1, false)
 	poolRows3("addRows3S2F32AVX2", 2, false)
 	poolRow("divRowF32AVX2", 1, divPS)
+	copyRows()
 	addScaledRow()
 	dot()
 	Generate()
@@ -1038,6 +1039,68 @@ func poolRows3(name string, stride int, isMax bool) {
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// copyRows emits copyRowsF32AVX2(dst, dstStride, src, srcStride, rows, cols): rows rows of
+// cols floats from src (rows srcStride apart) to dst (dstStride apart), 8 at a time, the last
+// cols%8 with VMASKMOVPS, which neither reads nor writes the masked-off lanes.
+func copyRows() {
+	TEXT("copyRowsF32AVX2", NOSPLIT, "func(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int)")
+	Doc("copyRowsF32AVX2 copies a strided block of rows: see the Go declaration.")
+	dst, src, ds, ss, rows, n8 := RDI, RSI, R8, R9, R10, R11
+	p, q, k, tail := RCX, RDX, R12, RAX
+	Load(Param("dst").Base(), dst)
+	Load(Param("dstStride"), ds)
+	Load(Param("src").Base(), src)
+	Load(Param("srcStride"), ss)
+	Load(Param("rows"), rows)
+	Load(Param("cols"), n8)
+	SHLQ(U8(2), ds)
+	SHLQ(U8(2), ss)
+	MOVQ(n8, tail)
+	ANDQ(U8(7), tail)
+	SHRQ(U8(3), n8)
+	// The mask of the tail: 8 int32s from copyRowsMask + 4*(8-tail), tail -1s then 0s.
+	masks := GLOBL("copyRowsMask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	LEAQ(masks, p)
+	NEGQ(tail)
+	VMOVDQU(Mem{Base: p, Index: tail, Scale: 4, Disp: 32}, Y15)
+	NEGQ(tail)
+	TESTQ(rows, rows)
+	JZ(LabelRef("copyRows_done"))
+	Label("copyRows_row")
+	MOVQ(dst, p)
+	MOVQ(src, q)
+	MOVQ(n8, k)
+	TESTQ(k, k)
+	JZ(LabelRef("copyRows_tail"))
+	Label("copyRows_loop")
+	VMOVUPS(Mem{Base: q}, Y0)
+	VMOVUPS(Y0, Mem{Base: p})
+	ADDQ(U8(32), p)
+	ADDQ(U8(32), q)
+	DECQ(k)
+	JNZ(LabelRef("copyRows_loop"))
+	Label("copyRows_tail")
+	TESTQ(tail, tail)
+	JZ(LabelRef("copyRows_next"))
+	VMASKMOVPS(Mem{Base: q}, Y15, Y0)
+	VMASKMOVPS(Y0, Y15, Mem{Base: p})
+	Label("copyRows_next")
+	ADDQ(ds, dst)
+	ADDQ(ss, src)
+	DECQ(rows)
+	JNZ(LabelRef("copyRows_row"))
+	Label("copyRows_done")
 	VZEROUPPER()
 	RET()
 }
