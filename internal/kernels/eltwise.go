@@ -22,6 +22,39 @@ func reluF32Generic(x []float32) {
 	}
 }
 
+// BiasAct adds a bias per channel to a CHW tensor of c channels of hw values, in place, then
+// applies max(·, 0) when relu:
+//
+//	for ch, i := range c, hw {
+//		v := x[ch*hw+i] + bias[ch]
+//		if relu {
+//			v = max(v, 0)
+//		}
+//		x[ch*hw+i] = v
+//	}
+//
+// The model uses it after an average pool it has moved behind a 1×1 convolution.
+func BiasAct(c, hw int, x, bias []float32, relu bool) {
+	if c < 0 || hw < 0 {
+		panic("kernels: BiasAct negative dimension")
+	}
+	if len(x) < c*hw || len(bias) < c {
+		panic("kernels: BiasAct slice too short")
+	}
+	for ch, b := range bias[:c] {
+		row := x[ch*hw : ch*hw+hw]
+		if relu {
+			for i, v := range row {
+				row[i] = max(v+b, 0)
+			}
+			continue
+		}
+		for i, v := range row {
+			row[i] = v + b
+		}
+	}
+}
+
 // AddScaled computes the Inception-ResNet residual sum, x being the shortcut and y the
 // branch's conv output:
 //

@@ -25,6 +25,31 @@ func TestReLU(t *testing.T) {
 	}
 }
 
+func TestBiasAct(t *testing.T) {
+	for _, sz := range [][2]int{{0, 5}, {1, 1}, {3, 7}, {5, 289}} {
+		for _, relu := range []bool{false, true} {
+			c, hw := sz[0], sz[1]
+			t.Run(fmt.Sprintf("%dx%d/relu=%t", c, hw, relu), func(t *testing.T) {
+				r := newRand(uint64(c*hw + 1))
+				x, bias := randSlice(r, c*hw), randSlice(r, c)
+				want, tol := make([]float64, c*hw), make([]float64, c*hw)
+				for i := range want {
+					want[i] = float64(x[i]) + float64(bias[i/hw])
+					tol[i] = u32 * math.Abs(want[i])
+					if relu {
+						want[i] = max(want[i], 0)
+					}
+				}
+				got := guarded(c * hw)
+				copy(got, x)
+				BiasAct(c, hw, got, bias, relu)
+				closeTo(t, "x", got, want, tol)
+				checkGuard(t, "x", got)
+			})
+		}
+	}
+}
+
 func TestAddScaled(t *testing.T) {
 	for _, n := range eltSizes {
 		for _, relu := range []bool{false, true} {

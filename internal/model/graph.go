@@ -157,23 +157,87 @@ func (s *Seq) params(path string, in Shape, decl func(*param)) {
 
 func (s *Seq) plan(pl *planner, path string, in, out view) {
 	p := join(path, s.Key)
-	cur := in
-	for i, n := range s.Nodes {
+	cur, owned := in, false // owned: cur was allocated here
+	for i := 0; i < len(s.Nodes); i++ {
+		n := s.Nodes[i]
+		q, conv := poolConv(s.Nodes[i:], cur.shape)
+		if q != nil {
+			i++ // the pair is planned as one step, and observed as the convolution
+			n = conv
+		}
 		next := out
 		if i < len(s.Nodes)-1 {
 			sh, _ := n.outShape(p, cur.shape)
 			next = pl.alloc(sh)
 		}
-		n.plan(pl, p, cur, next)
+		if q != nil {
+			planPoolConv(pl, p, q, conv, cur, next)
+		} else {
+			n.plan(pl, p, cur, next)
+		}
 		if key := nodeKey(n); pl.observe != nil && key != "" { // unnamed nodes have no reference twin
 			out, name := next, join(p, key)
 			pl.add(func(*exec) { pl.observe(name, out) })
 		}
-		if i > 0 {
+		if owned {
 			pl.free(cur)
 		}
-		cur = next
+		cur, owned = next, true
 	}
+}
+
+// poolConv returns the average pool and the 1×1 convolution at the start of nodes when they can
+// run swapped (planPoolConv): a stride-1 pool, which keeps the map's size, then a stride-1 unpadded
+// 1×1 convolution with fewer output channels than the pool has. Otherwise nil, nil.
+func poolConv(nodes []node, in Shape) (*Pool, *ConvBN) {
+	if len(nodes) < 2 {
+		return nil, nil
+	}
+	q, ok := nodes[0].(*Pool)
+	c, ok2 := nodes[1].(*ConvBN)
+	if !ok || !ok2 || !q.Avg || q.S != 1 ||
+		c.KH != 1 || c.KW != 1 || c.SH != 1 || c.SW != 1 || c.PadT+c.PadL+c.PadB+c.PadR != 0 || c.Out >= in.C {
+		return nil, nil
+	}
+	if s, err := q.outShape("", in); err != nil || s != in {
+		return nil, nil
+	}
+	return q, c
+}
+
+// planPoolConv plans an average pool followed by a 1×1 convolution (v2, v3, v4 and IRv2's pool
+// branches) as the convolution without its bias, then the pool over its fewer channels, then the bias
+// and the ReLU: the two commute, as the pool mixes the positions of each channel with weights that do
+// not depend on the channel and the convolution mixes the channels of each position. The bias cannot go
+// before the pool, whose divisors may count padding. v4's Inception-B blocks pool 128 channels
+// instead of 1024. The sums are rounded in another order; the results agree to float32 rounding.
+func planPoolConv(pl *planner, path string, q *Pool, c *ConvBN, in, out view) {
+	s := c.convShape(in.shape)
+	pl.needScratch(s.BatchScratchLen(pl.n))
+	pl.macs += s.MACs()
+	id := join(path, c.Key, c.Conv)
+	layer := pl.weights.layer(id)
+	w, err := layer.pack(s)
+	if err != nil {
+		pl.fail(fmt.Errorf("layer %s at %dx%d: %w", id, in.shape.H, in.shape.W, err))
+		return
+	}
+	tmp := pl.alloc(out.shape)
+	ps := q.poolShape(out.shape)
+	relu, cip, hw := c.ReLU, q.CountIncludePad, out.shape.H*out.shape.W
+	pl.add(func(e *exec) {
+		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, nil, tmp.batch(), tmp.stride, e.scratch, false, e.threads)
+		for i := 0; i < e.n; i++ {
+			o := out.img(i)
+			kernels.AvgPool2D(ps, tmp.img(i), o, cip)
+			if layer.b != nil {
+				kernels.BiasAct(c.Out, hw, o, layer.b, relu)
+			} else if relu {
+				kernels.ReLU(o[:c.Out*hw])
+			}
+		}
+	})
+	pl.free(tmp)
 }
 
 func nodeKey(n node) string {
