@@ -160,3 +160,19 @@ func (t *team) wait(p int) {
 		runtime.Gosched()
 	}
 }
+
+// ParallelFor calls f on ranges [lo, hi) that together cover 0..n-1 once, on the calling
+// goroutine and up to threads-1 of the helper goroutines the convolutions use (which are
+// still polling right after one), so that memory-bound work between convolutions (pooling,
+// the residual sums) does not leave the other cores idle. The ranges shrink as the work runs
+// out (see team); f must not depend on which goroutine runs a range.
+func ParallelFor(threads, n int, f func(lo, hi int)) {
+	workers := min(max(threads, 1), maxConvThreads, n)
+	if workers <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	runTeam(workers-1, []int{n}, func(_, lo, hi, _ int) { f(lo, hi) })
+}

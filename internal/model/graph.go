@@ -229,7 +229,7 @@ func planPoolConv(pl *planner, path string, q *Pool, c *ConvBN, in, out view) {
 		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, nil, tmp.batch(), tmp.stride, e.scratch, false, e.threads)
 		for i := 0; i < e.n; i++ {
 			o := out.img(i)
-			kernels.AvgPool2D(ps, tmp.img(i), o, cip)
+			pool(ps, true, cip, tmp.img(i), o, e.threads)
 			if layer.b != nil {
 				kernels.BiasAct(c.Out, hw, o, layer.b, relu)
 			} else if relu {
@@ -473,7 +473,7 @@ func (r *Residual) plan(pl *planner, path string, in, out view) {
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {
 			o := out.img(i)
-			kernels.AddScaled(o, in.img(i), o, scale, relu)
+			addScaled(o, in.img(i), o, scale, relu, e.threads)
 		}
 	})
 }
@@ -510,12 +510,42 @@ func (q *Pool) plan(pl *planner, path string, in, out view) {
 	avg, cip := q.Avg, q.CountIncludePad
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {
-			if avg {
-				kernels.AvgPool2D(s, in.img(i), out.img(i), cip)
-			} else {
-				kernels.MaxPool2D(s, in.img(i), out.img(i))
-			}
+			pool(s, avg, cip, in.img(i), out.img(i), e.threads)
 		}
+	})
+}
+
+// parallelMinFloats is the input size from which pool and addScaled split their work between the
+// threads: below, about 10 µs of work, the helpers' start costs more than it saves.
+const parallelMinFloats = 1 << 15
+
+// pool runs the pooling s over one image, split by channels between up to threads cores.
+func pool(s kernels.PoolShape, avg, cip bool, in, out []float32, threads int) {
+	if s.C*s.H*s.W < parallelMinFloats {
+		threads = 1
+	}
+	hw, ohw := s.H*s.W, s.OutH()*s.OutW()
+	kernels.ParallelFor(threads, s.C, func(c0, c1 int) {
+		p := s
+		p.C = c1 - c0
+		if avg {
+			kernels.AvgPool2D(p, in[c0*hw:c1*hw], out[c0*ohw:c1*ohw], cip)
+		} else {
+			kernels.MaxPool2D(p, in[c0*hw:c1*hw], out[c0*ohw:c1*ohw])
+		}
+	})
+}
+
+// addScaled computes kernels.AddScaled(out, x, y, scale, relu), split between up to threads cores.
+func addScaled(out, x, y []float32, scale float32, relu bool, threads int) {
+	const chunk = 4096
+	n := len(out)
+	if n < parallelMinFloats {
+		threads = 1
+	}
+	kernels.ParallelFor(threads, (n+chunk-1)/chunk, func(lo, hi int) {
+		i0, i1 := lo*chunk, min(hi*chunk, n)
+		kernels.AddScaled(out[i0:i1], x[i0:i1], y[i0:i1], scale, relu)
 	})
 }
 
