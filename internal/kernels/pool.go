@@ -262,47 +262,56 @@ func poolRowSIMD(d, r []float32, sw int, add bool) int {
 // poolPlane holds at once (32 KiB each).
 const poolPlaneFloats = 8192
 
-// poolPlane computes 3×3 stride-1 pooling windows whole channel planes at a time: the planes
-// of a chunk of channels are copied with their padding into p, channel k of the chunk at
-// k*blk, its padded rows wq apart, and one call of the AVX2 row kernel (maxRows3F32AVX2,
-// addRows3F32AVX2) computes the flat results d[i] from p[i + ky·wq + kx]: at i = k*blk +
-// oy·wq + ox that is padded row oy+ky, column ox+kx of channel k, its window. Results at
-// columns ow..wq-1 and rows oh..hp-1 of a block are computed and dropped. The padding is
-// written once per layer, as only the planes' interiors change between chunks, and the
-// copies in and out take one call per channel (copyRowsF32AVX2), not one per row: on v3's
-// 768×17×17 average pool 0.12 against 0.45 ms with a chunk of rows of one plane per call
-// (which remains for planes too big for a chunk), and that was 0.46 against 0.83 ms with a
-// call per row (poolRow3). (Stride 2 works the same way with rows wq >= 2·ow apart, but
-// then computes twice the columns it keeps: slower than poolRow3 on v1's 64×112×112 max
-// pool, 0.70 against 0.48 ms.)
+// poolPlane computes 3×3 pooling windows of stride st (1 or 2) whole channel planes at a
+// time: the planes of a chunk of channels are copied with their padding into p, channel k of
+// the chunk at k*blk, its padded rows wq apart, and one call of the AVX2 row kernel
+// (maxRows3F32AVX2, addRows3S2F32AVX2, …) computes the flat results d[i] from
+// p[st·i + ky·wq + kx]: at i = k*blk/st + oy·wq + ox that is padded row st·oy+ky, column
+// st·ox+kx of channel k, its window. Results at columns ow..wq-1 of a row (half the row with
+// stride 2) and past row oh-1 of a block are computed and dropped. The padding is written once
+// per layer, as only the planes' interiors change between chunks, and the copies in and out
+// take one call per channel (copyRowsF32AVX2), not one per row: on v3's 768×17×17 average
+// pool 0.12 against 0.45 ms with a chunk of rows of one plane per call (which remains for
+// stride-1 planes too big for a chunk), and that was 0.46 against 0.83 ms with a call per row
+// (poolRow3, which remains for stride-2 planes too big for a chunk, like v1's 64×112×112,
+// where the dropped half of the columns costs more than the calls per row).
 type poolPlane struct {
 	p, d   [poolPlaneFloats]float32 // padded input rows, results: wq apart
 	div    [poolPlaneFloats]float32 // averages: the divisors of d (1 where dropped)
 	divRow int                      // row chunks: the output row div holds, -1: none
+	st     int                      // stride
 	wq     int
-	hp     int // padded rows of a channel: oh+2
-	blk    int // floats per channel in a chunk of channels: hp*wq
+	hp     int // padded rows of a channel: st·(oh-1)+3, rounded up to a multiple of st
+	blk    int // floats per channel in a chunk of channels: hp*wq (results: blk/st)
 	nch    int // channels per chunk; 0: a plane is too big, chunks of rows of one channel
 	rows   int // output rows per chunk of rows
 }
 
 // setup sets the geometry for s and reports whether poolPlane handles s: 3×3 windows,
-// stride 1, and rows narrow enough for a chunk of at least one output row.
+// stride 1, or stride 2 in both directions with a chunk of at least one channel.
 func (g *poolPlane) setup(s PoolShape, oh, ow int) bool {
-	if s.KH != 3 || s.KW != 3 || s.SH != 1 || s.SW != 1 {
+	if s.KH != 3 || s.KW != 3 || s.SH != s.SW || s.SW > 2 {
 		return false
 	}
-	// A row holds the reads of column ow-1 (ow+1) and the whole padded input row, in whole
-	// 8-wide steps.
-	g.wq = (max(ow+2, s.PadL+s.W) + 7) / 8 * 8
-	g.hp = oh + 2 // >= PadT+H: oh = H+PadT+PadB-2
+	g.st = s.SW
+	if g.st == 1 {
+		// A row holds the reads of column ow-1 (ow+1) and the whole padded input row, in
+		// whole 8-wide steps.
+		g.wq = (max(ow+2, s.PadL+s.W) + 7) / 8 * 8
+	} else {
+		g.wq = max(2*ow+1, s.PadL+s.W)
+	}
+	g.hp = (g.st*(oh-1) + 3 + g.st - 1) / g.st * g.st
 	g.blk = g.hp * g.wq
-	// A chunk of nch channels computes nch*blk results (rounded up to 8), which read 2 rows
-	// and 9 floats further.
-	g.nch = max(poolPlaneFloats-2*g.wq-16, 0) / g.blk
+	// A chunk of nch channels computes n = nch*blk/st results rounded up to 8, which read
+	// p up to st*n + 2 rows + 2 floats (runAll pads st*n + 2*wq + 32 <= 8192).
+	g.nch = max(poolPlaneFloats-2*g.wq-48, 0) / g.blk
 	// A chunk of rows output rows reads rows+2 padded rows, plus the kernel's overrun on
 	// the dropped columns (2 floats).
 	g.rows = min((poolPlaneFloats-32)/g.wq-3, poolPlaneFloats/g.wq, oh)
+	if g.st == 2 {
+		return g.nch > 0
+	}
 	return g.rows >= 1 && g.wq <= poolRowLen
 }
 
@@ -320,42 +329,51 @@ func (g *poolPlane) runAll(s PoolShape, oh, ow int, in, out []float32, add, coun
 	if !add {
 		pv = float32(math.Inf(-1))
 	}
+	st, wq, dblk := g.st, g.wq, g.blk/g.st
 	nch := min(g.nch, s.C)
-	n := (nch*g.blk + 7) / 8 * 8
-	fill(g.p[:n+2*g.wq+16], pv)
+	n := (nch*dblk + 7) / 8 * 8
+	fill(g.p[:st*n+2*wq+32], pv)
 	if add {
 		g.blockDivisors(s, oh, ow, countIncludePad)
 		for k := 1; k < nch; k++ {
-			copy(g.div[k*g.blk:(k+1)*g.blk], g.div[:g.blk])
+			copy(g.div[k*dblk:(k+1)*dblk], g.div[:dblk])
 		}
-		fill(g.div[nch*g.blk:n], 1)
+		fill(g.div[nch*dblk:n], 1)
 	}
-	origin := s.PadT*g.wq + s.PadL // input row 0, column 0 in a block
+	origin := s.PadT*wq + s.PadL  // input row 0, column 0 in a block
+	rows := min(s.H, g.hp-s.PadT) // input rows a window reads (ceil mode may drop the last)
 	for c0 := 0; c0 < s.C; c0 += nch {
 		nc := min(nch, s.C-c0)
-		n := (nc*g.blk + 7) / 8 * 8
+		n := (nc*dblk + 7) / 8 * 8
 		for k := 0; k < nc; k++ {
-			copyRowsF32AVX2(g.p[k*g.blk+origin:], g.wq, in[(c0+k)*hw:], s.W, s.H, s.W)
+			copyRowsF32AVX2(g.p[k*g.blk+origin:], wq, in[(c0+k)*hw:], s.W, rows, s.W)
 		}
 		d := g.d[:n]
 		fill(d, pv)
 		p := g.p[:]
+		switch {
+		case add && st == 1:
+			addRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		case add:
+			addRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		case st == 1:
+			maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		default:
+			maxRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		}
 		if add {
-			addRows3F32AVX2(d, p, p[g.wq:], p[2*g.wq:], 3)
 			divRowF32AVX2(d, g.div[:n])
-		} else {
-			maxRows3F32AVX2(d, p, p[g.wq:], p[2*g.wq:], 3)
 		}
 		for k := 0; k < nc; k++ {
-			copyRowsF32AVX2(out[(c0+k)*oh*ow:], ow, g.d[k*g.blk:], g.wq, oh, ow)
+			copyRowsF32AVX2(out[(c0+k)*oh*ow:], ow, g.d[k*dblk:], wq, oh, ow)
 		}
 	}
 }
 
-// blockDivisors sets div[:blk] to the divisors of one channel's results: AvgPool2D's rule at
-// rows < oh and columns < ow, 1 elsewhere.
+// blockDivisors sets div[:blk/st] to the divisors of one channel's results: AvgPool2D's rule
+// at rows < oh and columns < ow, 1 elsewhere.
 func (g *poolPlane) blockDivisors(s PoolShape, oh, ow int, countIncludePad bool) {
-	fill(g.div[:g.blk], 1)
+	fill(g.div[:g.blk/g.st], 1)
 	for oy := 0; oy < oh; oy++ {
 		if oy > 0 && g.sameDivisors(s, oy-1, oy) {
 			copy(g.div[oy*g.wq:(oy+1)*g.wq], g.div[(oy-1)*g.wq:oy*g.wq])

@@ -192,6 +192,15 @@ func TestPoolImplementations(t *testing.T) {
 		{C: 9, H: 13, W: 11, KH: 3, KW: 3, SH: 1, SW: 1},
 		{C: 9, H: 5, W: 3, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 2},
 		{C: 9, H: 2, W: 1, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		// Stride 2 in chunks of channels: v3's and v4's reduction pools, odd and even sizes,
+		// ceil mode dropping or keeping a last window, padding.
+		{C: 50, H: 17, W: 17, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 13, H: 35, W: 35, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 3, H: 71, W: 71, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 11, H: 14, W: 14, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+		{C: 11, H: 15, W: 16, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+		{C: 11, H: 28, W: 28, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Ceil: true},
+		{C: 5, H: 3, W: 3, KH: 3, KW: 3, SH: 2, SW: 2},
 		// A plane poolPlane splits into several chunks of rows, and big stride-2 ones.
 		{C: 1, H: 60, W: 300, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
 		{C: 1, H: 147, W: 147, KH: 3, KW: 3, SH: 2, SW: 2},
