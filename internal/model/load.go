@@ -274,7 +274,9 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		store.layers[id] = lw
 		for _, k := range g.keys {
 			release(k)
+			delete(got, k) // a decoded copy (a .caffemodel blob) can go once folded
 		}
+		delete(groups, id)
 	}
 	return store, nil
 }
