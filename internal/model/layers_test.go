@@ -84,3 +84,33 @@ func interpret(ls []Layer, x []float32) []float32 {
 	}
 	return outs[len(ls)-1]
 }
+
+// TestPoolConv checks which pool + convolution pairs the planner swaps (planPoolConv): only an
+// average pool that keeps the map's size followed by an unpadded stride-1 1×1 convolution with fewer
+// channels. The swapped pairs' results are checked against the references by TestGoldenLogits (v2, v3,
+// v4 and IRv2 have them, with and without padding in the divisor).
+func TestPoolConv(t *testing.T) {
+	in := Shape{C: 256, H: 17, W: 17}
+	avg := avgpool(3, 1, 1, false, true)
+	for _, tt := range []struct {
+		name  string
+		nodes []node
+		swap  bool
+	}{
+		{"avg 3x3/1 then 1x1", []node{avg, c1("p", 64)}, true},
+		{"ceil mode keeps the size", []node{avgpool(3, 1, 1, true, false), c1("p", 64)}, true},
+		{"as many outputs as inputs", []node{avg, c1("p", 256)}, false},
+		{"max pool", []node{maxpool(3, 1, 1, false), c1("p", 64)}, false},
+		{"stride-2 pool", []node{avgpool(3, 2, 1, false, true), c1("p", 64)}, false},
+		{"unpadded pool shrinks the map", []node{avgpool(3, 1, 0, false, true), c1("p", 64)}, false},
+		{"3x3 convolution", []node{avg, ck("p", 64, 3, 1, 1)}, false},
+		{"stride-2 1x1", []node{avg, bconv("p", 64, 1, 1, 2, 0, 0)}, false},
+		{"pool alone", []node{avg}, false},
+		{"convolution first", []node{c1("p", 64), avg}, false},
+	} {
+		q, c := poolConv(tt.nodes, in)
+		if got := q != nil && c != nil; got != tt.swap {
+			t.Errorf("%s: swapped %t, want %t", tt.name, got, tt.swap)
+		}
+	}
+}
