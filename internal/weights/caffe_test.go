@@ -255,6 +255,11 @@ func TestParseCaffeModel(t *testing.T) {
 			want: []Tensor{{"x.weight", []int{0, 3}, nil}},
 		},
 		{
+			name: "unpacked data in runs",
+			in:   encNet(rawLayer("fc", "InnerProduct", unpackedRunsBlob())),
+			want: []Tensor{{"fc.weight", []int{7}, seq(7)}},
+		},
+		{
 			name: "layer and layers mixed",
 			in: encNet(
 				encLayer("a", v1Convolution, blobSpec{legacy: []int64{1, 1, 1, 1}, data: seq(1)}),
@@ -277,6 +282,48 @@ func TestParseCaffeModel(t *testing.T) {
 			checkTensors(t, got, tt.want)
 		})
 	}
+}
+
+// rawLayer encodes a LayerParameter with already encoded BlobProtos as a
+// NetParameter field.
+func rawLayer(name, typ string, blobs ...[]byte) []byte {
+	var l []byte
+	l = protowire.AppendTag(l, layerNameField, protowire.BytesType)
+	l = protowire.AppendString(l, name)
+	l = protowire.AppendTag(l, layerTypeField, protowire.BytesType)
+	l = protowire.AppendString(l, typ)
+	for _, b := range blobs {
+		l = protowire.AppendTag(l, layerBlobsField, protowire.BytesType)
+		l = protowire.AppendBytes(l, b)
+	}
+	return protowire.AppendBytes(protowire.AppendTag(nil, netLayerField, protowire.BytesType), l)
+}
+
+// unpackedRunsBlob encodes seq(7) with shape [7] as unpacked data fields whose
+// tags change length (a valid overlong varint) or are interrupted by another
+// field, then a packed chunk, with a double_data value that the float data
+// overrides.
+func unpackedRunsBlob() []byte {
+	v := seq(7)
+	tag := protowire.AppendTag(nil, blobDataField, protowire.Fixed32Type)
+	long := []byte{tag[0] | 0x80, 0x00} // the same tag in two bytes
+	var b []byte
+	b = protowire.AppendTag(b, blobShapeField, protowire.BytesType)
+	b = protowire.AppendBytes(b, protowire.AppendBytes(protowire.AppendTag(nil, shapeDimField, protowire.BytesType), []byte{7}))
+	for i, tg := range [][]byte{tag, tag, long, long, nil, tag} {
+		if tg == nil { // another field in between; no value
+			b = protowire.AppendTag(b, 20, protowire.VarintType)
+			b = protowire.AppendVarint(b, 1)
+			continue
+		}
+		b = append(b, tg...)
+		b = protowire.AppendFixed32(b, math.Float32bits(v[min(i, 4)]))
+	}
+	b = protowire.AppendTag(b, blobDoubleDataField, protowire.Fixed64Type)
+	b = protowire.AppendFixed64(b, math.Float64bits(99))
+	b = protowire.AppendTag(b, blobDataField, protowire.BytesType)
+	b = protowire.AppendBytes(b, protowire.AppendFixed32(protowire.AppendFixed32(nil, math.Float32bits(v[5])), math.Float32bits(v[6])))
+	return b
 }
 
 // checkTensors compares f.Tensors with want (NaN-aware, Data nil == empty)
