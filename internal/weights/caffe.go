@@ -36,13 +36,73 @@ const (
 	shapeDimField = 1 // BlobShape.dim: repeated int64, packed
 )
 
-// ReadCaffeModel reads a Caffe binary NetParameter (.caffemodel). See ParseCaffeModel.
+// ReadCaffeModel reads a Caffe binary NetParameter (.caffemodel) file: its
+// structure is parsed and checked as by ParseCaffeModel, so every error is
+// reported here, but a blob's values are only decoded when the tensor is
+// read. On unix systems the file is memory-mapped and parsing touches little
+// more than the pages holding tags and lengths; elsewhere (or for a file
+// that is not regular) it is read into memory.
+//
+// In the returned File, each Tensors[i] has its Name and Shape, but Data is
+// nil until the tensor is read through Lookup or Tensor, which decode it
+// into a fresh []float32 and keep it in Data. Release drops that copy (the
+// File keeps no reference to it, so it is garbage once the caller drops
+// its own) and the mapped pages of the blob; reading the tensor again
+// decodes it again. Close ends the decoding: tensors decoded and not
+// released keep their Data, the others stay nil.
 func ReadCaffeModel(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	fd, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return ParseCaffeModel(path, b)
+	defer fd.Close()
+	fi, err := fd.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		b, err := io.ReadAll(fd)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return parseCaffeLazy(path, b)
+	}
+	size := fi.Size()
+	b, err := mapFile(fd, size)
+	if err != nil {
+		if size > math.MaxInt {
+			return nil, formatErrorf(path, "file of %d bytes is too large for this machine", size)
+		}
+		b = make([]byte, size)
+		if _, err := fd.ReadAt(b, 0); err != nil {
+			return nil, readError(path, err)
+		}
+		return parseCaffeLazy(path, b)
+	}
+	// Touching a mapped page past the end of the file raises SIGBUS, so the
+	// file must not have shrunk since it was measured.
+	if fi, err := fd.Stat(); err != nil || fi.Size() != size {
+		unmapFile(b)
+		return nil, formatErrorf(path, "file changed size while being read")
+	}
+	f, err := parseCaffeLazy(path, b)
+	if err != nil {
+		unmapFile(b)
+		return nil, err
+	}
+	f.mapping = b
+	return f, nil
+}
+
+// parseCaffeLazy checks the caffemodel b and returns its File with blobs
+// left undecoded in b, which the File keeps.
+func parseCaffeLazy(path string, b []byte) (*File, error) {
+	f, blobs, err := parseCaffeLayout(path, b)
+	if err != nil {
+		return nil, err
+	}
+	f.caffe, f.src = blobs, b
+	return f, nil
 }
 
 // ParseCaffeModel decodes b, a Caffe binary NetParameter, into one tensor per
@@ -54,6 +114,9 @@ func ReadCaffeModel(path string) (*File, error) {
 // becomes [N]. A file without any parameter blob is an error, because a
 // caffemodel has no magic number and an empty parse means a wrong file.
 // All errors are *FormatError; path is used only in errors and File.Path.
+//
+// Every tensor is decoded up front: Data is set and never aliases b, and
+// Release leaves it alone. ReadCaffeModel decodes lazily instead.
 func ParseCaffeModel(path string, b []byte) (*File, error) {
 	f, blobs, err := parseCaffeLayout(path, b)
 	if err != nil {
