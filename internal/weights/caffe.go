@@ -36,13 +36,73 @@ const (
 	shapeDimField = 1 // BlobShape.dim: repeated int64, packed
 )
 
-// ReadCaffeModel reads a Caffe binary NetParameter (.caffemodel). See ParseCaffeModel.
+// ReadCaffeModel reads a Caffe binary NetParameter (.caffemodel) file: its
+// structure is parsed and checked as by ParseCaffeModel, so every error is
+// reported here, but a blob's values are only decoded when the tensor is
+// read. On unix systems the file is memory-mapped and parsing touches little
+// more than the pages holding tags and lengths; elsewhere (or for a file
+// that is not regular) it is read into memory.
+//
+// In the returned File, each Tensors[i] has its Name and Shape, but Data is
+// nil until the tensor is read through Lookup or Tensor, which decode it
+// into a fresh []float32 and keep it in Data. Release drops that copy (the
+// File keeps no reference to it, so it is garbage once the caller drops
+// its own) and the mapped pages of the blob; reading the tensor again
+// decodes it again. Close ends the decoding: tensors decoded and not
+// released keep their Data, the others stay nil.
 func ReadCaffeModel(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	fd, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return ParseCaffeModel(path, b)
+	defer fd.Close()
+	fi, err := fd.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		b, err := io.ReadAll(fd)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return parseCaffeLazy(path, b)
+	}
+	size := fi.Size()
+	b, err := mapFile(fd, size)
+	if err != nil {
+		if size > math.MaxInt {
+			return nil, formatErrorf(path, "file of %d bytes is too large for this machine", size)
+		}
+		b = make([]byte, size)
+		if _, err := fd.ReadAt(b, 0); err != nil {
+			return nil, readError(path, err)
+		}
+		return parseCaffeLazy(path, b)
+	}
+	// Touching a mapped page past the end of the file raises SIGBUS, so the
+	// file must not have shrunk since it was measured.
+	if fi, err := fd.Stat(); err != nil || fi.Size() != size {
+		unmapFile(b)
+		return nil, formatErrorf(path, "file changed size while being read")
+	}
+	f, err := parseCaffeLazy(path, b)
+	if err != nil {
+		unmapFile(b)
+		return nil, err
+	}
+	f.mapping = b
+	return f, nil
+}
+
+// parseCaffeLazy checks the caffemodel b and returns its File with blobs
+// left undecoded in b, which the File keeps.
+func parseCaffeLazy(path string, b []byte) (*File, error) {
+	f, blobs, err := parseCaffeLayout(path, b)
+	if err != nil {
+		return nil, err
+	}
+	f.caffe, f.src = blobs, b
+	return f, nil
 }
 
 // ParseCaffeModel decodes b, a Caffe binary NetParameter, into one tensor per
@@ -54,20 +114,38 @@ func ReadCaffeModel(path string) (*File, error) {
 // becomes [N]. A file without any parameter blob is an error, because a
 // caffemodel has no magic number and an empty parse means a wrong file.
 // All errors are *FormatError; path is used only in errors and File.Path.
+//
+// Every tensor is decoded up front: Data is set and never aliases b, and
+// Release leaves it alone. ReadCaffeModel decodes lazily instead.
 func ParseCaffeModel(path string, b []byte) (*File, error) {
+	f, blobs, err := parseCaffeLayout(path, b)
+	if err != nil {
+		return nil, err
+	}
+	for i := range f.Tensors {
+		f.Tensors[i].Data = blobs[i].decode(b)
+	}
+	return f, nil
+}
+
+// parseCaffeLayout parses and checks the caffemodel b (see ParseCaffeModel)
+// without decoding any value: it returns the File with Data left nil and,
+// for each of its Tensors, where the values are in b.
+func parseCaffeLayout(path string, b []byte) (*File, []caffeBlob, error) {
 	f := &File{Path: path, Format: FormatCaffeModel}
+	var blobs []caffeBlob
 	size := len(b)
 	for nlayer := 0; len(b) > 0; {
 		at := size - len(b)
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return nil, formatErrorf(path, "net: %s at byte %d", wireError(n), at)
+			return nil, nil, formatErrorf(path, "net: %s at byte %d", wireError(n), at)
 		}
 		b = b[n:]
 		if typ != protowire.BytesType || (num != netLayerField && num != netLayersField) {
 			n = protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return nil, formatErrorf(path, "net: field %d: %s at byte %d", num, wireError(n), at)
+				return nil, nil, formatErrorf(path, "net: field %d: %s at byte %d", num, wireError(n), at)
 			}
 			b = b[n:]
 			continue
@@ -78,35 +156,35 @@ func ParseCaffeModel(path string, b []byte) (*File, error) {
 			// Peek into what is there for the layer's name.
 			var l caffeLayer
 			if _, m := protowire.ConsumeVarint(b); m > 0 {
-				l, _ = parseLayer(b[m:], v1)
+				l, _ = parseLayer(b[m:], 0, v1)
 			}
-			return nil, formatErrorf(path, "%s: %s at byte %d", l.label(nlayer), wireError(n), at)
+			return nil, nil, formatErrorf(path, "%s: %s at byte %d", l.label(nlayer), wireError(n), at)
+		}
+		l, err := parseLayer(v, size-len(b)+n-len(v), v1)
+		if err != nil {
+			return nil, nil, formatErrorf(path, "%s: %v", l.label(nlayer), err)
 		}
 		b = b[n:]
-		l, err := parseLayer(v, v1)
-		if err != nil {
-			return nil, formatErrorf(path, "%s: %v", l.label(nlayer), err)
-		}
 		if len(l.blobs) > 0 && l.name == "" {
-			return nil, formatErrorf(path, "%s: has blobs but no name", l.label(nlayer))
+			return nil, nil, formatErrorf(path, "%s: has blobs but no name", l.label(nlayer))
 		}
-		for i, blob := range l.blobs {
-			t, err := decodeBlob(blob, i, l.innerProduct)
+		for i, raw := range l.blobs {
+			blob, shape, err := scanBlob(raw.b, raw.at, i, l.innerProduct)
 			if err != nil {
-				return nil, formatErrorf(path, "%s blob %d: %v", l.label(nlayer), i, err)
+				return nil, nil, formatErrorf(path, "%s blob %d: %v", l.label(nlayer), i, err)
 			}
-			t.Name = blobName(l.name, i)
-			f.Tensors = append(f.Tensors, t)
+			f.Tensors = append(f.Tensors, Tensor{Name: blobName(l.name, i), Shape: shape})
+			blobs = append(blobs, blob)
 		}
 		nlayer++
 	}
 	if len(f.Tensors) == 0 {
-		return nil, formatErrorf(path, "no layer with parameter blobs")
+		return nil, nil, formatErrorf(path, "no layer with parameter blobs")
 	}
 	if dup, ok := f.buildIndex(); !ok {
-		return nil, formatErrorf(path, "duplicate tensor %q", dup)
+		return nil, nil, formatErrorf(path, "duplicate tensor %q", dup)
 	}
-	return f, nil
+	return f, blobs, nil
 }
 
 func blobName(layer string, i int) string {
@@ -123,7 +201,14 @@ func blobName(layer string, i int) string {
 type caffeLayer struct {
 	name         string
 	innerProduct bool
-	blobs        [][]byte // undecoded BlobProto messages, aliasing the input
+	blobs        []rawBlob
+}
+
+// rawBlob is an undecoded BlobProto message, aliasing the input, and the
+// offset of its first byte in the file.
+type rawBlob struct {
+	b  []byte
+	at int
 }
 
 // label names the layer in errors: its index among the net's layers, and its
@@ -135,14 +220,16 @@ func (l caffeLayer) label(i int) string {
 	return fmt.Sprintf("layer %d %q", i, l.name)
 }
 
-// parseLayer splits a LayerParameter (v1: V1LayerParameter) message. On error
-// the fields read so far are returned too, so that errors can name the layer.
-func parseLayer(b []byte, v1 bool) (caffeLayer, error) {
+// parseLayer splits a LayerParameter (v1: V1LayerParameter) message b, which
+// starts at file offset at. On error the fields read so far are returned
+// too, so that errors can name the layer.
+func parseLayer(b []byte, at int, v1 bool) (caffeLayer, error) {
 	nameField, typeField, blobsField := protowire.Number(layerNameField), protowire.Number(layerTypeField), protowire.Number(layerBlobsField)
 	if v1 {
 		nameField, typeField, blobsField = v1NameField, v1TypeField, v1BlobsField
 	}
 	var l caffeLayer
+	size := len(b)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -176,7 +263,7 @@ func parseLayer(b []byte, v1 bool) (caffeLayer, error) {
 			if n < 0 {
 				return l, fmt.Errorf("blob %d: %s", len(l.blobs), wireError(n))
 			}
-			l.blobs = append(l.blobs, v)
+			l.blobs = append(l.blobs, rawBlob{b: v, at: at + size - len(b) + n - len(v)})
 			b = b[n:]
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
@@ -189,26 +276,90 @@ func parseLayer(b []byte, v1 bool) (caffeLayer, error) {
 	return l, nil
 }
 
-// decodeBlob decodes the BlobProto b, the index-th blob of its layer, into a
-// Tensor without a name. Protobuf merge rules apply: repeated fields
-// (dim, data, double_data) concatenate across occurrences, packed or not.
-func decodeBlob(b []byte, index int, innerProduct bool) (Tensor, error) {
+// caffeBlob says where the values of one checked BlobProto are in its file.
+type caffeBlob struct {
+	begin, end int        // the BlobProto message's bytes, which Release drops from the resident set
+	runs       []valueRun // the values, in order
+	n          int        // the number of values, the product of the tensor's shape
+}
+
+// valueRun is n evenly spaced little-endian float32 (or, for double_data,
+// float64) values in a file: one packed field, or consecutive unpacked
+// fields whose tags have the same length.
+type valueRun struct {
+	at     int // file offset of the first value
+	n      int
+	stride int // bytes from one value to the next: the value size when packed
+	double bool
+}
+
+// addRun appends n values at file offset at, stride bytes apart, to runs,
+// extending the last run when they continue it.
+func addRun(runs []valueRun, at, n, stride int, double bool) []valueRun {
+	if k := len(runs) - 1; k >= 0 {
+		r := &runs[k]
+		if r.stride == stride && r.double == double && r.at+r.n*r.stride == at {
+			r.n += n
+			return runs
+		}
+	}
+	return append(runs, valueRun{at: at, n: n, stride: stride, double: double})
+}
+
+// decode returns the blob's values read from src, the file it was scanned
+// in (or a file of the same size: the offsets are all in range, so decode
+// cannot fail, whatever the bytes).
+func (c *caffeBlob) decode(src []byte) []float32 {
+	data := make([]float32, c.n)
+	d := data
+	for _, r := range c.runs {
+		switch {
+		case !r.double && r.stride == 4:
+			decodeF32(d[:r.n], src[r.at:r.at+4*r.n])
+		case r.double && r.stride == 8:
+			decodeF64(d[:r.n], src[r.at:r.at+8*r.n])
+		default:
+			for i := range r.n {
+				p := src[r.at+i*r.stride:]
+				if r.double {
+					d[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(p)))
+				} else {
+					d[i] = math.Float32frombits(binary.LittleEndian.Uint32(p))
+				}
+			}
+		}
+		d = d[r.n:]
+	}
+	return data
+}
+
+// scanBlob checks the BlobProto b, the index-th blob of its layer, starting
+// at file offset at, and returns where its values are and its shape.
+// Protobuf merge rules apply: repeated fields (dim, data, double_data)
+// concatenate across occurrences, packed or not.
+func scanBlob(b []byte, at, index int, innerProduct bool) (caffeBlob, []int, error) {
 	var (
-		dims       []int64
-		hasShape   bool
-		legacy     [4]int64
-		hasLegacy  bool
-		data, dbl  []float32
-		fieldError = func(name string, n int) (Tensor, error) {
-			return Tensor{}, fmt.Errorf("%s: %s", name, wireError(n))
+		dims        []int64
+		hasShape    bool
+		legacy      [4]int64
+		hasLegacy   bool
+		data, dbl   []valueRun
+		ndata, ndbl int
+		size        = len(b)
+		fieldError  = func(name string, n int) (caffeBlob, []int, error) {
+			return caffeBlob{}, nil, fmt.Errorf("%s: %s", name, wireError(n))
 		}
 	)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return Tensor{}, errors.New(wireError(n))
+			return caffeBlob{}, nil, errors.New(wireError(n))
 		}
 		b = b[n:]
+		tagLen := n
+		// valueAt is the file offset of the value that comes m bytes after
+		// the tag.
+		valueAt := func(m int) int { return at + size - len(b) + m }
 		switch {
 		case num == blobShapeField && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
@@ -217,7 +368,7 @@ func decodeBlob(b []byte, index int, innerProduct bool) (Tensor, error) {
 			}
 			var err error
 			if dims, err = appendDims(dims, v); err != nil {
-				return Tensor{}, err
+				return caffeBlob{}, nil, err
 			}
 			hasShape = true
 			b = b[n:]
@@ -235,21 +386,20 @@ func decodeBlob(b []byte, index int, innerProduct bool) (Tensor, error) {
 				return fieldError("data", n)
 			}
 			if len(v)%4 != 0 {
-				return Tensor{}, fmt.Errorf("packed data has %d bytes, not a multiple of 4", len(v))
+				return caffeBlob{}, nil, fmt.Errorf("packed data has %d bytes, not a multiple of 4", len(v))
 			}
-			if data == nil {
-				data = make([]float32, 0, len(v)/4)
-			}
-			for i := 0; i < len(v); i += 4 {
-				data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(v[i:])))
+			if len(v) > 0 {
+				data = addRun(data, valueAt(n-len(v)), len(v)/4, 4, false)
+				ndata += len(v) / 4
 			}
 			b = b[n:]
 		case num == blobDataField && typ == protowire.Fixed32Type:
-			v, n := protowire.ConsumeFixed32(b)
+			_, n := protowire.ConsumeFixed32(b)
 			if n < 0 {
 				return fieldError("data", n)
 			}
-			data = append(data, math.Float32frombits(v))
+			data = addRun(data, valueAt(0), 1, tagLen+4, false)
+			ndata++
 			b = b[n:]
 		case num == blobDoubleDataField && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
@@ -257,20 +407,20 @@ func decodeBlob(b []byte, index int, innerProduct bool) (Tensor, error) {
 				return fieldError("double_data", n)
 			}
 			if len(v)%8 != 0 {
-				return Tensor{}, fmt.Errorf("packed double_data has %d bytes, not a multiple of 8", len(v))
+				return caffeBlob{}, nil, fmt.Errorf("packed double_data has %d bytes, not a multiple of 8", len(v))
 			}
-			for len(v) > 0 {
-				x, _ := protowire.ConsumeFixed64(v)
-				dbl = append(dbl, float32(math.Float64frombits(x)))
-				v = v[8:]
+			if len(v) > 0 {
+				dbl = addRun(dbl, valueAt(n-len(v)), len(v)/8, 8, true)
+				ndbl += len(v) / 8
 			}
 			b = b[n:]
 		case num == blobDoubleDataField && typ == protowire.Fixed64Type:
-			v, n := protowire.ConsumeFixed64(b)
+			_, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
 				return fieldError("double_data", n)
 			}
-			dbl = append(dbl, float32(math.Float64frombits(v)))
+			dbl = addRun(dbl, valueAt(0), 1, tagLen+8, true)
+			ndbl++
 			b = b[n:]
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
@@ -282,8 +432,8 @@ func decodeBlob(b []byte, index int, innerProduct bool) (Tensor, error) {
 	}
 
 	// Caffe's Blob::FromProto prefers float data and falls back to double_data.
-	if len(data) == 0 {
-		data = dbl
+	if ndata == 0 {
+		data, ndata = dbl, ndbl
 	}
 	switch {
 	case hasShape:
@@ -296,13 +446,13 @@ func decodeBlob(b []byte, index int, innerProduct bool) (Tensor, error) {
 			dims = dims[3:] // bias [1,1,1,N] -> [N]
 		}
 	default:
-		dims = []int64{int64(len(data))}
+		dims = []int64{int64(ndata)}
 	}
-	n, ok := numel(dims, int64(len(data)))
-	if !ok || n != int64(len(data)) {
-		return Tensor{}, fmt.Errorf("data has %d values but shape %v needs %s", len(data), dims, describeNumel(dims))
+	n, ok := numel(dims, int64(ndata))
+	if !ok || n != int64(ndata) {
+		return caffeBlob{}, nil, fmt.Errorf("data has %d values but shape %v needs %s", ndata, dims, describeNumel(dims))
 	}
-	return Tensor{Shape: intShape(dims), Data: data}, nil
+	return caffeBlob{begin: at, end: at + size, runs: data, n: ndata}, intShape(dims), nil
 }
 
 // appendDims appends the dims of the BlobShape message b to dims.

@@ -1,6 +1,9 @@
 package weights
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"math"
 	"os"
@@ -255,6 +258,11 @@ func TestParseCaffeModel(t *testing.T) {
 			want: []Tensor{{"x.weight", []int{0, 3}, nil}},
 		},
 		{
+			name: "unpacked data in runs",
+			in:   encNet(rawLayer("fc", "InnerProduct", unpackedRunsBlob())),
+			want: []Tensor{{"fc.weight", []int{7}, seq(7)}},
+		},
+		{
 			name: "layer and layers mixed",
 			in: encNet(
 				encLayer("a", v1Convolution, blobSpec{legacy: []int64{1, 1, 1, 1}, data: seq(1)}),
@@ -279,20 +287,63 @@ func TestParseCaffeModel(t *testing.T) {
 	}
 }
 
-// checkTensors compares f.Tensors with want (NaN-aware, Data nil == empty)
-// and checks Lookup for every name.
+// rawLayer encodes a LayerParameter with already encoded BlobProtos as a
+// NetParameter field.
+func rawLayer(name, typ string, blobs ...[]byte) []byte {
+	var l []byte
+	l = protowire.AppendTag(l, layerNameField, protowire.BytesType)
+	l = protowire.AppendString(l, name)
+	l = protowire.AppendTag(l, layerTypeField, protowire.BytesType)
+	l = protowire.AppendString(l, typ)
+	for _, b := range blobs {
+		l = protowire.AppendTag(l, layerBlobsField, protowire.BytesType)
+		l = protowire.AppendBytes(l, b)
+	}
+	return protowire.AppendBytes(protowire.AppendTag(nil, netLayerField, protowire.BytesType), l)
+}
+
+// unpackedRunsBlob encodes seq(7) with shape [7] as unpacked data fields whose
+// tags change length (a valid overlong varint) or are interrupted by another
+// field, then a packed chunk, with a double_data value that the float data
+// overrides.
+func unpackedRunsBlob() []byte {
+	v := seq(7)
+	tag := protowire.AppendTag(nil, blobDataField, protowire.Fixed32Type)
+	long := []byte{tag[0] | 0x80, 0x00} // the same tag in two bytes
+	var b []byte
+	b = protowire.AppendTag(b, blobShapeField, protowire.BytesType)
+	b = protowire.AppendBytes(b, protowire.AppendBytes(protowire.AppendTag(nil, shapeDimField, protowire.BytesType), []byte{7}))
+	for i, tg := range [][]byte{tag, tag, long, long, nil, tag} {
+		if tg == nil { // another field in between; no value
+			b = protowire.AppendTag(b, 20, protowire.VarintType)
+			b = protowire.AppendVarint(b, 1)
+			continue
+		}
+		b = append(b, tg...)
+		b = protowire.AppendFixed32(b, math.Float32bits(v[min(i, 4)]))
+	}
+	b = protowire.AppendTag(b, blobDoubleDataField, protowire.Fixed64Type)
+	b = protowire.AppendFixed64(b, math.Float64bits(99))
+	b = protowire.AppendTag(b, blobDataField, protowire.BytesType)
+	b = protowire.AppendBytes(b, protowire.AppendFixed32(protowire.AppendFixed32(nil, math.Float32bits(v[5])), math.Float32bits(v[6])))
+	return b
+}
+
+// checkTensors compares f.Tensors with want (NaN-aware, Data nil == empty),
+// reading each through Lookup so that lazily decoded Data is filled in, and
+// checks that Lookup finds every name.
 func checkTensors(t *testing.T, f *File, want []Tensor) {
 	t.Helper()
 	if len(f.Tensors) != len(want) {
 		t.Fatalf("got %d tensors %v, want %d", len(f.Tensors), names(f), len(want))
 	}
 	for i, w := range want {
+		if p, ok := f.Lookup(w.Name); !ok || p != &f.Tensors[i] {
+			t.Errorf("Lookup(%q) = %p, %v, want %p", w.Name, p, ok, &f.Tensors[i])
+		}
 		g := f.Tensors[i]
 		if g.Name != w.Name || !reflect.DeepEqual(g.Shape, w.Shape) || !sameFloats(g.Data, w.Data) {
 			t.Errorf("tensor %d: got %s %v %v, want %s %v %v", i, g.Name, g.Shape, g.Data, w.Name, w.Shape, w.Data)
-		}
-		if p, ok := f.Lookup(w.Name); !ok || p != &f.Tensors[i] {
-			t.Errorf("Lookup(%q) = %p, %v, want %p", w.Name, p, ok, &f.Tensors[i])
 		}
 	}
 	if _, ok := f.Lookup("no such tensor"); ok {
@@ -417,6 +468,11 @@ func TestParseCaffeModelTruncated(t *testing.T) {
 	}
 }
 
+// googlenetSHA256 fingerprints every tensor of the real GoogLeNet file (name,
+// shape as little-endian u64s, data as little-endian float32 bits, in file
+// order) as the eager decoder read it before tensors were decoded lazily.
+const googlenetSHA256 = "f70f18657a02162d2307fefffe033bf66ee1df939e49045098c555f4be8a2c03"
+
 func TestGoogLeNetCaffeModel(t *testing.T) {
 	if _, err := os.Stat(googlenetPath); err != nil {
 		t.Skipf("real GoogLeNet weights absent (%v); see /work/shared/weights/bvlc_googlenet/README.md", err)
@@ -425,13 +481,62 @@ func TestGoogLeNetCaffeModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	if f.Format != FormatCaffeModel {
 		t.Errorf("got Format %q, want %q", f.Format, FormatCaffeModel)
 	}
+	for _, tt := range f.Tensors {
+		if tt.Data != nil {
+			t.Fatalf("%s decoded by Open", tt.Name)
+		}
+	}
+	h := sha256.New()
+	for _, name := range f.Names() {
+		shape, data, ok := f.Tensor(name)
+		if !ok {
+			t.Fatalf("Tensor(%q) failed", name)
+		}
+		h.Write([]byte(name))
+		for _, d := range shape {
+			h.Write(binary.LittleEndian.AppendUint64(nil, uint64(d)))
+		}
+		for _, v := range data {
+			h.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)))
+		}
+		if name == "inception_4e/pool_proj.bias" { // released and decoded again below
+			continue
+		}
+		f.Release(name)
+		if p, _ := f.Lookup(name); p.Data == nil {
+			t.Fatalf("Lookup(%q) after Release gave nil Data", name)
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != googlenetSHA256 {
+		t.Errorf("tensors fingerprint %s, want %s", got, googlenetSHA256)
+	}
+	for _, tt := range []struct {
+		name        string
+		first, last []float32
+	}{
+		{"conv1/7x7_s2.weight", []float32{0.08820479, 0.037416857, 0.049107336}, []float32{0.10140047}},
+		{"inception_4e/pool_proj.bias", []float32{0.26723856, 0.39985156, -0.25632837}, []float32{0.2802812}},
+		{"loss3/classifier.weight", []float32{0.05421512, -0.026551913, 0.015315892}, []float32{0.030323623}},
+	} {
+		_, before, _ := f.Tensor(tt.name)
+		f.Release(tt.name)
+		_, data, _ := f.Tensor(tt.name)
+		if &before[0] == &data[0] || !sameFloats(before, data) {
+			t.Errorf("%s: read again after Release: same slice %v, equal %v; want a new, equal one", tt.name, &before[0] == &data[0], sameFloats(before, data))
+		}
+		if !sameFloats(data[:3], tt.first) || !sameFloats(data[len(data)-1:], tt.last) {
+			t.Errorf("%s: got %v … %v, want %v … %v", tt.name, data[:3], data[len(data)-1], tt.first, tt.last)
+		}
+	}
+
 	layers := map[string]bool{}
 	convs, params := 0, 0
 	for _, tt := range f.Tensors {
-		params += len(tt.Data)
+		params += numelInt(tt.Shape)
 		layer, kind, _ := strings.Cut(tt.Name, ".")
 		layers[layer] = true
 		if kind == "weight" && len(tt.Shape) == 4 {
@@ -475,6 +580,46 @@ func TestGoogLeNetCaffeModel(t *testing.T) {
 	if got, want := f.Tensors[0].Name, "conv1/7x7_s2.weight"; got != want {
 		t.Errorf("first tensor %q, want %q", got, want)
 	}
+
+	// Closing ends decoding: what was read stays, the rest reads as nil.
+	_, kept, _ := f.Tensor("conv1/7x7_s2.bias")
+	f.Release("conv1/7x7_s2.weight")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, ok := f.Tensor("conv1/7x7_s2.bias"); !ok || !sameFloats(got, kept) {
+		t.Errorf("decoded tensor lost by Close")
+	}
+	if shape, got, ok := f.Tensor("conv1/7x7_s2.weight"); !ok || got != nil || len(shape) != 4 {
+		t.Errorf("released tensor after Close: got %v, %d values, %v; want its shape, nil Data, true", shape, len(got), ok)
+	}
+}
+
+func numelInt(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// TestGoogLeNetEagerLazy: the eagerly decoded file and the lazily decoded
+// one agree tensor for tensor.
+func TestGoogLeNetEagerLazy(t *testing.T) {
+	b, err := os.ReadFile(googlenetPath)
+	if err != nil {
+		t.Skipf("real GoogLeNet weights absent: %v", err)
+	}
+	eager, err := ParseCaffeModel(googlenetPath, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, err := ReadCaffeModel(googlenetPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lazy.Close()
+	checkTensors(t, lazy, eager.Tensors)
 }
 
 // TestGoogLeNetAsV1 re-encodes the real weights the way the official Model
@@ -488,9 +633,11 @@ func TestGoogLeNetAsV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	var layers [][]byte
 	for i := 0; i < len(f.Tensors); i += 2 {
-		w, b := f.Tensors[i], f.Tensors[i+1]
+		w, _ := f.Lookup(f.Tensors[i].Name)
+		b, _ := f.Lookup(f.Tensors[i+1].Name)
 		name, _, _ := strings.Cut(w.Name, ".")
 		typ, legacy := v1InnerProduct, []int64{1, 1, int64(w.Shape[0]), int64(w.Shape[1])}
 		if len(w.Shape) == 4 {
@@ -507,6 +654,8 @@ func TestGoogLeNetAsV1(t *testing.T) {
 	checkTensors(t, got, f.Tensors)
 }
 
+// BenchmarkReadCaffeModel decodes every tensor from the file in memory, as
+// ParseCaffeModel does.
 func BenchmarkReadCaffeModel(b *testing.B) {
 	buf, err := os.ReadFile(googlenetPath)
 	if err != nil {
@@ -517,5 +666,31 @@ func BenchmarkReadCaffeModel(b *testing.B) {
 		if _, err := ParseCaffeModel(googlenetPath, buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkOpenCaffeModel opens the real file as the CLI does: parsing its
+// structure only ("open"), or then also reading and releasing every tensor
+// in turn, as binding a network does ("all").
+func BenchmarkOpenCaffeModel(b *testing.B) {
+	if _, err := os.Stat(googlenetPath); err != nil {
+		b.Skipf("real GoogLeNet weights absent: %v", err)
+	}
+	for _, all := range []bool{false, true} {
+		b.Run(map[bool]string{false: "open", true: "all"}[all], func(b *testing.B) {
+			for b.Loop() {
+				f, err := Open(googlenetPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, name := range f.Names() {
+					if all {
+						f.Tensor(name)
+						f.Release(name)
+					}
+				}
+				f.Close()
+			}
+		})
 	}
 }

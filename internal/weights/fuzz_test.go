@@ -68,9 +68,24 @@ func FuzzReadCaffeModel(f *testing.F) {
 			blobSpec{legacy: []int64{1, 1, 1, 2}, double: true, unpacked: true, data: seq(2)})))
 	f.Add(encNet(encLayer("bn", "BatchNorm", blobSpec{shape: []int64{1}, unpackedDims: true, data: seq(1)},
 		blobSpec{data: seq(1)}, blobSpec{shape: []int64{0}})))
+	f.Add(encNet(rawLayer("fc", "InnerProduct", unpackedRunsBlob())))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := ParseCaffeModel("fuzz.caffemodel", b)
 		checkParsed(t, got, err)
+		// Decoded lazily, the same bytes give the same tensors, also when
+		// read again after Release.
+		lazy, lerr := parseCaffeLazy("fuzz.caffemodel", b)
+		if (err == nil) != (lerr == nil) || (err != nil && err.Error() != lerr.Error()) {
+			t.Fatalf("eager: %v, lazy: %v", err, lerr)
+		}
+		if err != nil {
+			return
+		}
+		checkTensors(t, lazy, got.Tensors)
+		for _, name := range lazy.Names() {
+			lazy.Release(name)
+		}
+		checkTensors(t, lazy, got.Tensors)
 	})
 }
 

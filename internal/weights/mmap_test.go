@@ -4,10 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadSafetensorsMapped(t *testing.T) {
@@ -244,5 +246,138 @@ func TestRelease(t *testing.T) {
 	}
 	if _, b, _ := f.Tensor("b"); !slices.Equal(b, []float32{1, 2, 3}) {
 		t.Fatalf("b = %v", b)
+	}
+}
+
+// TestReleaseCaffeModel: a caffemodel's tensors are decoded only when read; releasing one drops the
+// mapped pages of its blob and the File's reference to the decoded copy, and it reads back exactly.
+func TestReleaseCaffeModel(t *testing.T) {
+	const n = 4 << 20 // 16 MiB of float32
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = float32(i%1000) - 0.5
+	}
+	path := filepath.Join(t.TempDir(), "big.caffemodel")
+	content := encNet(encLayer("conv", "Convolution",
+		blobSpec{shape: []int64{n}, data: data}, blobSpec{shape: []int64{3}, data: []float32{1, 2, 3}}))
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := liveMappings.Load()
+	f, err := ReadCaffeModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := before + b2i(canMap); liveMappings.Load() != want {
+		t.Errorf("got %d live mappings, want %d", liveMappings.Load(), want)
+	}
+	for _, tn := range f.Tensors {
+		if tn.Data != nil {
+			t.Fatalf("%s decoded before it was read", tn.Name)
+		}
+	}
+
+	opened := rssFileKB()
+	_, w, _ := f.Tensor("conv.weight")
+	if !slices.Equal(w, data) {
+		t.Fatal("conv.weight read wrong")
+	}
+	if p, _ := f.Lookup("conv.weight"); &p.Data[0] != &w[0] {
+		t.Error("a second read decoded the tensor again instead of keeping the first copy")
+	}
+	read := rssFileKB()
+	f.Release("conv.weight")
+	f.Release("conv.bias") // smaller than a page: nothing to drop, no harm
+	f.Release("missing")   // unknown: ignored
+	released := rssFileKB()
+	if f.mapping != nil && opened >= 0 {
+		t.Logf("file-backed RSS %d KB opened -> %d KB read -> %d KB released", opened, read, released)
+		if read-opened < 12<<10 {
+			t.Errorf("reading a 16 MiB blob faulted in only %d KB: was it read at Open?", read-opened)
+		}
+		if read-released < 12<<10 {
+			t.Errorf("releasing a 16 MiB blob dropped %d KB of file-backed RSS", read-released)
+		}
+	}
+	if f.Tensors[0].Data != nil {
+		t.Error("Release left the decoded copy in Tensors[0].Data")
+	}
+
+	// With the caller's copy gone too, nothing holds the decoded copy.
+	collected := make(chan struct{})
+	runtime.AddCleanup(&w[0], func(c chan struct{}) { close(c) }, collected)
+	w = nil
+	for i := 0; ; i++ {
+		runtime.GC()
+		select {
+		case <-collected:
+		case <-time.After(10 * time.Millisecond):
+			if i < 200 {
+				continue
+			}
+			t.Fatal("the released decoded copy was never collected: the File still holds it")
+		}
+		break
+	}
+
+	_, w, _ = f.Tensor("conv.weight")
+	if !slices.Equal(w, data) {
+		t.Fatal("tensor changed after Release")
+	}
+	if _, b, _ := f.Tensor("conv.bias"); !slices.Equal(b, []float32{1, 2, 3}) {
+		t.Fatalf("b = %v", b)
+	}
+	for range 2 {
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if liveMappings.Load() != before {
+		t.Errorf("got %d live mappings after Close, want %d", liveMappings.Load(), before)
+	}
+	if _, got, _ := f.Tensor("conv.weight"); !slices.Equal(got, data) {
+		t.Error("a decoded copy did not survive Close")
+	}
+}
+
+// TestReadCaffeModelTruncated cuts files at every byte and reads them through ReadCaffeModel: every cut
+// is rejected at Open as by ParseCaffeModel (a cut between two layers is a valid shorter net), and no
+// mapping outlives a rejected file.
+func TestReadCaffeModelTruncated(t *testing.T) {
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.caffemodel")
+	for _, tt := range []struct {
+		name string
+		in   []byte
+	}{
+		{"one layer", encNet(encLayer("relu", "ReLU"), encLayer("fc", "InnerProduct",
+			blobSpec{shape: []int64{2, 3}, data: seq(6)}, blobSpec{legacy: []int64{1, 1, 1, 2}, data: seq(2)}))},
+		{"two layers", encNet(
+			encLayer("conv", v1Convolution, blobSpec{legacy: []int64{1, 2, 1, 1}, data: seq(2), unpacked: true}),
+			encLayer("fc", v1InnerProduct, blobSpec{legacy: []int64{1, 1, 1, 2}, double: true, data: seq(2)}))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := liveMappings.Load()
+			for n := range len(tt.in) + 1 {
+				if err := os.WriteFile(cut, tt.in[:n], 0o644); err != nil {
+					t.Fatal(err)
+				}
+				want, wantErr := ParseCaffeModel(cut, tt.in[:n])
+				got, err := ReadCaffeModel(cut)
+				if wantErr != nil {
+					if err == nil || err.Error() != wantErr.Error() {
+						t.Fatalf("cut at %d of %d: got %v, want %v", n, len(tt.in), err, wantErr)
+					}
+				} else if err != nil {
+					t.Fatalf("cut at %d of %d: %v", n, len(tt.in), err)
+				} else {
+					checkTensors(t, got, want.Tensors)
+					got.Close()
+				}
+				if liveMappings.Load() != before {
+					t.Fatalf("cut at %d: a mapping leaked", n)
+				}
+			}
+		})
 	}
 }

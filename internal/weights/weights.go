@@ -38,7 +38,13 @@ type Tensor struct {
 //
 // A File read from a safetensors file on a unix system may share memory with
 // a mapping of the file (see ReadSafetensors); call Close when done with its
-// tensors. Close is harmless on every other File.
+// tensors. A File read from a caffemodel by ReadCaffeModel or Open decodes
+// each tensor when it is first read: its Tensors[i].Data is nil until
+// Lookup or Tensor has been called for it (see ReadCaffeModel); call Close
+// when done reading. Close is harmless on every other File.
+//
+// Lookup, Tensor and Release may fill in or clear Tensors[i].Data, so a File
+// must not be used from several goroutines at once.
 type File struct {
 	Path    string
 	Format  string // FormatCaffeModel, FormatSafetensors or FormatPyTorch
@@ -49,14 +55,19 @@ type File struct {
 	Metadata map[string]string
 
 	index   map[string]int // Tensors[index[name]].Name == name; built by the parsers
-	mapping []byte         // the file's memory mapping that some Tensors[i].Data alias; nil if none
+	mapping []byte         // the file's memory mapping, which some Tensors[i].Data or caffe alias; nil if none
+	caffe   []caffeBlob    // for a lazily decoded caffemodel, where in src Tensors[i]'s values are; else nil
+	src     []byte         // the file's bytes that caffe points into (the mapping or a copy); nil after Close
 }
 
 // Close releases the memory mapping behind f, if any. Tensors whose Data
 // aliased the mapping get a nil Data; copies of such a Data slice kept
-// elsewhere become invalid, and reading them may crash the program. Close
-// may be called on any File, more than once.
+// elsewhere become invalid, and reading them may crash the program. For a
+// lazily decoded caffemodel, decoding ends: tensors already decoded keep
+// their Data (a copy, valid after Close), the others keep a nil Data, also
+// from Lookup and Tensor. Close may be called on any File, more than once.
 func (f *File) Close() error {
+	f.src = nil
 	if f.mapping == nil {
 		return nil
 	}
@@ -77,9 +88,25 @@ func (f *File) Close() error {
 // read it (binding folds each tensor into a packed copy, and the mapped original need not stay in memory
 // beside it). The tensor stays valid: reading it again faults the pages back in from the file. Release
 // does nothing for tensors that do not alias a mapping.
+//
+// For a lazily decoded caffemodel, Release also forgets the tensor's decoded copy: its Data becomes nil
+// and f keeps no reference to the copy, which is garbage once the caller drops its own. Reading the
+// tensor again through Lookup or Tensor decodes it afresh from the file (writes to the old copy are not
+// seen).
 func (f *File) Release(name string) {
-	t, ok := f.Lookup(name)
-	if !ok || f.mapping == nil || !aliases(f.mapping, t.Data) {
+	i, ok := f.find(name)
+	if !ok {
+		return
+	}
+	t := &f.Tensors[i]
+	if f.caffe != nil {
+		t.Data = nil
+		if f.mapping != nil {
+			dropPages(f.mapping[f.caffe[i].begin:f.caffe[i].end])
+		}
+		return
+	}
+	if f.mapping == nil || !aliases(f.mapping, t.Data) {
 		return
 	}
 	dropPages(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(t.Data))), 4*len(t.Data)))
@@ -88,20 +115,32 @@ func (f *File) Release(name string) {
 // Lookup returns the tensor called name. It is O(1) for a File returned by
 // this package (a File built by hand falls back to a linear scan). The
 // returned pointer aliases f.Tensors; do not reorder Tensors afterwards.
+// For a lazily decoded caffemodel, Lookup first decodes the tensor into its
+// Data if that is nil and f is not closed.
 func (f *File) Lookup(name string) (*Tensor, bool) {
-	if f.index == nil {
-		for i := range f.Tensors {
-			if f.Tensors[i].Name == name {
-				return &f.Tensors[i], true
-			}
-		}
-		return nil, false
-	}
-	i, ok := f.index[name]
+	i, ok := f.find(name)
 	if !ok {
 		return nil, false
 	}
-	return &f.Tensors[i], true
+	t := &f.Tensors[i]
+	if t.Data == nil && f.caffe != nil && f.src != nil {
+		t.Data = f.caffe[i].decode(f.src)
+	}
+	return t, true
+}
+
+// find returns the index in f.Tensors of the tensor called name.
+func (f *File) find(name string) (int, bool) {
+	if f.index == nil {
+		for i := range f.Tensors {
+			if f.Tensors[i].Name == name {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	i, ok := f.index[name]
+	return i, ok
 }
 
 // Names returns the tensor names in file order.
@@ -114,7 +153,7 @@ func (f *File) Names() []string {
 }
 
 // Tensor returns the shape and data of the tensor called name; with Names it lets a File serve as the
-// tensor source a network binds its weights from.
+// tensor source a network binds its weights from. Like Lookup, it decodes a lazily decoded tensor.
 func (f *File) Tensor(name string) ([]int, []float32, bool) {
 	t, ok := f.Lookup(name)
 	if !ok {
@@ -162,7 +201,9 @@ const sniffLen = 16
 // torch.save: a zip local header or the legacy magic-number pickle), then
 // taken from the extension; a file that is none of these is tried as a
 // caffemodel, which has no magic number. A safetensors file is read by
-// ReadSafetensors, so it may be memory-mapped: Close the File when done.
+// ReadSafetensors and a caffemodel by ReadCaffeModel, so either may be
+// memory-mapped, and a caffemodel's tensors are decoded only when read:
+// Close the File when done.
 func Open(path string) (*File, error) {
 	fd, err := os.Open(path)
 	if err != nil {
@@ -174,8 +215,14 @@ func Open(path string) (*File, error) {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if sniff(path, head[:n]) == FormatSafetensors {
+	switch sniff(path, head[:n]) {
+	case FormatSafetensors:
 		return ReadSafetensors(path)
+	case FormatCaffeModel:
+		return ReadCaffeModel(path)
+	case "":
+		f, err := ReadCaffeModel(path)
+		return f, unrecognised(path, err)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -196,10 +243,16 @@ func Parse(path string, b []byte) (*File, error) {
 		return ParseCaffeModel(path, b)
 	}
 	f, err := ParseCaffeModel(path, b)
+	return f, unrecognised(path, err)
+}
+
+// unrecognised turns the *FormatError of reading a file without a known
+// extension as a caffemodel, the last resort, into one that says so.
+func unrecognised(path string, err error) error {
 	if fe, ok := err.(*FormatError); ok {
-		return nil, formatErrorf(path, "unrecognised weight format: not safetensors or torch.save, and not a caffemodel (%s)", fe.Msg)
+		return formatErrorf(path, "unrecognised weight format: not safetensors or torch.save, and not a caffemodel (%s)", fe.Msg)
 	}
-	return f, err
+	return err
 }
 
 // sniff names the format of a file from its first bytes b (at least
