@@ -183,7 +183,6 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 	}
 	berr := &BindError{}
-	got := make(map[string][]float32, len(params))
 	wanted := make(map[string]bool, len(params))
 	for _, p := range params {
 		wanted[p.key] = true
@@ -202,8 +201,7 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 				break
 			}
 		}
-		release(p.key)
-		got[p.key] = data
+		release(p.key) // read again when its layer is folded: a .caffemodel decodes one layer at a time
 	}
 	for _, name := range src.Names() {
 		if wanted[name] || ignored(name, o.ignore) {
@@ -221,6 +219,7 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		ref    layerRef
 		byRole map[Role][]float32
 		keys   []string
+		roles  []Role
 		out    int
 	}
 	var order []string
@@ -235,13 +234,16 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		if p.role == roleConvWeight || p.role == roleLinearWeight {
 			g.out = p.shape[0]
 		}
-		g.byRole[p.role] = got[p.key]
 		g.keys = append(g.keys, p.key)
+		g.roles = append(g.roles, p.role)
 	}
 	store := &weightStore{layers: make(map[string]*layerWeights, len(groups))}
 	var scratch []float32
 	for _, id := range order {
 		g := groups[id]
+		for i, k := range g.keys {
+			_, g.byRole[g.roles[i]], _ = src.Tensor(k) // checked above
+		}
 		w := g.byRole[roleConvWeight]
 		shapes := o.shapes[id]
 		drop := w != nil && !o.keep && len(shapes) > 0
@@ -274,7 +276,6 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		store.layers[id] = lw
 		for _, k := range g.keys {
 			release(k)
-			delete(got, k) // a decoded copy (a .caffemodel blob) can go once folded
 		}
 		delete(groups, id)
 	}
