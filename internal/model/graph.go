@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/inception-cli/inception/internal/kernels"
@@ -414,13 +413,16 @@ func (m *Mixed) planParallel(pl *planner, p string, in, out view) {
 			w.threads = 1
 			idle.Add(1)
 		}
-		var wg sync.WaitGroup
-		for _, w := range e.workers[1:min(len(e.workers), len(bs))] {
-			wg.Add(1)
-			go func() { defer wg.Done(); work(w) }()
-		}
-		work(e.workers[0])
-		wg.Wait()
+		// The workers are the convolutions' helper goroutines, still polling after the last
+		// convolution, rather than goroutines started here, which an idle core may take a
+		// millisecond to run. A worker loop runs on one goroutine at a time: the caller runs
+		// the loops no helper took.
+		nw := min(len(e.workers), len(bs))
+		kernels.ParallelFor(nw, nw, func(lo, hi int) {
+			for _, w := range e.workers[lo:hi] {
+				work(w)
+			}
+		})
 	})
 }
 
