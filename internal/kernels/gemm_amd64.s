@@ -1666,6 +1666,334 @@ wino43out_done:
 	VZEROUPPER
 	RET
 
+// func wino27InputF32AVX2(src []float32, s1 int, s2 int, dst []float32, ve int, n int)
+// Requires: AVX
+TEXT ·wino27InputF32AVX2(SB), NOSPLIT, $0-80
+	MOVQ src_base+0(FP), SI
+	MOVQ s1+24(FP), DI
+	LEAQ (SI)(DI*4), DI
+	MOVQ s2+32(FP), R8
+	SHLQ $0x02, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ dst_base+40(FP), R10
+	MOVQ ve+64(FP), AX
+	SHLQ $0x02, AX
+	LEAQ (AX)(AX*2), BX
+	LEAQ (R10)(AX*4), R11
+	MOVQ n+72(FP), CX
+	ADDQ $0x07, CX
+	SHRQ $0x03, CX
+	JZ   wino27in_done
+
+wino27in_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1
+	VMOVUPS (SI)(R8*1), Y2
+	VMOVUPS (DI)(R8*1), Y3
+	VMOVUPS (SI)(R8*2), Y4
+	VMOVUPS (DI)(R8*2), Y5
+	VMOVUPS (SI)(R9*1), Y6
+	VMOVUPS (DI)(R9*1), Y7
+	VSUBPS  Y6, Y0, Y8
+	VSUBPS  Y2, Y4, Y9
+	VMULPS  wino27_consts<>+0(SB), Y9, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVUPS Y8, (R10)
+	VSUBPS  Y1, Y7, Y8
+	VSUBPS  Y5, Y3, Y9
+	VMULPS  wino27_consts<>+0(SB), Y9, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVUPS Y8, (R11)(BX*1)
+	VADDPS  Y6, Y2, Y8
+	VMULPS  wino27_consts<>+32(SB), Y4, Y9
+	VSUBPS  Y9, Y8, Y8
+	VADDPS  Y5, Y1, Y10
+	VMULPS  wino27_consts<>+32(SB), Y3, Y11
+	VSUBPS  Y11, Y10, Y10
+	VADDPS  Y10, Y8, Y9
+	VSUBPS  Y10, Y8, Y8
+	VMOVUPS Y9, (R10)(AX*1)
+	VMOVUPS Y8, (R10)(AX*2)
+	VMULPS  wino27_consts<>+64(SB), Y3, Y7
+	VMULPS  wino27_consts<>+96(SB), Y2, Y8
+	VADDPS  Y6, Y8, Y8
+	VMULPS  wino27_consts<>+128(SB), Y4, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  wino27_consts<>+160(SB), Y1, Y10
+	VMULPS  wino27_consts<>+192(SB), Y5, Y11
+	VADDPS  Y11, Y10, Y10
+	VSUBPS  Y7, Y10, Y10
+	VADDPS  Y10, Y8, Y9
+	VSUBPS  Y10, Y8, Y8
+	VMOVUPS Y9, (R10)(BX*1)
+	VMOVUPS Y8, (R11)
+	VMULPS  wino27_consts<>+224(SB), Y2, Y8
+	VADDPS  Y6, Y8, Y8
+	VMULPS  wino27_consts<>+256(SB), Y4, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  wino27_consts<>+192(SB), Y1, Y10
+	VMULPS  wino27_consts<>+160(SB), Y5, Y11
+	VADDPS  Y11, Y10, Y10
+	VSUBPS  Y7, Y10, Y10
+	VADDPS  Y10, Y8, Y9
+	VSUBPS  Y10, Y8, Y8
+	VMOVUPS Y9, (R11)(AX*1)
+	VMOVUPS Y8, (R11)(AX*2)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, R10
+	ADDQ    $0x20, R11
+	DECQ    CX
+	JNZ     wino27in_loop
+
+wino27in_done:
+	VZEROUPPER
+	RET
+
+DATA wino27_consts<>+0(SB)/4, $0x40a80000
+DATA wino27_consts<>+4(SB)/4, $0x40a80000
+DATA wino27_consts<>+8(SB)/4, $0x40a80000
+DATA wino27_consts<>+12(SB)/4, $0x40a80000
+DATA wino27_consts<>+16(SB)/4, $0x40a80000
+DATA wino27_consts<>+20(SB)/4, $0x40a80000
+DATA wino27_consts<>+24(SB)/4, $0x40a80000
+DATA wino27_consts<>+28(SB)/4, $0x40a80000
+DATA wino27_consts<>+32(SB)/4, $0x40880000
+DATA wino27_consts<>+36(SB)/4, $0x40880000
+DATA wino27_consts<>+40(SB)/4, $0x40880000
+DATA wino27_consts<>+44(SB)/4, $0x40880000
+DATA wino27_consts<>+48(SB)/4, $0x40880000
+DATA wino27_consts<>+52(SB)/4, $0x40880000
+DATA wino27_consts<>+56(SB)/4, $0x40880000
+DATA wino27_consts<>+60(SB)/4, $0x40880000
+DATA wino27_consts<>+64(SB)/4, $0x40200000
+DATA wino27_consts<>+68(SB)/4, $0x40200000
+DATA wino27_consts<>+72(SB)/4, $0x40200000
+DATA wino27_consts<>+76(SB)/4, $0x40200000
+DATA wino27_consts<>+80(SB)/4, $0x40200000
+DATA wino27_consts<>+84(SB)/4, $0x40200000
+DATA wino27_consts<>+88(SB)/4, $0x40200000
+DATA wino27_consts<>+92(SB)/4, $0x40200000
+DATA wino27_consts<>+96(SB)/4, $0x3e800000
+DATA wino27_consts<>+100(SB)/4, $0x3e800000
+DATA wino27_consts<>+104(SB)/4, $0x3e800000
+DATA wino27_consts<>+108(SB)/4, $0x3e800000
+DATA wino27_consts<>+112(SB)/4, $0x3e800000
+DATA wino27_consts<>+116(SB)/4, $0x3e800000
+DATA wino27_consts<>+120(SB)/4, $0x3e800000
+DATA wino27_consts<>+124(SB)/4, $0x3e800000
+DATA wino27_consts<>+128(SB)/4, $0x3fa00000
+DATA wino27_consts<>+132(SB)/4, $0x3fa00000
+DATA wino27_consts<>+136(SB)/4, $0x3fa00000
+DATA wino27_consts<>+140(SB)/4, $0x3fa00000
+DATA wino27_consts<>+144(SB)/4, $0x3fa00000
+DATA wino27_consts<>+148(SB)/4, $0x3fa00000
+DATA wino27_consts<>+152(SB)/4, $0x3fa00000
+DATA wino27_consts<>+156(SB)/4, $0x3fa00000
+DATA wino27_consts<>+160(SB)/4, $0x3f000000
+DATA wino27_consts<>+164(SB)/4, $0x3f000000
+DATA wino27_consts<>+168(SB)/4, $0x3f000000
+DATA wino27_consts<>+172(SB)/4, $0x3f000000
+DATA wino27_consts<>+176(SB)/4, $0x3f000000
+DATA wino27_consts<>+180(SB)/4, $0x3f000000
+DATA wino27_consts<>+184(SB)/4, $0x3f000000
+DATA wino27_consts<>+188(SB)/4, $0x3f000000
+DATA wino27_consts<>+192(SB)/4, $0x40000000
+DATA wino27_consts<>+196(SB)/4, $0x40000000
+DATA wino27_consts<>+200(SB)/4, $0x40000000
+DATA wino27_consts<>+204(SB)/4, $0x40000000
+DATA wino27_consts<>+208(SB)/4, $0x40000000
+DATA wino27_consts<>+212(SB)/4, $0x40000000
+DATA wino27_consts<>+216(SB)/4, $0x40000000
+DATA wino27_consts<>+220(SB)/4, $0x40000000
+DATA wino27_consts<>+224(SB)/4, $0x40800000
+DATA wino27_consts<>+228(SB)/4, $0x40800000
+DATA wino27_consts<>+232(SB)/4, $0x40800000
+DATA wino27_consts<>+236(SB)/4, $0x40800000
+DATA wino27_consts<>+240(SB)/4, $0x40800000
+DATA wino27_consts<>+244(SB)/4, $0x40800000
+DATA wino27_consts<>+248(SB)/4, $0x40800000
+DATA wino27_consts<>+252(SB)/4, $0x40800000
+DATA wino27_consts<>+256(SB)/4, $0x40a00000
+DATA wino27_consts<>+260(SB)/4, $0x40a00000
+DATA wino27_consts<>+264(SB)/4, $0x40a00000
+DATA wino27_consts<>+268(SB)/4, $0x40a00000
+DATA wino27_consts<>+272(SB)/4, $0x40a00000
+DATA wino27_consts<>+276(SB)/4, $0x40a00000
+DATA wino27_consts<>+280(SB)/4, $0x40a00000
+DATA wino27_consts<>+284(SB)/4, $0x40a00000
+GLOBL wino27_consts<>(SB), RODATA|NOPTR, $288
+
+DATA wino27_iota<>+0(SB)/4, $0x00000000
+DATA wino27_iota<>+4(SB)/4, $0x00000001
+DATA wino27_iota<>+8(SB)/4, $0x00000002
+DATA wino27_iota<>+12(SB)/4, $0x00000003
+DATA wino27_iota<>+16(SB)/4, $0x00000004
+DATA wino27_iota<>+20(SB)/4, $0x00000005
+DATA wino27_iota<>+24(SB)/4, $0x00000006
+DATA wino27_iota<>+28(SB)/4, $0x00000007
+DATA wino27_iota<>+32(SB)/4, $0x00000008
+DATA wino27_iota<>+36(SB)/4, $0x00000009
+DATA wino27_iota<>+40(SB)/4, $0x0000000a
+DATA wino27_iota<>+44(SB)/4, $0x0000000b
+DATA wino27_iota<>+48(SB)/4, $0x0000000c
+DATA wino27_iota<>+52(SB)/4, $0x0000000d
+DATA wino27_iota<>+56(SB)/4, $0x0000000e
+DATA wino27_iota<>+60(SB)/4, $0x0000000f
+GLOBL wino27_iota<>(SB), RODATA|NOPTR, $64
+
+// func wino27OutputRowsF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, nrows int, bias float32, relu bool)
+// Requires: AVX, AVX2
+TEXT ·wino27OutputRowsF32AVX2(SB), NOSPLIT, $0-85
+	MOVQ         m_base+0(FP), SI
+	MOVQ         me+24(FP), AX
+	SHLQ         $0x02, AX
+	LEAQ         (AX)(AX*2), BX
+	LEAQ         (SI)(AX*4), R10
+	MOVQ         out_base+32(FP), DI
+	MOVQ         ldo+56(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         nrows+72(FP), DX
+	MOVQ         ncols+64(FP), CX
+	MOVB         relu+84(FP), R9
+	VBROADCASTSS bias+80(FP), Y14
+	VXORPS       Y15, Y15, Y15
+	TESTQ        CX, CX
+	JLE          wino27OutputRowsF32AVX2_done
+
+wino27OutputRowsF32AVX2_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	TESTB   R9, R9
+	JZ      wino27OutputRowsF32AVX2_norelu
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputRowsF32AVX2_norelu:
+	CMPQ    CX, $0x08
+	JL      wino27OutputRowsF32AVX2_masked
+	VMOVUPS Y8, (DI)
+	CMPQ    DX, $0x02
+	JL      wino27OutputRowsF32AVX2_next
+	VMOVUPS Y9, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_next:
+	ADDQ $0x20, SI
+	ADDQ $0x20, R10
+	ADDQ $0x20, DI
+	SUBQ $0x08, CX
+	JG   wino27OutputRowsF32AVX2_loop
+	JMP  wino27OutputRowsF32AVX2_done
+
+wino27OutputRowsF32AVX2_masked:
+	VMOVQ        CX, X10
+	VPBROADCASTD X10, Y10
+	VPCMPGTD     wino27_iota<>+0(SB), Y10, Y11
+	VMASKMOVPS   Y8, Y11, (DI)
+	CMPQ         DX, $0x02
+	JL           wino27OutputRowsF32AVX2_done
+	VMASKMOVPS   Y9, Y11, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func wino27OutputZipF32AVX2(m []float32, me int, out []float32, ncols int, bias float32, relu bool)
+// Requires: AVX, AVX2
+TEXT ·wino27OutputZipF32AVX2(SB), NOSPLIT, $0-69
+	MOVQ         m_base+0(FP), SI
+	MOVQ         me+24(FP), AX
+	SHLQ         $0x02, AX
+	LEAQ         (AX)(AX*2), BX
+	LEAQ         (SI)(AX*4), R10
+	MOVQ         out_base+32(FP), DI
+	MOVQ         ncols+56(FP), CX
+	MOVB         relu+68(FP), R9
+	VBROADCASTSS bias+64(FP), Y14
+	VXORPS       Y15, Y15, Y15
+	TESTQ        CX, CX
+	JLE          wino27OutputZipF32AVX2_done
+
+wino27OutputZipF32AVX2_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	TESTB   R9, R9
+	JZ      wino27OutputZipF32AVX2_norelu
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputZipF32AVX2_norelu:
+	VUNPCKLPS  Y9, Y8, Y10
+	VUNPCKHPS  Y9, Y8, Y11
+	VPERM2F128 $0x20, Y11, Y10, Y12
+	VPERM2F128 $0x31, Y11, Y10, Y13
+	CMPQ       CX, $0x10
+	JL         wino27OutputZipF32AVX2_masked
+	VMOVUPS    Y12, (DI)
+	VMOVUPS    Y13, 32(DI)
+	ADDQ       $0x20, SI
+	ADDQ       $0x20, R10
+	ADDQ       $0x40, DI
+	SUBQ       $0x10, CX
+	JG         wino27OutputZipF32AVX2_loop
+	JMP        wino27OutputZipF32AVX2_done
+
+wino27OutputZipF32AVX2_masked:
+	VMOVQ        CX, X10
+	VPBROADCASTD X10, Y10
+	VPCMPGTD     wino27_iota<>+0(SB), Y10, Y11
+	VMASKMOVPS   Y12, Y11, (DI)
+	VPCMPGTD     wino27_iota<>+32(SB), Y10, Y11
+	VMASKMOVPS   Y13, Y11, 32(DI)
+
+wino27OutputZipF32AVX2_done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakF32AVX2(n int)
 // Requires: AVX, FMA3
 TEXT ·fmaPeakF32AVX2(SB), NOSPLIT, $0-8

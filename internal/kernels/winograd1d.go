@@ -1,0 +1,312 @@
+package kernels
+
+// Winograd F(2, 7) along one axis for the factorised 1×7 and 7×1 stride-1 convolutions of
+// Inception v3, v4 and Inception-ResNet-v2 (Lavin & Gray 2016; the points 0, ±1, ±2, ±½, ∞
+// of NNPACK's F(6, 3), whose Bᵀ this shares). Each pair of outputs y0, y1 along the kernel's
+// axis, from the 8 inputs d0..d7 under it, is
+//
+//	y = Aᵀ [ Σ_c (G g_oc) ⊙ (Bᵀ d_c) ]
+//
+// 8 multiplies per pair, channel and output channel instead of 14. The tiles of a 7×1 (KH =
+// 7) convolution are pairs of output rows, one per column; those of a 1×7 one pairs of
+// output columns, one per row, read from the padded input row split into its even and odd
+// columns, so that input k of tile j is element j + k/2 of phase k%2: contiguous across
+// tiles either way. The driver is winograd.go's, with 8 GEMMs M_e = U_e · V_e (winoPlan's
+// tile rows are pairs of output rows for 7×1, output rows for 1×7):
+//
+//	V_e[c][t] = (Bᵀ d_c(t))_e          wino27Input, 8 tiles per step
+//	M_e = U_e · V_e, e = 0..7          8 GEMMs, O×C by C×tiles
+//	out tile t = Aᵀ M(t) + bias        wino27OutputRows (7×1) or wino27OutputZip (1×7), ReLU fused
+//
+//	Bᵀ = [1 0 -21/4 0 21/4 0 -1 0; 0 1 1 -17/4 -17/4 1 1 0; 0 -1 1 17/4 -17/4 -1 1 0;
+//	      0 1/2 1/4 -5/2 -5/4 2 1 0; 0 -1/2 1/4 5/2 -5/4 -2 1 0; 0 2 4 -5/2 -5 1/2 1 0;
+//	      0 -2 4 5/2 -5 -1/2 1 0; 0 -1 0 21/4 0 -21/4 0 1]
+//	G  = rows c_e·a_e^k (k < 7) for the points a = 0, 1, -1, 2, -2, ½, -½, with
+//	     c = 1, -2/9, -2/9, 1/90, 1/90, 32/45, 32/45 (row 0 is [1 0 … 0]), and [0 … 0 1] for ∞
+//	Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 1]
+//
+// The transforms multiply by constants with separate multiplies and adds (never an FMA), in
+// the order of wino27BT and wino27AT, so the assembly gives the portable versions' bits. G's
+// fractions are not exact: U is computed in float64 and rounded once. Tile choice: F(3, 7)
+// (9 GEMMs over 3-output tiles) would do 25% fewer multiplies, but its error measured 3–4×
+// F(2, 7)'s in a float32 model of the transforms (12–16 u against 3.7 u of Σ|w·x|, 192
+// channels), a 1×7 layer needs a three-phase split, and on the 17×17 maps where these layers
+// live its 102 tiles per image fill the 32-column GEMM tiles to 80% (F(2, 7): 153 tiles, 96%).
+
+// wino27MinC and wino27MinO bound the channels of the 1×7 and 7×1 convolutions that run as
+// F(2, 7): below them the transforms weigh too much against the 8 GEMMs (see BenchmarkConv2D).
+const wino27MinC, wino27MinO = 32, 32
+
+// wino27 reports whether s runs as Winograd F(2, 7): a stride-1 1×7 convolution padded only
+// left and right, or 7×1 padded only top and bottom, with enough channels. It looks at the
+// kernel, stride, padding, C and O only, never at H or W (see winoTile).
+func (s ConvShape) wino27() bool {
+	if s.SH != 1 || s.SW != 1 || s.C < wino27MinC || s.O < wino27MinO {
+		return false
+	}
+	return s.KH == 1 && s.KW == 7 && s.PadT == 0 && s.PadB == 0 ||
+		s.KH == 7 && s.KW == 1 && s.PadL == 0 && s.PadR == 0
+}
+
+// wino27Plan returns the plan of an F(2, 7) convolution (winoPlan's, 8 GEMMs): for 7×1,
+// tile rows of ow tiles (output rows 2ty, 2ty+1) over a plane of 2th+6 padded rows of
+// ow rounded up to 8 columns (an 8-tile step reads 8 columns); for 1×7, one tile row per
+// output row, of ceil(ow/2) tiles, over rows of 2wq floats: the padded row's even columns,
+// then its odd ones, wq each (an 8-tile step reads 8+3 of each).
+func (s ConvShape) wino27Plan() winoPlan {
+	p := winoPlan{t: 2, ne: 8, oh: s.OutH(), ow: s.OutW()}
+	if s.KH == 7 {
+		p.th, p.tw = (p.oh+1)/2, p.ow
+		p.hp, p.wp = 2*p.th+6, (p.ow+7)/8*8
+	} else {
+		p.th, p.tw = p.oh, (p.ow+1)/2
+		p.hp, p.wp = p.oh, 2*max((p.tw+7)/8*8+3, (s.PadL+s.W+1)/2)
+	}
+	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
+	p.rows = min(p.th, max(wino27ChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
+	chunks := (p.th + p.rows - 1) / p.rows
+	p.rows = (p.th + chunks - 1) / chunks
+	p.ld = (p.rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
+	p.ve, p.me = skew(s.C*p.ld), skew(p.mp*p.ld)
+	return p
+}
+
+// wino27ChunkFloats bounds V and M of one chunk, in float32s.
+const wino27ChunkFloats = 1 << 20
+
+// wino27PackedLen returns the length of the packed transformed weights: 8 O×C matrices,
+// each packed by packA, winoPlaneLen apart.
+func (s ConvShape) wino27PackedLen() int { return 8 * s.winoPlaneLen() }
+
+// wino27PackWeights transforms w (O×C×7, the 7 taps along the kernel's axis) into
+// U_e = (G g)_e and packs the 8 O×C matrices by packA into dst (len >= wino27PackedLen()),
+// U_e at e*winoPlaneLen(), as winoPackWeights does for 3×3.
+func (s ConvShape) wino27PackWeights(w, dst []float32) {
+	mp := (s.O + gemmMR - 1) / gemmMR * gemmMR
+	plen := s.winoPlaneLen()
+	kcb := gemmKCFor(s.C)
+	dst = dst[:8*plen]
+	for k0 := 0; k0 < s.C; k0 += kcb {
+		kc := min(kcb, s.C-k0)
+		for o := 0; o < mp; o++ {
+			// Where packA puts A[o][k0]: K block k0, panel o/6, row 0, lane o%6.
+			at := k0*mp + o/gemmMR*gemmMR*kc + o%gemmMR
+			for c := 0; c < kc; c++ {
+				var u [8]float32
+				if o < s.O {
+					u = wino27Weights((*[7]float32)(w[((o*s.C)+k0+c)*7:]))
+				}
+				for e, v := range u {
+					dst[e*plen+at+c*gemmMR] = v
+				}
+			}
+		}
+	}
+}
+
+// wino27G is the F(2, 7) weight transform G (see the top of this file).
+var wino27G = [8][7]float64{
+	{1, 0, 0, 0, 0, 0, 0},
+	{-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
+	{-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
+	{1.0 / 90, 2.0 / 90, 4.0 / 90, 8.0 / 90, 16.0 / 90, 32.0 / 90, 64.0 / 90},
+	{1.0 / 90, -2.0 / 90, 4.0 / 90, -8.0 / 90, 16.0 / 90, -32.0 / 90, 64.0 / 90},
+	{64.0 / 90, 32.0 / 90, 16.0 / 90, 8.0 / 90, 4.0 / 90, 2.0 / 90, 1.0 / 90},
+	{64.0 / 90, -32.0 / 90, 16.0 / 90, -8.0 / 90, 4.0 / 90, -2.0 / 90, 1.0 / 90},
+	{0, 0, 0, 0, 0, 0, 1},
+}
+
+// wino27Weights returns U = G g of one 7-tap kernel g, computed in float64 and rounded once.
+func wino27Weights(g *[7]float32) (u [8]float32) {
+	for e, row := range wino27G {
+		var sum float64
+		for k, c := range row {
+			sum += c * float64(g[k])
+		}
+		u[e] = float32(sum)
+	}
+	return u
+}
+
+// wino27Fill writes channels c0..c1-1 of the padded input of an F(2, 7) shape (plane c at
+// pad[c*hp*wp:], see wino27Geometry): for 7×1, row y holds in[c][y-PadT] (winoFill); for
+// 1×7, row y holds the padded row's column X = ix+PadL at X%2*wq + X/2, split by unzip2 as
+// fillInput does for stride 2. Zero elsewhere.
+func (s ConvShape) wino27Fill(in, pad []float32, p winoPlan, c0, c1 int, impl isa) {
+	if s.KH == 7 {
+		s.winoFill(in, pad, p, c0, c1)
+		return
+	}
+	wq := p.wp / 2
+	// The even ix go to phase PadL%2 from column PadL/2, the odd ix to the other phase from
+	// column (PadL+1)/2.
+	eo, oo := s.PadL/2, (s.PadL+1)/2
+	ne, no := (s.W+1)/2, s.W/2
+	for c := c0; c < c1; c++ {
+		for y := 0; y < p.hp; y++ {
+			row := pad[(c*p.hp+y)*p.wp : (c*p.hp+y+1)*p.wp]
+			ev, od := row[s.PadL%2*wq:][:wq], row[(1-s.PadL%2)*wq:][:wq]
+			src := in[(c*s.H+y)*s.W : (c*s.H+y+1)*s.W]
+			clear(ev[:eo])
+			clear(ev[eo+ne:])
+			clear(od[:oo])
+			clear(od[oo+no:])
+			impl.unzip2(ev[eo:eo+no], od[oo:oo+no], src[:2*no])
+			if ne > no {
+				ev[eo+no] = src[s.W-1]
+			}
+		}
+	}
+}
+
+// wino27Input writes V for channels c0..c1-1 of chunk ch of an F(2, 7) convolution.
+func (w *winoConvState) wino27Input(ch, c0, c1 int) {
+	p := w.p
+	ty0, ty1 := w.rows(ch)
+	// Input k of tile j of a tile row is src[k%2*s1 + k/2*s2 + j].
+	s1, s2, step := p.wp, 2*p.wp, 2*p.wp // 7×1: rows 2ty+k
+	if w.s.KH != 7 {
+		s1, s2, step = p.wp/2, 1, p.wp // 1×7: phase k%2, column j+k/2
+	}
+	for c := c0; c < c1; c++ {
+		for ty := ty0; ty < ty1; ty++ {
+			src := w.pad[c*p.hp*p.wp+ty*step:]
+			w.impl.wino27Input(src, s1, s2, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
+		}
+	}
+}
+
+// wino27Output writes the outputs of chunk ch of an F(2, 7) convolution for channels o0..o1-1.
+func (w *winoConvState) wino27Output(ch, o0, o1 int) {
+	p := w.p
+	ty0, ty1 := w.rows(ch)
+	for o := o0; o < o1; o++ {
+		var b float32
+		if w.bias != nil {
+			b = w.bias[o]
+		}
+		for ty := ty0; ty < ty1; ty++ {
+			m := w.m[o*p.ld+(ty-ty0)*p.tw:]
+			if w.s.KH == 7 {
+				y := 2 * ty
+				w.impl.wino27OutputRows(m, w.me, w.out[(o*p.oh+y)*p.ow:], p.ow, p.ow, min(2, p.oh-y), b, w.relu)
+				continue
+			}
+			w.impl.wino27OutputZip(m, w.me, w.out[(o*p.oh+ty)*p.ow:], p.ow, b, w.relu)
+		}
+	}
+}
+
+// wino27BT returns Bᵀ d of F(2, 7) (a multiply by 2, ¼, ½ or 4 is exact; the others are
+// rounded, then added, as the conversions force):
+//
+//	v0 = (d0-d6) + 21/4·(d4-d2);  v7 = (d7-d1) + 21/4·(d3-d5)
+//	a = (d2+d6) - 17/4·d4;        b = (d1+d5) - 17/4·d3;       v1, v2 = a+b, a-b
+//	a = (¼d2 + d6) - 5/4·d4;      b = (½d1 + 2d5) - 5/2·d3;    v3, v4 = a+b, a-b
+//	a = (4d2 + d6) - 5·d4;        b = (2d1 + ½d5) - 5/2·d3;    v5, v6 = a+b, a-b
+func wino27BT(d *[8]float32) (v [8]float32) {
+	d0, d1, d2, d3, d4, d5, d6, d7 := d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
+	v[0] = (d0 - d6) + float32(5.25*(d4-d2))
+	v[7] = (d7 - d1) + float32(5.25*(d3-d5))
+	a := (d2 + d6) - float32(4.25*d4)
+	b := (d1 + d5) - float32(4.25*d3)
+	v[1], v[2] = a+b, a-b
+	d3x := float32(2.5 * d3)
+	a = (float32(0.25*d2) + d6) - float32(1.25*d4)
+	b = (float32(0.5*d1) + float32(2*d5)) - d3x
+	v[3], v[4] = a+b, a-b
+	a = (float32(4*d2) + d6) - float32(5*d4)
+	b = (float32(2*d1) + float32(0.5*d5)) - d3x
+	v[5], v[6] = a+b, a-b
+	return v
+}
+
+// wino27AT returns Aᵀ m of F(2, 7):
+//
+//	y0 = ((m1+m2) + (m3+m4)) + ((m5+m6) + m0)
+//	y1 = ((m1-m2) + 2(m3-m4)) + (½(m5-m6) + m7)
+func wino27AT(m *[8]float32) (y0, y1 float32) {
+	y0 = ((m[1] + m[2]) + (m[3] + m[4])) + ((m[5] + m[6]) + m[0])
+	y1 = ((m[1] - m[2]) + float32(2*(m[3]-m[4]))) + (float32(0.5*(m[5]-m[6])) + m[7])
+	return y0, y1
+}
+
+// wino27InputF32Generic computes the F(2, 7) input transforms V = Bᵀ d of tiles 0..n-1,
+// rounded up to a multiple of 8 (tiles n.. are written too, from the elements after):
+//
+//	for j := 0; j < (n+7)/8*8; j++ {
+//		d[k] = src[k%2*s1 + k/2*s2 + j]              // k < 8
+//		dst[e*ve + j] = wino27BT(d)[e]                // e < 8
+//	}
+func wino27InputF32Generic(src []float32, s1, s2 int, dst []float32, ve, n int) {
+	n = (n + 7) / 8 * 8
+	_ = src[s1+3*s2+n-1]
+	_ = dst[7*ve+n-1]
+	for j := 0; j < n; j++ {
+		var d [8]float32
+		for k := range d {
+			d[k] = src[k%2*s1+k/2*s2+j]
+		}
+		for e, v := range wino27BT(&d) {
+			dst[e*ve+j] = v
+		}
+	}
+}
+
+// wino27OutputRowsF32Generic computes the F(2, 7) output transforms Y = Aᵀ M + bias of
+// ncols tiles whose two outputs lie in consecutive rows (7×1), and stores rows 0..nrows-1
+// (nrows <= 2):
+//
+//	for j := 0; j < ncols; j++ {
+//		y0, y1 := wino27AT(m[e*me + j] for e < 8)
+//		out[j] = act(y0 + bias)
+//		out[ldo + j] = act(y1 + bias)                 // when nrows == 2
+//	}
+//
+// act is max(·, 0) with relu (NaN stays NaN), the identity otherwise.
+func wino27OutputRowsF32Generic(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
+	_ = m[7*me+ncols-1]
+	for j := 0; j < ncols; j++ {
+		var mm [8]float32
+		for e := range mm {
+			mm[e] = m[e*me+j]
+		}
+		y0, y1 := wino27AT(&mm)
+		y0, y1 = y0+bias, y1+bias
+		if relu {
+			y0, y1 = max(y0, 0), max(y1, 0)
+		}
+		out[j] = y0
+		if nrows == 2 {
+			out[ldo+j] = y1
+		}
+	}
+}
+
+// wino27OutputZipF32Generic computes the F(2, 7) output transforms Y = Aᵀ M + bias of tiles
+// whose two outputs are consecutive columns (1×7), and stores columns 0..ncols-1:
+//
+//	for j := 0; j < (ncols+1)/2; j++ {
+//		y0, y1 := wino27AT(m[e*me + j] for e < 8)
+//		out[2*j] = act(y0 + bias)
+//		out[2*j+1] = act(y1 + bias)                   // when 2*j+1 < ncols
+//	}
+func wino27OutputZipF32Generic(m []float32, me int, out []float32, ncols int, bias float32, relu bool) {
+	n := (ncols + 1) / 2
+	_ = m[7*me+n-1]
+	for j := 0; j < n; j++ {
+		var mm [8]float32
+		for e := range mm {
+			mm[e] = m[e*me+j]
+		}
+		y0, y1 := wino27AT(&mm)
+		y0, y1 = y0+bias, y1+bias
+		if relu {
+			y0, y1 = max(y0, 0), max(y1, 0)
+		}
+		out[2*j] = y0
+		if 2*j+1 < ncols {
+			out[2*j+1] = y1
+		}
+	}
+}
