@@ -1666,24 +1666,35 @@ wino43out_done:
 	VZEROUPPER
 	RET
 
-// func wino27InputF32AVX2(src []float32, s1 int, s2 int, dst []float32, ve int, n int)
+// func wino27InputF32AVX2(src []float32, s1 int, s2 int, ss int, dst []float32, ve int, n int, rows int)
 // Requires: AVX
-TEXT ·wino27InputF32AVX2(SB), NOSPLIT, $0-80
+TEXT ·wino27InputF32AVX2(SB), NOSPLIT, $0-96
 	MOVQ src_base+0(FP), SI
 	MOVQ s1+24(FP), DI
 	LEAQ (SI)(DI*4), DI
 	MOVQ s2+32(FP), R8
 	SHLQ $0x02, R8
 	LEAQ (R8)(R8*2), R9
-	MOVQ dst_base+40(FP), R10
-	MOVQ ve+64(FP), AX
+	MOVQ dst_base+48(FP), R10
+	MOVQ ve+72(FP), AX
 	SHLQ $0x02, AX
 	LEAQ (AX)(AX*2), BX
 	LEAQ (R10)(AX*4), R11
-	MOVQ n+72(FP), CX
-	ADDQ $0x07, CX
-	SHRQ $0x03, CX
-	JZ   wino27in_done
+	MOVQ n+80(FP), DX
+	MOVQ rows+88(FP), R12
+	MOVQ ss+40(FP), R13
+	SHLQ $0x02, R13
+	MOVQ DX, R14
+	SHLQ $0x02, R14
+	ADDQ $0x07, DX
+	SHRQ $0x03, DX
+	MOVQ DX, CX
+	SHLQ $0x05, CX
+	SUBQ CX, R13
+	SUBQ CX, R14
+
+wino27in_row:
+	MOVQ DX, CX
 
 wino27in_loop:
 	VMOVUPS (SI), Y0
@@ -1745,8 +1756,12 @@ wino27in_loop:
 	ADDQ    $0x20, R11
 	DECQ    CX
 	JNZ     wino27in_loop
-
-wino27in_done:
+	ADDQ    R13, SI
+	ADDQ    R13, DI
+	ADDQ    R14, R10
+	ADDQ    R14, R11
+	DECQ    R12
+	JNZ     wino27in_row
 	VZEROUPPER
 	RET
 
@@ -1842,26 +1857,37 @@ DATA wino27_iota<>+56(SB)/4, $0x0000000e
 DATA wino27_iota<>+60(SB)/4, $0x0000000f
 GLOBL wino27_iota<>(SB), RODATA|NOPTR, $64
 
-// func wino27OutputRowsF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, nrows int, bias float32, relu bool)
+// func wino27OutputRowsF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, nrows int, ntr int, bias float32, relu bool)
 // Requires: AVX, AVX2
-TEXT ·wino27OutputRowsF32AVX2(SB), NOSPLIT, $0-85
+TEXT ·wino27OutputRowsF32AVX2(SB), NOSPLIT, $0-93
 	MOVQ         m_base+0(FP), SI
 	MOVQ         me+24(FP), AX
 	SHLQ         $0x02, AX
 	LEAQ         (AX)(AX*2), BX
-	LEAQ         (SI)(AX*4), R10
 	MOVQ         out_base+32(FP), DI
 	MOVQ         ldo+56(FP), R8
 	SHLQ         $0x02, R8
+	MOVQ         ncols+64(FP), R11
 	MOVQ         nrows+72(FP), DX
-	MOVQ         ncols+64(FP), CX
-	MOVB         relu+84(FP), R9
-	VBROADCASTSS bias+80(FP), Y14
+	MOVQ         ntr+80(FP), R12
+	MOVB         relu+92(FP), R9
+	MOVQ         R11, R13
+	ADDQ         $0x07, R13
+	SHRQ         $0x03, R13
+	SHLQ         $0x05, R13
+	MOVQ         R13, R14
+	NEGQ         R13
+	NEGQ         R14
+	LEAQ         (R14)(R8*2), R14
+	LEAQ         (R13)(R11*4), R13
+	VBROADCASTSS bias+88(FP), Y14
 	VXORPS       Y15, Y15, Y15
-	TESTQ        CX, CX
-	JLE          wino27OutputRowsF32AVX2_done
+
+wino27OutputRowsF32AVX2_row:
+	MOVQ R11, CX
 
 wino27OutputRowsF32AVX2_loop:
+	LEAQ    (SI)(AX*4), R10
 	VMOVUPS (SI), Y0
 	VMOVUPS (SI)(AX*1), Y1
 	VMOVUPS (SI)(AX*2), Y2
@@ -1901,11 +1927,10 @@ wino27OutputRowsF32AVX2_norelu:
 
 wino27OutputRowsF32AVX2_next:
 	ADDQ $0x20, SI
-	ADDQ $0x20, R10
 	ADDQ $0x20, DI
 	SUBQ $0x08, CX
 	JG   wino27OutputRowsF32AVX2_loop
-	JMP  wino27OutputRowsF32AVX2_done
+	JMP  wino27OutputRowsF32AVX2_rowend
 
 wino27OutputRowsF32AVX2_masked:
 	VMOVQ        CX, X10
@@ -1913,30 +1938,55 @@ wino27OutputRowsF32AVX2_masked:
 	VPCMPGTD     wino27_iota<>+0(SB), Y10, Y11
 	VMASKMOVPS   Y8, Y11, (DI)
 	CMPQ         DX, $0x02
-	JL           wino27OutputRowsF32AVX2_done
+	JL           wino27OutputRowsF32AVX2_maskedend
 	VMASKMOVPS   Y9, Y11, (DI)(R8*1)
 
-wino27OutputRowsF32AVX2_done:
+wino27OutputRowsF32AVX2_maskedend:
+	ADDQ $0x20, SI
+	ADDQ $0x20, DI
+
+wino27OutputRowsF32AVX2_rowend:
+	ADDQ R13, SI
+	ADDQ R14, DI
+	DECQ R12
+	JNZ  wino27OutputRowsF32AVX2_row
 	VZEROUPPER
 	RET
 
-// func wino27OutputZipF32AVX2(m []float32, me int, out []float32, ncols int, bias float32, relu bool)
+// func wino27OutputZipF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, rows int, bias float32, relu bool)
 // Requires: AVX, AVX2
-TEXT ·wino27OutputZipF32AVX2(SB), NOSPLIT, $0-69
+TEXT ·wino27OutputZipF32AVX2(SB), NOSPLIT, $0-85
 	MOVQ         m_base+0(FP), SI
 	MOVQ         me+24(FP), AX
 	SHLQ         $0x02, AX
 	LEAQ         (AX)(AX*2), BX
-	LEAQ         (SI)(AX*4), R10
 	MOVQ         out_base+32(FP), DI
-	MOVQ         ncols+56(FP), CX
-	MOVB         relu+68(FP), R9
-	VBROADCASTSS bias+64(FP), Y14
+	MOVQ         ldo+56(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         ncols+64(FP), R11
+	MOVQ         rows+72(FP), R12
+	MOVB         relu+84(FP), R9
+	MOVQ         R11, R13
+	ADDQ         $0x0f, R13
+	SHRQ         $0x04, R13
+	SHLQ         $0x05, R13
+	MOVQ         R13, R14
+	NEGQ         R13
+	NEGQ         R14
+	ADDQ         R14, R14
+	ADDQ         R8, R14
+	MOVQ         R11, CX
+	INCQ         CX
+	SHRQ         $0x01, CX
+	LEAQ         (R13)(CX*4), R13
+	VBROADCASTSS bias+80(FP), Y14
 	VXORPS       Y15, Y15, Y15
-	TESTQ        CX, CX
-	JLE          wino27OutputZipF32AVX2_done
+
+wino27OutputZipF32AVX2_row:
+	MOVQ R11, CX
 
 wino27OutputZipF32AVX2_loop:
+	LEAQ    (SI)(AX*4), R10
 	VMOVUPS (SI), Y0
 	VMOVUPS (SI)(AX*1), Y1
 	VMOVUPS (SI)(AX*2), Y2
@@ -1976,11 +2026,10 @@ wino27OutputZipF32AVX2_norelu:
 	VMOVUPS    Y12, (DI)
 	VMOVUPS    Y13, 32(DI)
 	ADDQ       $0x20, SI
-	ADDQ       $0x20, R10
 	ADDQ       $0x40, DI
 	SUBQ       $0x10, CX
 	JG         wino27OutputZipF32AVX2_loop
-	JMP        wino27OutputZipF32AVX2_done
+	JMP        wino27OutputZipF32AVX2_rowend
 
 wino27OutputZipF32AVX2_masked:
 	VMOVQ        CX, X10
@@ -1989,8 +2038,14 @@ wino27OutputZipF32AVX2_masked:
 	VMASKMOVPS   Y12, Y11, (DI)
 	VPCMPGTD     wino27_iota<>+32(SB), Y10, Y11
 	VMASKMOVPS   Y13, Y11, 32(DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x40, DI
 
-wino27OutputZipF32AVX2_done:
+wino27OutputZipF32AVX2_rowend:
+	ADDQ R13, SI
+	ADDQ R14, DI
+	DECQ R12
+	JNZ  wino27OutputZipF32AVX2_row
 	VZEROUPPER
 	RET
 

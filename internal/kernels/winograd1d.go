@@ -48,16 +48,22 @@ func (s ConvShape) wino27() bool {
 		s.KH == 7 && s.KW == 1 && s.PadL == 0 && s.PadR == 0
 }
 
-// wino27Plan returns the plan of an F(2, 7) convolution (winoPlan's, 8 GEMMs): for 7×1,
-// tile rows of ow tiles (output rows 2ty, 2ty+1) over a plane of 2th+6 padded rows of
-// ow rounded up to 8 columns (an 8-tile step reads 8 columns); for 1×7, one tile row per
-// output row, of ceil(ow/2) tiles, over rows of 2wq floats: the padded row's even columns,
-// then its odd ones, wq each (an 8-tile step reads 8+3 of each).
+// wino27Plan returns the plan of an F(2, 7) convolution (winoPlan's, with 8 GEMMs and the
+// padded input laid out for wino27Input):
+//
+//   - 7×1: tile rows ty of ow tiles (output rows 2ty, 2ty+1); the padded rows 0..2th+5 of a
+//     channel go to two planes of th+3 rows of ow floats, the even rows then the odd ones,
+//     and slack for an 8-tile step's overrun (hp counts whole rows of wp = ow). Input k of
+//     tile (ty, x) is row ty+k/2 of plane k%2: element t + (k/2)·ow of the plane from tile
+//     row ty0 on, t = (ty-ty0)·ow + x, contiguous across a whole chunk.
+//   - 1×7: tile rows are output rows y, of ceil(ow/2) tiles; row y of the plane (wp = 2wq
+//     floats) holds the padded row's even columns, then its odd ones, wq each (an 8-tile
+//     step reads 8+3 of each). Input k of tile (y, tx) is element tx + k/2 of half k%2.
 func (s ConvShape) wino27Plan() winoPlan {
 	p := winoPlan{t: 2, ne: 8, oh: s.OutH(), ow: s.OutW()}
 	if s.KH == 7 {
 		p.th, p.tw = (p.oh+1)/2, p.ow
-		p.hp, p.wp = 2*p.th+6, (p.ow+7)/8*8
+		p.hp, p.wp = 2*(p.th+3)+(p.ow+6)/p.ow, p.ow
 	} else {
 		p.th, p.tw = p.oh, (p.ow+1)/2
 		p.hp, p.wp = p.oh, 2*max((p.tw+7)/8*8+3, (s.PadL+s.W+1)/2)
@@ -128,51 +134,55 @@ func wino27Weights(g *[7]float32) (u [8]float32) {
 	return u
 }
 
-// wino27Fill writes channels c0..c1-1 of the padded input of an F(2, 7) shape (plane c at
-// pad[c*hp*wp:], see wino27Geometry): for 7×1, row y holds in[c][y-PadT] (winoFill); for
-// 1×7, row y holds the padded row's column X = ix+PadL at X%2*wq + X/2, split by unzip2 as
-// fillInput does for stride 2. Zero elsewhere.
+// wino27Fill writes channels c0..c1-1 of the padded input of an F(2, 7) shape (see
+// wino27Plan; channel c at pad[c*hp*wp:]), 0 outside the input: for 7×1, padded row Y
+// (in[c][Y-PadT]) to row Y/2 of plane Y%2; for 1×7, padded column X = ix+PadL of row y to
+// X%2*wq + X/2 of row y, split by unzip2 as fillInput does for stride 2.
 func (s ConvShape) wino27Fill(in, pad []float32, p winoPlan, c0, c1 int, impl isa) {
-	if s.KH == 7 {
-		s.winoFill(in, pad, p, c0, c1)
-		return
-	}
-	wq := p.wp / 2
-	// The even ix go to phase PadL%2 from column PadL/2, the odd ix to the other phase from
-	// column (PadL+1)/2.
-	eo, oo := s.PadL/2, (s.PadL+1)/2
-	ne, no := (s.W+1)/2, s.W/2
 	for c := c0; c < c1; c++ {
-		for y := 0; y < p.hp; y++ {
-			row := pad[(c*p.hp+y)*p.wp : (c*p.hp+y+1)*p.wp]
-			ev, od := row[s.PadL%2*wq:][:wq], row[(1-s.PadL%2)*wq:][:wq]
-			src := in[(c*s.H+y)*s.W : (c*s.H+y+1)*s.W]
-			clear(ev[:eo])
-			clear(ev[eo+ne:])
-			clear(od[:oo])
-			clear(od[oo+no:])
-			impl.unzip2(ev[eo:eo+no], od[oo:oo+no], src[:2*no])
-			if ne > no {
-				ev[eo+no] = src[s.W-1]
+		chn := pad[c*p.hp*p.wp : (c+1)*p.hp*p.wp]
+		src := in[c*s.H*s.W : (c+1)*s.H*s.W]
+		if s.KH == 7 {
+			half := (p.th + 3) * p.wp
+			for y := 0; y < 2*(p.th+3); y++ {
+				row := chn[y%2*half+y/2*p.wp:][:p.wp]
+				if iy := y - s.PadT; 0 <= iy && iy < s.H {
+					copy(row, src[iy*s.W:(iy+1)*s.W])
+				} else {
+					clear(row)
+				}
+			}
+			continue
+		}
+		// The even ix go to half PadL%2 from column PadL/2, the odd ix to the other half
+		// from column (PadL+1)/2; the rest stays 0.
+		clear(chn)
+		wq := p.wp / 2
+		ev, od := s.PadL%2*wq+s.PadL/2, (1-s.PadL%2)*wq+(s.PadL+1)/2
+		no := s.W / 2
+		for y := 0; y < s.H; y++ {
+			row, r := chn[y*p.wp:(y+1)*p.wp], src[y*s.W:(y+1)*s.W]
+			impl.unzip2(row[ev:ev+no], row[od:od+no], r[:2*no])
+			if s.W%2 == 1 {
+				row[ev+no] = r[s.W-1]
 			}
 		}
 	}
 }
 
-// wino27Input writes V for channels c0..c1-1 of chunk ch of an F(2, 7) convolution.
+// wino27Input writes V for channels c0..c1-1 of chunk ch of an F(2, 7) convolution: for
+// 7×1 the chunk's tiles in one sweep, for 1×7 row by row (see wino27Plan).
 func (w *winoConvState) wino27Input(ch, c0, c1 int) {
 	p := w.p
 	ty0, ty1 := w.rows(ch)
-	// Input k of tile j of a tile row is src[k%2*s1 + k/2*s2 + j].
-	s1, s2, step := p.wp, 2*p.wp, 2*p.wp // 7×1: rows 2ty+k
-	if w.s.KH != 7 {
-		s1, s2, step = p.wp/2, 1, p.wp // 1×7: phase k%2, column j+k/2
-	}
 	for c := c0; c < c1; c++ {
-		for ty := ty0; ty < ty1; ty++ {
-			src := w.pad[c*p.hp*p.wp+ty*step:]
-			w.impl.wino27Input(src, s1, s2, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
+		chn := w.pad[c*p.hp*p.wp:]
+		dst := w.v[c*p.ld:]
+		if w.s.KH == 7 {
+			w.impl.wino27Input(chn[ty0*p.wp:], (p.th+3)*p.wp, p.wp, 0, dst, w.ve, (ty1-ty0)*p.tw, 1)
+			continue
 		}
+		w.impl.wino27Input(chn[ty0*p.wp:], p.wp/2, 1, p.wp, dst, w.ve, p.tw, ty1-ty0)
 	}
 }
 
@@ -180,19 +190,24 @@ func (w *winoConvState) wino27Input(ch, c0, c1 int) {
 func (w *winoConvState) wino27Output(ch, o0, o1 int) {
 	p := w.p
 	ty0, ty1 := w.rows(ch)
+	// 7×1: tile rows ty0..ty0+full-1 have both output rows, the last one of an odd oh one.
+	full := min(ty1, p.oh/2) - ty0
 	for o := o0; o < o1; o++ {
 		var b float32
 		if w.bias != nil {
 			b = w.bias[o]
 		}
-		for ty := ty0; ty < ty1; ty++ {
-			m := w.m[o*p.ld+(ty-ty0)*p.tw:]
-			if w.s.KH == 7 {
-				y := 2 * ty
-				w.impl.wino27OutputRows(m, w.me, w.out[(o*p.oh+y)*p.ow:], p.ow, p.ow, min(2, p.oh-y), b, w.relu)
-				continue
-			}
-			w.impl.wino27OutputZip(m, w.me, w.out[(o*p.oh+ty)*p.ow:], p.ow, b, w.relu)
+		m := w.m[o*p.ld:]
+		if w.s.KH != 7 {
+			w.impl.wino27OutputZip(m, w.me, w.out[(o*p.oh+ty0)*p.ow:], p.ow, p.ow, ty1-ty0, b, w.relu)
+			continue
+		}
+		out := w.out[(o*p.oh+2*ty0)*p.ow:]
+		if full > 0 {
+			w.impl.wino27OutputRows(m, w.me, out, p.ow, p.ow, 2, full, b, w.relu)
+		}
+		if full < ty1-ty0 {
+			w.impl.wino27OutputRows(m[full*p.tw:], w.me, out[2*full*p.ow:], p.ow, p.ow, 1, 1, b, w.relu)
 		}
 	}
 }
@@ -231,82 +246,96 @@ func wino27AT(m *[8]float32) (y0, y1 float32) {
 	return y0, y1
 }
 
-// wino27InputF32Generic computes the F(2, 7) input transforms V = Bᵀ d of tiles 0..n-1,
-// rounded up to a multiple of 8 (tiles n.. are written too, from the elements after):
+// wino27InputF32Generic computes the F(2, 7) input transforms V = Bᵀ d of rows of n tiles,
+// each rounded up to a multiple of 8 (tiles n.. of a row are written too, from the elements
+// after, and overwritten by the next row's):
 //
-//	for j := 0; j < (n+7)/8*8; j++ {
-//		d[k] = src[k%2*s1 + k/2*s2 + j]              // k < 8
-//		dst[e*ve + j] = wino27BT(d)[e]                // e < 8
+//	for r := 0; r < rows; r++ {
+//		for j := 0; j < (n+7)/8*8; j++ {
+//			d[k] = src[r*ss + k%2*s1 + k/2*s2 + j]    // k < 8
+//			dst[e*ve + r*n + j] = wino27BT(d)[e]      // e < 8
+//		}
 //	}
-func wino27InputF32Generic(src []float32, s1, s2 int, dst []float32, ve, n int) {
-	n = (n + 7) / 8 * 8
-	_ = src[s1+3*s2+n-1]
-	_ = dst[7*ve+n-1]
-	for j := 0; j < n; j++ {
-		var d [8]float32
-		for k := range d {
-			d[k] = src[k%2*s1+k/2*s2+j]
-		}
-		for e, v := range wino27BT(&d) {
-			dst[e*ve+j] = v
+func wino27InputF32Generic(src []float32, s1, s2, ss int, dst []float32, ve, n, rows int) {
+	steps := (n + 7) / 8 * 8
+	_ = src[(rows-1)*ss+s1+3*s2+steps-1]
+	_ = dst[7*ve+(rows-1)*n+steps-1]
+	for r := 0; r < rows; r++ {
+		for j := 0; j < steps; j++ {
+			var d [8]float32
+			for k := range d {
+				d[k] = src[r*ss+k%2*s1+k/2*s2+j]
+			}
+			for e, v := range wino27BT(&d) {
+				dst[e*ve+r*n+j] = v
+			}
 		}
 	}
 }
 
-// wino27OutputRowsF32Generic computes the F(2, 7) output transforms Y = Aᵀ M + bias of
-// ncols tiles whose two outputs lie in consecutive rows (7×1), and stores rows 0..nrows-1
-// (nrows <= 2):
+// wino27OutputRowsF32Generic computes the F(2, 7) output transforms Y = Aᵀ M + bias of ntr
+// rows of ncols tiles whose two outputs lie in consecutive rows (7×1), and stores rows
+// 0..nrows-1 (nrows <= 2) of each:
 //
-//	for j := 0; j < ncols; j++ {
-//		y0, y1 := wino27AT(m[e*me + j] for e < 8)
-//		out[j] = act(y0 + bias)
-//		out[ldo + j] = act(y1 + bias)                 // when nrows == 2
+//	for r := 0; r < ntr; r++ {
+//		for j := 0; j < ncols; j++ {
+//			y0, y1 := wino27AT(m[e*me + r*ncols + j] for e < 8)
+//			out[2*r*ldo + j] = act(y0 + bias)
+//			out[(2*r+1)*ldo + j] = act(y1 + bias)        // when nrows == 2
+//		}
 //	}
 //
 // act is max(·, 0) with relu (NaN stays NaN), the identity otherwise.
-func wino27OutputRowsF32Generic(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
-	_ = m[7*me+ncols-1]
-	for j := 0; j < ncols; j++ {
-		var mm [8]float32
-		for e := range mm {
-			mm[e] = m[e*me+j]
-		}
-		y0, y1 := wino27AT(&mm)
-		y0, y1 = y0+bias, y1+bias
-		if relu {
-			y0, y1 = max(y0, 0), max(y1, 0)
-		}
-		out[j] = y0
-		if nrows == 2 {
-			out[ldo+j] = y1
+func wino27OutputRowsF32Generic(m []float32, me int, out []float32, ldo, ncols, nrows, ntr int, bias float32, relu bool) {
+	_ = m[7*me+ntr*ncols-1]
+	for r := 0; r < ntr; r++ {
+		for j := 0; j < ncols; j++ {
+			var mm [8]float32
+			for e := range mm {
+				mm[e] = m[e*me+r*ncols+j]
+			}
+			y0, y1 := wino27AT(&mm)
+			y0, y1 = y0+bias, y1+bias
+			if relu {
+				y0, y1 = max(y0, 0), max(y1, 0)
+			}
+			out[2*r*ldo+j] = y0
+			if nrows == 2 {
+				out[(2*r+1)*ldo+j] = y1
+			}
 		}
 	}
 }
 
-// wino27OutputZipF32Generic computes the F(2, 7) output transforms Y = Aᵀ M + bias of tiles
-// whose two outputs are consecutive columns (1×7), and stores columns 0..ncols-1:
+// wino27OutputZipF32Generic computes the F(2, 7) output transforms Y = Aᵀ M + bias of rows
+// of tiles whose two outputs are consecutive columns (1×7), (ncols+1)/2 tiles a row, and
+// stores columns 0..ncols-1 of rows 0..rows-1:
 //
-//	for j := 0; j < (ncols+1)/2; j++ {
-//		y0, y1 := wino27AT(m[e*me + j] for e < 8)
-//		out[2*j] = act(y0 + bias)
-//		out[2*j+1] = act(y1 + bias)                   // when 2*j+1 < ncols
+//	for r := 0; r < rows; r++ {
+//		for j := 0; j < (ncols+1)/2; j++ {
+//			y0, y1 := wino27AT(m[e*me + r*(ncols+1)/2 + j] for e < 8)
+//			out[r*ldo + 2*j] = act(y0 + bias)
+//			out[r*ldo + 2*j+1] = act(y1 + bias)           // when 2*j+1 < ncols
+//		}
 //	}
-func wino27OutputZipF32Generic(m []float32, me int, out []float32, ncols int, bias float32, relu bool) {
+func wino27OutputZipF32Generic(m []float32, me int, out []float32, ldo, ncols, rows int, bias float32, relu bool) {
 	n := (ncols + 1) / 2
-	_ = m[7*me+n-1]
-	for j := 0; j < n; j++ {
-		var mm [8]float32
-		for e := range mm {
-			mm[e] = m[e*me+j]
-		}
-		y0, y1 := wino27AT(&mm)
-		y0, y1 = y0+bias, y1+bias
-		if relu {
-			y0, y1 = max(y0, 0), max(y1, 0)
-		}
-		out[2*j] = y0
-		if 2*j+1 < ncols {
-			out[2*j+1] = y1
+	_ = m[7*me+rows*n-1]
+	for r := 0; r < rows; r++ {
+		for j := 0; j < n; j++ {
+			var mm [8]float32
+			for e := range mm {
+				mm[e] = m[e*me+r*n+j]
+			}
+			y0, y1 := wino27AT(&mm)
+			y0, y1 = y0+bias, y1+bias
+			if relu {
+				y0, y1 = max(y0, 0), max(y1, 0)
+			}
+			out[r*ldo+2*j] = y0
+			if 2*j+1 < ncols {
+				out[r*ldo+2*j+1] = y1
+			}
 		}
 	}
 }

@@ -121,51 +121,57 @@ func TestWino27Sizes(t *testing.T) {
 
 // TestWino27Kernels runs every F(2, 7) transform kernel against the reference loops of
 // wino27InputF32Generic, wino27OutputRowsF32Generic and wino27OutputZipF32Generic (same
-// operations in the same order, so the results must be bit-identical), on NaN-guarded outputs.
+// operations in the same order, so the results must be bit-identical), on NaN-guarded
+// outputs: rows of 1..25 tiles, 1..3 rows, with the strides of both orientations.
 func TestWino27Kernels(t *testing.T) {
 	for _, e := range isaImpls("wino27") {
 		impl := e.fn.(isa)
 		t.Run(e.name, func(t *testing.T) {
 			for n := 1; n <= 25; n++ {
-				for _, str := range [][2]int{{n + 40, 2*n + 90}, {80, 1}} {
-					steps := (n + 7) / 8 * 8
-					s1, s2 := str[0], str[1]
-					src := randSlice(newRand(uint64(n)), s1+3*s2+steps)
-					ve := steps + 5
-					want := make([]float32, 7*ve+steps)
-					wino27InputF32Generic(src, s1, s2, want, ve, n)
-					got := guarded(7*ve + steps)
-					impl.wino27Input(src, s1, s2, got, ve, n)
-					checkGuard(t, "input dst", got)
-					for j := range want {
-						if j%ve < steps && math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-							t.Fatalf("input n=%d s2=%d: V_%d[%d] = %v, want %v", n, s2, j/ve, j%ve, got[j], want[j])
+				steps := (n + 7) / 8 * 8
+				for rows := 1; rows <= 3; rows++ {
+					// 7×1 (one sweep: s2 is a row, s1 the odd plane), 1×7 (rows of two halves).
+					for _, str := range [][3]int{{rows*n + 40, n + 2, 0}, {steps + 3, 1, 2*steps + 6}} {
+						s1, s2, ss := str[0], str[1], str[2]
+						src := randSlice(newRand(uint64(n)), (rows-1)*ss+s1+3*s2+steps)
+						ve := rows*n + steps + 5
+						want := make([]float32, 7*ve+(rows-1)*n+steps)
+						wino27InputF32Generic(src, s1, s2, ss, want, ve, n, rows)
+						got := guarded(len(want))
+						impl.wino27Input(src, s1, s2, ss, got, ve, n, rows)
+						checkGuard(t, "input dst", got)
+						for j := range want {
+							if j%ve < (rows-1)*n+steps && math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+								t.Fatalf("input n=%d rows=%d s2=%d: V_%d[%d] = %v, want %v", n, rows, s2, j/ve, j%ve, got[j], want[j])
+							}
 						}
 					}
 				}
 			}
 			for ncols := 1; ncols <= 40; ncols++ {
 				for _, relu := range []bool{false, true} {
-					me := (ncols+15)/16*16 + 3
-					m := randSlice(newRand(uint64(ncols)), 7*me+(ncols+15)/16*16)
-					m[0] = nan32 // tile 0 is NaN in every output
-					for _, nrows := range []int{1, 2} {
-						name := fmt.Sprintf("rows ncols=%d nrows=%d relu=%t", ncols, nrows, relu)
+					for ntr := 1; ntr <= 3; ntr++ {
+						me := ntr*ncols + 19
+						m := randSlice(newRand(uint64(ncols)), 7*me+ntr*ncols+16)
+						m[0] = nan32 // tile 0 is NaN in every output
 						ldo := ncols + 4
-						want := guarded((nrows-1)*ldo + ncols)
-						wino27OutputRowsF32Generic(m, me, want, ldo, ncols, nrows, 0.25, relu)
+						for _, nrows := range []int{1, 2} {
+							name := fmt.Sprintf("rows ncols=%d nrows=%d ntr=%d relu=%t", ncols, nrows, ntr, relu)
+							want := guarded((2*ntr-3+nrows)*ldo + ncols)
+							wino27OutputRowsF32Generic(m, me, want, ldo, ncols, nrows, ntr, 0.25, relu)
+							got := guarded(len(want))
+							impl.wino27OutputRows(m, me, got, ldo, ncols, nrows, ntr, 0.25, relu)
+							checkGuard(t, name, got)
+							sameBits(t, name, got, want)
+						}
+						name := fmt.Sprintf("zip ncols=%d rows=%d relu=%t", ncols, ntr, relu)
+						want := guarded((ntr-1)*ldo + ncols)
+						wino27OutputZipF32Generic(m, me, want, ldo, ncols, ntr, -0.25, relu)
 						got := guarded(len(want))
-						impl.wino27OutputRows(m, me, got, ldo, ncols, nrows, 0.25, relu)
+						impl.wino27OutputZip(m, me, got, ldo, ncols, ntr, -0.25, relu)
 						checkGuard(t, name, got)
 						sameBits(t, name, got, want)
 					}
-					name := fmt.Sprintf("zip ncols=%d relu=%t", ncols, relu)
-					want := guarded(ncols)
-					wino27OutputZipF32Generic(m, me, want, ncols, -0.25, relu)
-					got := guarded(ncols)
-					impl.wino27OutputZip(m, me, got, ncols, -0.25, relu)
-					checkGuard(t, name, got)
-					sameBits(t, name, got, want)
 				}
 			}
 		})

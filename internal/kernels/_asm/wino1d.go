@@ -46,13 +46,15 @@ func wino27At(base GPPhysical, i int, x1, x3 GPPhysical) Mem {
 	return Mem{Base: base, Index: x3, Scale: 1}
 }
 
-// wino27Input emits wino27InputF32AVX2: the Winograd F(2, 7) input transform of 8 tiles per
-// step, d_k a contiguous load (k even from src, k odd from src+s1, each k/2*s2 further
-// on), then the operations of the Go wino27BT in their order, multiplies and adds apart.
+// wino27Input emits wino27InputF32AVX2: the Winograd F(2, 7) input transform of rows of
+// tiles, 8 tiles per step, d_k a contiguous load (k even from the row's src, k odd from
+// src+s1, each k/2*s2 further on), then the operations of the Go wino27BT in their order,
+// multiplies and adds apart.
 func wino27Input() {
-	TEXT("wino27InputF32AVX2", NOSPLIT, "func(src []float32, s1, s2 int, dst []float32, ve, n int)")
-	Doc("wino27InputF32AVX2 computes a row of F(2, 7) input transforms: see the Go declaration.")
-	src0, src1, s2, s23, d0, d4, ve, ve3, n := RSI, RDI, R8, R9, R10, R11, RAX, RBX, RCX
+	TEXT("wino27InputF32AVX2", NOSPLIT, "func(src []float32, s1, s2, ss int, dst []float32, ve, n, rows int)")
+	Doc("wino27InputF32AVX2 computes rows of F(2, 7) input transforms: see the Go declaration.")
+	src0, src1, s2, s23, d0, d4, ve, ve3 := RSI, RDI, R8, R9, R10, R11, RAX, RBX
+	cnt, steps, rows, dsrc, ddst := RCX, RDX, R12, R13, R14
 	Load(Param("src").Base(), src0)
 	Load(Param("s1"), src1)
 	LEAQ(Mem{Base: src0, Index: src1, Scale: 4}, src1)
@@ -64,10 +66,20 @@ func wino27Input() {
 	SHLQ(U8(2), ve)
 	LEAQ(Mem{Base: ve, Index: ve, Scale: 2}, ve3)
 	LEAQ(Mem{Base: d0, Index: ve, Scale: 4}, d4)
-	Load(Param("n"), n)
-	ADDQ(U8(7), n)
-	SHRQ(U8(3), n)
-	JZ(LabelRef("wino27in_done"))
+	Load(Param("n"), steps)
+	Load(Param("rows"), rows)
+	// After a row's steps, the pointers move on by ss (source) and n (destination) floats
+	// less what the steps advanced them.
+	Load(Param("ss"), dsrc)
+	SHLQ(U8(2), dsrc)
+	MOVQ(steps, ddst)
+	SHLQ(U8(2), ddst)
+	ADDQ(U8(7), steps)
+	SHRQ(U8(3), steps)
+	MOVQ(steps, cnt)
+	SHLQ(U8(5), cnt)
+	SUBQ(cnt, dsrc)
+	SUBQ(cnt, ddst)
 	d := [8]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7}
 	store := func(e int, v VecPhysical) {
 		base := d0
@@ -76,6 +88,8 @@ func wino27Input() {
 		}
 		VMOVUPS(v, wino27At(base, e%4, ve, ve3))
 	}
+	Label("wino27in_row")
+	MOVQ(steps, cnt)
 	Label("wino27in_loop")
 	for k := 0; k < 8; k++ {
 		base := src0
@@ -135,9 +149,14 @@ func wino27Input() {
 	for _, r := range []GPPhysical{src0, src1, d0, d4} {
 		ADDQ(U8(32), r)
 	}
-	DECQ(n)
+	DECQ(cnt)
 	JNZ(LabelRef("wino27in_loop"))
-	Label("wino27in_done")
+	ADDQ(dsrc, src0)
+	ADDQ(dsrc, src1)
+	ADDQ(ddst, d0)
+	ADDQ(ddst, d4)
+	DECQ(rows)
+	JNZ(LabelRef("wino27in_row"))
 	VZEROUPPER()
 	RET()
 }
@@ -147,8 +166,9 @@ var wino27Iota Mem
 
 // wino27Output emits wino27OutputRowsF32AVX2 (zip false: a tile's two outputs go to two
 // rows, 8 columns per step) or wino27OutputZipF32AVX2 (zip true: to two consecutive columns,
-// interleaved, 16 columns per step): the operations of the Go wino27AT in their order, bias,
-// ReLU, and stores masked (VMASKMOVPS) to columns < ncols in the last step.
+// interleaved, 16 columns per step), row of tiles after row: the operations of the Go
+// wino27AT in their order, bias, ReLU, and stores masked (VMASKMOVPS) to columns < ncols in
+// the last step of a row.
 func wino27Output(zip bool) {
 	if wino27Iota.Symbol.Name == "" {
 		wino27Iota = GLOBL("wino27_iota", RODATA|NOPTR)
@@ -156,26 +176,49 @@ func wino27Output(zip bool) {
 			DATA(4*i, U32(i))
 		}
 	}
-	name, sig, step := "wino27OutputRowsF32AVX2", "func(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)", 8
+	name, sig, step := "wino27OutputRowsF32AVX2", "func(m []float32, me int, out []float32, ldo, ncols, nrows, ntr int, bias float32, relu bool)", 8
 	if zip {
-		name, sig, step = "wino27OutputZipF32AVX2", "func(m []float32, me int, out []float32, ncols int, bias float32, relu bool)", 16
+		name, sig, step = "wino27OutputZipF32AVX2", "func(m []float32, me int, out []float32, ldo, ncols, rows int, bias float32, relu bool)", 16
 	}
 	TEXT(name, NOSPLIT, sig)
-	Doc(name + " computes a row of F(2, 7) output transforms: see the Go declaration.")
+	Doc(name + " computes rows of F(2, 7) output transforms: see the Go declaration.")
 	mp, mp4, me, me3, out, ldo, rem, nrows, relu := RSI, R10, RAX, RBX, RDI, R8, RCX, RDX, R9
+	ncols, ntr, dm, dout := R11, R12, R13, R14
 	Load(Param("m").Base(), mp)
 	Load(Param("me"), me)
 	SHLQ(U8(2), me)
 	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
-	LEAQ(Mem{Base: mp, Index: me, Scale: 4}, mp4)
 	Load(Param("out").Base(), out)
-	if !zip {
-		Load(Param("ldo"), ldo)
-		SHLQ(U8(2), ldo)
+	Load(Param("ldo"), ldo)
+	SHLQ(U8(2), ldo)
+	Load(Param("ncols"), ncols)
+	if zip {
+		Load(Param("rows"), ntr)
+	} else {
 		Load(Param("nrows"), nrows)
+		Load(Param("ntr"), ntr)
 	}
-	Load(Param("ncols"), rem)
 	Load(Param("relu"), relu.As8())
+	// After a row's steps (dm bytes of M, 2*dm of zipped output or dm of each output
+	// row), M moves on to the next row of tiles and out to the next output row (pair).
+	MOVQ(ncols, dm)
+	ADDQ(U8(step-1), dm)
+	SHRQ(U8(log2(step)), dm)
+	SHLQ(U8(5), dm)
+	MOVQ(dm, dout)
+	NEGQ(dm)
+	NEGQ(dout)
+	if zip {
+		ADDQ(dout, dout)
+		ADDQ(ldo, dout)
+		MOVQ(ncols, rem)
+		INCQ(rem)
+		SHRQ(U8(1), rem)
+		LEAQ(Mem{Base: dm, Index: rem, Scale: 4}, dm)
+	} else {
+		LEAQ(Mem{Base: dout, Index: ldo, Scale: 2}, dout)
+		LEAQ(Mem{Base: dm, Index: ncols, Scale: 4}, dm)
+	}
 	bias, zero := Y14, Y15
 	b, err := Param("bias").Resolve()
 	if err != nil {
@@ -184,9 +227,10 @@ func wino27Output(zip bool) {
 	VBROADCASTSS(b.Addr, bias)
 	VXORPS(zero, zero, zero)
 	label := func(s string) string { return name + "_" + s }
-	TESTQ(rem, rem)
-	JLE(LabelRef(label("done")))
+	Label(label("row"))
+	MOVQ(ncols, rem)
 	Label(label("loop"))
+	LEAQ(Mem{Base: mp, Index: me, Scale: 4}, mp4)
 	m := [8]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7}
 	for e := 0; e < 8; e++ {
 		base := mp
@@ -244,11 +288,10 @@ func wino27Output(zip bool) {
 	VMOVUPS(v1, second)
 	Label(label("next"))
 	ADDQ(U8(32), mp)
-	ADDQ(U8(32), mp4)
 	ADDQ(U8(4*step), out)
 	SUBQ(U8(step), rem)
 	JG(LabelRef(label("loop")))
-	JMP(LabelRef(label("done")))
+	JMP(LabelRef(label("rowend")))
 
 	Label(label("masked"))
 	// Columns rem.. are past the row: store under mask[j] = rem > j.
@@ -260,10 +303,17 @@ func wino27Output(zip bool) {
 		VPCMPGTD(wino27Iota.Offset(32), Y10, Y11)
 	} else {
 		CMPQ(nrows, U8(2))
-		JL(LabelRef(label("done")))
+		JL(LabelRef(label("maskedend")))
 	}
 	VMASKMOVPS(v1, Y11, second)
-	Label(label("done"))
+	Label(label("maskedend"))
+	ADDQ(U8(32), mp)
+	ADDQ(U8(4*step), out)
+	Label(label("rowend"))
+	ADDQ(dm, mp)
+	ADDQ(dout, out)
+	DECQ(ntr)
+	JNZ(LabelRef(label("row")))
 	VZEROUPPER()
 	RET()
 }
