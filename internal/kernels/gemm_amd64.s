@@ -1680,21 +1680,22 @@ TEXT ·wino27InputF32AVX2(SB), NOSPLIT, $0-96
 	SHLQ $0x02, AX
 	LEAQ (AX)(AX*2), BX
 	LEAQ (R10)(AX*4), R11
-	MOVQ n+80(FP), DX
 	MOVQ rows+88(FP), R12
+	MOVQ n+80(FP), R14
+	LEAQ 3(R14), DX
+	SHRQ $0x02, DX
+	SHLQ $0x02, R14
 	MOVQ ss+40(FP), R13
 	SHLQ $0x02, R13
-	MOVQ DX, R14
-	SHLQ $0x02, R14
-	ADDQ $0x07, DX
-	SHRQ $0x03, DX
 	MOVQ DX, CX
-	SHLQ $0x05, CX
+	SHLQ $0x04, CX
 	SUBQ CX, R13
 	SUBQ CX, R14
 
 wino27in_row:
 	MOVQ DX, CX
+	SHRQ $0x01, CX
+	JZ   wino27in_tail
 
 wino27in_loop:
 	VMOVUPS (SI), Y0
@@ -1756,12 +1757,75 @@ wino27in_loop:
 	ADDQ    $0x20, R11
 	DECQ    CX
 	JNZ     wino27in_loop
-	ADDQ    R13, SI
-	ADDQ    R13, DI
-	ADDQ    R14, R10
-	ADDQ    R14, R11
-	DECQ    R12
-	JNZ     wino27in_row
+
+wino27in_tail:
+	TESTQ   $0x00000001, DX
+	JZ      wino27in_rowend
+	VMOVUPS (SI), X0
+	VMOVUPS (DI), X1
+	VMOVUPS (SI)(R8*1), X2
+	VMOVUPS (DI)(R8*1), X3
+	VMOVUPS (SI)(R8*2), X4
+	VMOVUPS (DI)(R8*2), X5
+	VMOVUPS (SI)(R9*1), X6
+	VMOVUPS (DI)(R9*1), X7
+	VSUBPS  X6, X0, X8
+	VSUBPS  X2, X4, X9
+	VMULPS  wino27_consts<>+0(SB), X9, X9
+	VADDPS  X9, X8, X8
+	VMOVUPS X8, (R10)
+	VSUBPS  X1, X7, X8
+	VSUBPS  X5, X3, X9
+	VMULPS  wino27_consts<>+0(SB), X9, X9
+	VADDPS  X9, X8, X8
+	VMOVUPS X8, (R11)(BX*1)
+	VADDPS  X6, X2, X8
+	VMULPS  wino27_consts<>+32(SB), X4, X9
+	VSUBPS  X9, X8, X8
+	VADDPS  X5, X1, X10
+	VMULPS  wino27_consts<>+32(SB), X3, X11
+	VSUBPS  X11, X10, X10
+	VADDPS  X10, X8, X9
+	VSUBPS  X10, X8, X8
+	VMOVUPS X9, (R10)(AX*1)
+	VMOVUPS X8, (R10)(AX*2)
+	VMULPS  wino27_consts<>+64(SB), X3, X7
+	VMULPS  wino27_consts<>+96(SB), X2, X8
+	VADDPS  X6, X8, X8
+	VMULPS  wino27_consts<>+128(SB), X4, X9
+	VSUBPS  X9, X8, X8
+	VMULPS  wino27_consts<>+160(SB), X1, X10
+	VMULPS  wino27_consts<>+192(SB), X5, X11
+	VADDPS  X11, X10, X10
+	VSUBPS  X7, X10, X10
+	VADDPS  X10, X8, X9
+	VSUBPS  X10, X8, X8
+	VMOVUPS X9, (R10)(BX*1)
+	VMOVUPS X8, (R11)
+	VMULPS  wino27_consts<>+224(SB), X2, X8
+	VADDPS  X6, X8, X8
+	VMULPS  wino27_consts<>+256(SB), X4, X9
+	VSUBPS  X9, X8, X8
+	VMULPS  wino27_consts<>+192(SB), X1, X10
+	VMULPS  wino27_consts<>+160(SB), X5, X11
+	VADDPS  X11, X10, X10
+	VSUBPS  X7, X10, X10
+	VADDPS  X10, X8, X9
+	VSUBPS  X10, X8, X8
+	VMOVUPS X9, (R11)(AX*1)
+	VMOVUPS X8, (R11)(AX*2)
+	ADDQ    $0x10, SI
+	ADDQ    $0x10, DI
+	ADDQ    $0x10, R10
+	ADDQ    $0x10, R11
+
+wino27in_rowend:
+	ADDQ R13, SI
+	ADDQ R13, DI
+	ADDQ R14, R10
+	ADDQ R14, R11
+	DECQ R12
+	JNZ  wino27in_row
 	VZEROUPPER
 	RET
 
@@ -1839,6 +1903,217 @@ DATA wino27_consts<>+280(SB)/4, $0x40a00000
 DATA wino27_consts<>+284(SB)/4, $0x40a00000
 GLOBL wino27_consts<>(SB), RODATA|NOPTR, $288
 
+// func wino27OutputRowsF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, nrows int, ntr int, bias float32, relu bool)
+// Requires: AVX, AVX2
+TEXT ·wino27OutputRowsF32AVX2(SB), NOSPLIT, $0-93
+	MOVQ         m_base+0(FP), R9
+	MOVQ         me+24(FP), AX
+	SHLQ         $0x02, AX
+	LEAQ         (AX)(AX*2), BX
+	MOVQ         out_base+32(FP), R11
+	MOVQ         ldo+56(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         ncols+64(FP), R13
+	MOVQ         ntr+80(FP), R12
+	LEAQ         (R8)(R8*1), R14
+	SHLQ         $0x02, R13
+	VBROADCASTSS bias+88(FP), Y14
+	VXORPS       Y15, Y15, Y15
+
+wino27OutputRowsF32AVX2_row:
+	MOVQ R9, SI
+	MOVQ R11, DI
+	MOVQ ncols+64(FP), CX
+
+wino27OutputRowsF32AVX2_loop:
+	CMPQ    CX, $0x04
+	JLE     wino27OutputRowsF32AVX2_tail
+	CMPQ    CX, $0x08
+	JL      wino27OutputRowsF32AVX2_masked8
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu8
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputRowsF32AVX2_norelu8:
+	VMOVUPS Y8, (DI)
+	CMPQ    nrows+72(FP), $0x02
+	JL      wino27OutputRowsF32AVX2_skip8
+	VMOVUPS Y9, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_skip8:
+	ADDQ $0x20, SI
+	ADDQ $0x20, DI
+	SUBQ $0x08, CX
+	JG   wino27OutputRowsF32AVX2_loop
+	JMP  wino27OutputRowsF32AVX2_rowend
+
+wino27OutputRowsF32AVX2_masked8:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu8m
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputRowsF32AVX2_norelu8m:
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     wino27_iota<>+0(SB), Y1, Y0
+	VMASKMOVPS   Y8, Y0, (DI)
+	CMPQ         nrows+72(FP), $0x02
+	JL           wino27OutputRowsF32AVX2_mskip8
+	VMASKMOVPS   Y9, Y0, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_mskip8:
+	ADDQ $0x20, SI
+	ADDQ $0x20, DI
+	JMP  wino27OutputRowsF32AVX2_rowend
+
+wino27OutputRowsF32AVX2_tail:
+	CMPQ    CX, $0x04
+	JL      wino27OutputRowsF32AVX2_masked4
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu4
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputRowsF32AVX2_norelu4:
+	VMOVUPS X8, (DI)
+	CMPQ    nrows+72(FP), $0x02
+	JL      wino27OutputRowsF32AVX2_skip4
+	VMOVUPS X9, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_skip4:
+	ADDQ $0x10, SI
+	ADDQ $0x10, DI
+	JMP  wino27OutputRowsF32AVX2_rowend
+
+wino27OutputRowsF32AVX2_masked4:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu4m
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputRowsF32AVX2_norelu4m:
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, X1
+	VPCMPGTD     wino27_iota<>+0(SB), X1, X0
+	VMASKMOVPS   X8, X0, (DI)
+	CMPQ         nrows+72(FP), $0x02
+	JL           wino27OutputRowsF32AVX2_mskip4
+	VMASKMOVPS   X9, X0, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_mskip4:
+	ADDQ $0x10, SI
+	ADDQ $0x10, DI
+
+wino27OutputRowsF32AVX2_rowend:
+	ADDQ R13, R9
+	ADDQ R14, R11
+	DECQ R12
+	JNZ  wino27OutputRowsF32AVX2_row
+	VZEROUPPER
+	RET
+
 DATA wino27_iota<>+0(SB)/4, $0x00000000
 DATA wino27_iota<>+4(SB)/4, $0x00000001
 DATA wino27_iota<>+8(SB)/4, $0x00000002
@@ -1857,135 +2132,35 @@ DATA wino27_iota<>+56(SB)/4, $0x0000000e
 DATA wino27_iota<>+60(SB)/4, $0x0000000f
 GLOBL wino27_iota<>(SB), RODATA|NOPTR, $64
 
-// func wino27OutputRowsF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, nrows int, ntr int, bias float32, relu bool)
-// Requires: AVX, AVX2
-TEXT ·wino27OutputRowsF32AVX2(SB), NOSPLIT, $0-93
-	MOVQ         m_base+0(FP), SI
-	MOVQ         me+24(FP), AX
-	SHLQ         $0x02, AX
-	LEAQ         (AX)(AX*2), BX
-	MOVQ         out_base+32(FP), DI
-	MOVQ         ldo+56(FP), R8
-	SHLQ         $0x02, R8
-	MOVQ         ncols+64(FP), R11
-	MOVQ         nrows+72(FP), DX
-	MOVQ         ntr+80(FP), R12
-	MOVB         relu+92(FP), R9
-	MOVQ         R11, R13
-	ADDQ         $0x07, R13
-	SHRQ         $0x03, R13
-	SHLQ         $0x05, R13
-	MOVQ         R13, R14
-	NEGQ         R13
-	NEGQ         R14
-	LEAQ         (R14)(R8*2), R14
-	LEAQ         (R13)(R11*4), R13
-	VBROADCASTSS bias+88(FP), Y14
-	VXORPS       Y15, Y15, Y15
-
-wino27OutputRowsF32AVX2_row:
-	MOVQ R11, CX
-
-wino27OutputRowsF32AVX2_loop:
-	LEAQ    (SI)(AX*4), R10
-	VMOVUPS (SI), Y0
-	VMOVUPS (SI)(AX*1), Y1
-	VMOVUPS (SI)(AX*2), Y2
-	VMOVUPS (SI)(BX*1), Y3
-	VMOVUPS (R10), Y4
-	VMOVUPS (R10)(AX*1), Y5
-	VMOVUPS (R10)(AX*2), Y6
-	VMOVUPS (R10)(BX*1), Y7
-	VADDPS  Y2, Y1, Y8
-	VADDPS  Y4, Y3, Y10
-	VADDPS  Y10, Y8, Y8
-	VADDPS  Y6, Y5, Y10
-	VADDPS  Y0, Y10, Y10
-	VADDPS  Y10, Y8, Y8
-	VSUBPS  Y2, Y1, Y9
-	VSUBPS  Y4, Y3, Y10
-	VADDPS  Y10, Y10, Y10
-	VADDPS  Y10, Y9, Y9
-	VSUBPS  Y6, Y5, Y10
-	VMULPS  wino27_consts<>+160(SB), Y10, Y10
-	VADDPS  Y7, Y10, Y10
-	VADDPS  Y10, Y9, Y9
-	VADDPS  Y14, Y8, Y8
-	VADDPS  Y14, Y9, Y9
-	TESTB   R9, R9
-	JZ      wino27OutputRowsF32AVX2_norelu
-	VMAXPS  Y8, Y15, Y8
-	VMAXPS  Y9, Y15, Y9
-
-wino27OutputRowsF32AVX2_norelu:
-	CMPQ    CX, $0x08
-	JL      wino27OutputRowsF32AVX2_masked
-	VMOVUPS Y8, (DI)
-	CMPQ    DX, $0x02
-	JL      wino27OutputRowsF32AVX2_next
-	VMOVUPS Y9, (DI)(R8*1)
-
-wino27OutputRowsF32AVX2_next:
-	ADDQ $0x20, SI
-	ADDQ $0x20, DI
-	SUBQ $0x08, CX
-	JG   wino27OutputRowsF32AVX2_loop
-	JMP  wino27OutputRowsF32AVX2_rowend
-
-wino27OutputRowsF32AVX2_masked:
-	VMOVQ        CX, X10
-	VPBROADCASTD X10, Y10
-	VPCMPGTD     wino27_iota<>+0(SB), Y10, Y11
-	VMASKMOVPS   Y8, Y11, (DI)
-	CMPQ         DX, $0x02
-	JL           wino27OutputRowsF32AVX2_maskedend
-	VMASKMOVPS   Y9, Y11, (DI)(R8*1)
-
-wino27OutputRowsF32AVX2_maskedend:
-	ADDQ $0x20, SI
-	ADDQ $0x20, DI
-
-wino27OutputRowsF32AVX2_rowend:
-	ADDQ R13, SI
-	ADDQ R14, DI
-	DECQ R12
-	JNZ  wino27OutputRowsF32AVX2_row
-	VZEROUPPER
-	RET
-
 // func wino27OutputZipF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, rows int, bias float32, relu bool)
 // Requires: AVX, AVX2
 TEXT ·wino27OutputZipF32AVX2(SB), NOSPLIT, $0-85
-	MOVQ         m_base+0(FP), SI
+	MOVQ         m_base+0(FP), R9
 	MOVQ         me+24(FP), AX
 	SHLQ         $0x02, AX
 	LEAQ         (AX)(AX*2), BX
-	MOVQ         out_base+32(FP), DI
+	MOVQ         out_base+32(FP), R11
 	MOVQ         ldo+56(FP), R8
 	SHLQ         $0x02, R8
-	MOVQ         ncols+64(FP), R11
+	MOVQ         ncols+64(FP), R13
 	MOVQ         rows+72(FP), R12
-	MOVB         relu+84(FP), R9
-	MOVQ         R11, R13
-	ADDQ         $0x0f, R13
-	SHRQ         $0x04, R13
-	SHLQ         $0x05, R13
-	MOVQ         R13, R14
-	NEGQ         R13
-	NEGQ         R14
-	ADDQ         R14, R14
-	ADDQ         R8, R14
-	MOVQ         R11, CX
-	INCQ         CX
-	SHRQ         $0x01, CX
-	LEAQ         (R13)(CX*4), R13
+	INCQ         R13
+	SHRQ         $0x01, R13
+	MOVQ         R8, R14
+	SHLQ         $0x02, R13
 	VBROADCASTSS bias+80(FP), Y14
 	VXORPS       Y15, Y15, Y15
 
 wino27OutputZipF32AVX2_row:
-	MOVQ R11, CX
+	MOVQ R9, SI
+	MOVQ R11, DI
+	MOVQ ncols+64(FP), CX
 
 wino27OutputZipF32AVX2_loop:
+	CMPQ    CX, $0x08
+	JLE     wino27OutputZipF32AVX2_tail
+	CMPQ    CX, $0x10
+	JL      wino27OutputZipF32AVX2_masked8
 	LEAQ    (SI)(AX*4), R10
 	VMOVUPS (SI), Y0
 	VMOVUPS (SI)(AX*1), Y1
@@ -2011,18 +2186,16 @@ wino27OutputZipF32AVX2_loop:
 	VADDPS  Y10, Y9, Y9
 	VADDPS  Y14, Y8, Y8
 	VADDPS  Y14, Y9, Y9
-	TESTB   R9, R9
-	JZ      wino27OutputZipF32AVX2_norelu
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu8
 	VMAXPS  Y8, Y15, Y8
 	VMAXPS  Y9, Y15, Y9
 
-wino27OutputZipF32AVX2_norelu:
+wino27OutputZipF32AVX2_norelu8:
 	VUNPCKLPS  Y9, Y8, Y10
 	VUNPCKHPS  Y9, Y8, Y11
 	VPERM2F128 $0x20, Y11, Y10, Y12
 	VPERM2F128 $0x31, Y11, Y10, Y13
-	CMPQ       CX, $0x10
-	JL         wino27OutputZipF32AVX2_masked
 	VMOVUPS    Y12, (DI)
 	VMOVUPS    Y13, 32(DI)
 	ADDQ       $0x20, SI
@@ -2031,21 +2204,208 @@ wino27OutputZipF32AVX2_norelu:
 	JG         wino27OutputZipF32AVX2_loop
 	JMP        wino27OutputZipF32AVX2_rowend
 
-wino27OutputZipF32AVX2_masked:
-	VMOVQ        CX, X10
-	VPBROADCASTD X10, Y10
-	VPCMPGTD     wino27_iota<>+0(SB), Y10, Y11
-	VMASKMOVPS   Y12, Y11, (DI)
-	VPCMPGTD     wino27_iota<>+32(SB), Y10, Y11
-	VMASKMOVPS   Y13, Y11, 32(DI)
+wino27OutputZipF32AVX2_masked8:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu8m
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputZipF32AVX2_norelu8m:
+	VUNPCKLPS    Y9, Y8, Y10
+	VUNPCKHPS    Y9, Y8, Y11
+	VPERM2F128   $0x20, Y11, Y10, Y12
+	VPERM2F128   $0x31, Y11, Y10, Y13
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     wino27_iota<>+0(SB), Y1, Y0
+	VMASKMOVPS   Y12, Y0, (DI)
+	VPCMPGTD     wino27_iota<>+32(SB), Y1, Y0
+	VMASKMOVPS   Y13, Y0, 32(DI)
 	ADDQ         $0x20, SI
 	ADDQ         $0x40, DI
+	JMP          wino27OutputZipF32AVX2_rowend
+
+wino27OutputZipF32AVX2_tail:
+	CMPQ    CX, $0x08
+	JL      wino27OutputZipF32AVX2_masked4
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu4
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputZipF32AVX2_norelu4:
+	VUNPCKLPS X9, X8, X10
+	VUNPCKHPS X9, X8, X11
+	VMOVUPS   X10, (DI)
+	VMOVUPS   X11, 16(DI)
+	ADDQ      $0x10, SI
+	ADDQ      $0x20, DI
+	JMP       wino27OutputZipF32AVX2_rowend
+
+wino27OutputZipF32AVX2_masked4:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu4m
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputZipF32AVX2_norelu4m:
+	VUNPCKLPS    X9, X8, X10
+	VUNPCKHPS    X9, X8, X11
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, X1
+	VPCMPGTD     wino27_iota<>+0(SB), X1, X0
+	VMASKMOVPS   X10, X0, (DI)
+	VPCMPGTD     wino27_iota<>+16(SB), X1, X0
+	VMASKMOVPS   X11, X0, 16(DI)
+	ADDQ         $0x10, SI
+	ADDQ         $0x20, DI
 
 wino27OutputZipF32AVX2_rowend:
-	ADDQ R13, SI
-	ADDQ R14, DI
+	ADDQ R13, R9
+	ADDQ R14, R11
 	DECQ R12
 	JNZ  wino27OutputZipF32AVX2_row
+	VZEROUPPER
+	RET
+
+// func wino27SplitF32AVX2(dst []float32, ldd int, ev int, od int, src []float32, w int, rows int)
+// Requires: AVX, AVX2
+TEXT ·wino27SplitF32AVX2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), DI
+	MOVQ ldd+24(FP), R8
+	SHLQ $0x02, R8
+	MOVQ ev+32(FP), R9
+	MOVQ od+40(FP), R10
+	MOVQ src_base+48(FP), SI
+	MOVQ w+72(FP), R11
+	MOVQ rows+80(FP), R12
+
+wino27split_row:
+	LEAQ (DI)(R9*4), AX
+	LEAQ (DI)(R10*4), BX
+	MOVQ SI, CX
+	MOVQ R11, DX
+	SHRQ $0x04, DX
+	JZ   wino27split_pairs
+
+wino27split_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, (BX)
+	ADDQ    $0x40, CX
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, BX
+	DECQ    DX
+	JNZ     wino27split_loop
+
+wino27split_pairs:
+	MOVQ R11, DX
+	ANDQ $0x0f, DX
+
+wino27split_pair:
+	CMPQ   DX, $0x02
+	JL     wino27split_last
+	VMOVSS (CX), X0
+	VMOVSS 4(CX), X1
+	VMOVSS X0, (AX)
+	VMOVSS X1, (BX)
+	ADDQ   $0x08, CX
+	ADDQ   $0x04, AX
+	ADDQ   $0x04, BX
+	SUBQ   $0x02, DX
+	JMP    wino27split_pair
+
+wino27split_last:
+	TESTQ  DX, DX
+	JZ     wino27split_rowend
+	VMOVSS (CX), X0
+	VMOVSS X0, (AX)
+
+wino27split_rowend:
+	ADDQ R8, DI
+	LEAQ (SI)(R11*4), SI
+	DECQ R12
+	JNZ  wino27split_row
 	VZEROUPPER
 	RET
 

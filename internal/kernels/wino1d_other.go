@@ -18,3 +18,8 @@ func (k isa) wino27OutputRows(m []float32, me int, out []float32, ldo, ncols, nr
 func (k isa) wino27OutputZip(m []float32, me int, out []float32, ldo, ncols, rows int, bias float32, relu bool) {
 	wino27OutputZipF32Generic(m, me, out, ldo, ncols, rows, bias, relu)
 }
+
+// wino27Split splits rows into even and odd elements: see wino27SplitF32Generic.
+func (k isa) wino27Split(dst []float32, ldd, ev, od int, src []float32, w, rows int) {
+	wino27SplitF32Generic(dst, ldd, ev, od, src, w, rows)
+}

@@ -158,14 +158,28 @@ func (s ConvShape) wino27Fill(in, pad []float32, p winoPlan, c0, c1 int, impl is
 		// from column (PadL+1)/2; the rest stays 0.
 		clear(chn)
 		wq := p.wp / 2
-		ev, od := s.PadL%2*wq+s.PadL/2, (1-s.PadL%2)*wq+(s.PadL+1)/2
-		no := s.W / 2
-		for y := 0; y < s.H; y++ {
-			row, r := chn[y*p.wp:(y+1)*p.wp], src[y*s.W:(y+1)*s.W]
-			impl.unzip2(row[ev:ev+no], row[od:od+no], r[:2*no])
-			if s.W%2 == 1 {
-				row[ev+no] = r[s.W-1]
-			}
+		impl.wino27Split(chn, p.wp, s.PadL%2*wq+s.PadL/2, (1-s.PadL%2)*wq+(s.PadL+1)/2, src, s.W, s.H)
+	}
+}
+
+// wino27SplitF32Generic splits rows of w elements into their even and odd elements, the
+// last one of an odd row after the even ones:
+//
+//	for r := 0; r < rows; r++ {
+//		for j := 0; j < w; j++ {
+//			if j%2 == 0 {
+//				dst[r*ldd + ev + j/2] = src[r*w + j]
+//			} else {
+//				dst[r*ldd + od + j/2] = src[r*w + j]
+//			}
+//		}
+//	}
+func wino27SplitF32Generic(dst []float32, ldd, ev, od int, src []float32, w, rows int) {
+	for r := 0; r < rows; r++ {
+		row, s := dst[r*ldd:], src[r*w:(r+1)*w]
+		unzip2F32Generic(row[ev:ev+w/2], row[od:od+w/2], s)
+		if w%2 == 1 {
+			row[ev+w/2] = s[w-1]
 		}
 	}
 }
@@ -247,17 +261,17 @@ func wino27AT(m *[8]float32) (y0, y1 float32) {
 }
 
 // wino27InputF32Generic computes the F(2, 7) input transforms V = Bᵀ d of rows of n tiles,
-// each rounded up to a multiple of 8 (tiles n.. of a row are written too, from the elements
+// each rounded up to a multiple of 4 (tiles n.. of a row are written too, from the elements
 // after, and overwritten by the next row's):
 //
 //	for r := 0; r < rows; r++ {
-//		for j := 0; j < (n+7)/8*8; j++ {
+//		for j := 0; j < (n+3)/4*4; j++ {
 //			d[k] = src[r*ss + k%2*s1 + k/2*s2 + j]    // k < 8
 //			dst[e*ve + r*n + j] = wino27BT(d)[e]      // e < 8
 //		}
 //	}
 func wino27InputF32Generic(src []float32, s1, s2, ss int, dst []float32, ve, n, rows int) {
-	steps := (n + 7) / 8 * 8
+	steps := (n + 3) / 4 * 4
 	_ = src[(rows-1)*ss+s1+3*s2+steps-1]
 	_ = dst[7*ve+(rows-1)*n+steps-1]
 	for r := 0; r < rows; r++ {

@@ -128,7 +128,7 @@ func TestWino27Kernels(t *testing.T) {
 		impl := e.fn.(isa)
 		t.Run(e.name, func(t *testing.T) {
 			for n := 1; n <= 25; n++ {
-				steps := (n + 7) / 8 * 8
+				steps := (n + 3) / 4 * 4
 				for rows := 1; rows <= 3; rows++ {
 					// 7×1 (one sweep: s2 is a row, s1 the odd plane), 1×7 (rows of two halves).
 					for _, str := range [][3]int{{rows*n + 40, n + 2, 0}, {steps + 3, 1, 2*steps + 6}} {
@@ -238,5 +238,33 @@ func TestWino27Error(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWino27Split runs every row splitter against wino27SplitF32Generic: rows of 1..40
+// elements, both parities of the halves' offsets, NaN guards around the rows.
+func TestWino27Split(t *testing.T) {
+	for _, e := range isaImpls("wino27") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for w := 1; w <= 40; w++ {
+				for _, rows := range []int{1, 3} {
+					for _, off := range [][2]int{{1, w/2 + 5}, {w/2 + 4, 2}} {
+						ldd := w + 9
+						src := randSlice(newRand(uint64(w)), rows*w)
+						want := guarded((rows-1)*ldd + max(off[0]+(w+1)/2, off[1]+w/2))
+						wino27SplitF32Generic(want, ldd, off[0], off[1], src, w, rows)
+						got := guarded(len(want))
+						impl.wino27Split(got, ldd, off[0], off[1], src, w, rows)
+						checkGuard(t, "dst", got)
+						for j := range got {
+							if g, v := got[j], want[j]; math.Float32bits(g) != math.Float32bits(v) && !(g != g && v != v) {
+								t.Fatalf("w=%d rows=%d off=%v: dst[%d] = %v, want %v", w, rows, off, j, g, v)
+							}
+						}
+					}
+				}
+			}
+		})
 	}
 }

@@ -42,6 +42,7 @@ func main() {
 	wino27Input()
 	wino27Output(false)
 	wino27Output(true)
+	wino27Split()
 	fmaPeak()
 	gemmKernel512(2, 2, unrollK)
 	gemmKernel512(2, 1, unrollK)
