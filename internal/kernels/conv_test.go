@@ -262,6 +262,8 @@ func TestConv2DNoAllocs(t *testing.T) {
 		{C: 16, H: 9, W: 9, O: 8, KH: 3, KW: 3, SH: 2, SW: 2},
 		{C: 16, H: 9, W: 9, O: 8, KH: 1, KW: 1, SH: 1, SW: 1},
 		{C: 16, H: 9, W: 9, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, // Winograd
+		{C: 32, H: 9, W: 9, O: 32, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3},                   // F(2, 7)
+		{C: 32, H: 9, W: 9, O: 32, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3},                   // F(2, 7)
 	} {
 		in := make([]float32, s.C*s.H*s.W)
 		w := make([]float32, s.O*s.C*s.KH*s.KW)

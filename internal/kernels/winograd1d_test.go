@@ -194,8 +194,9 @@ func sameBits(t *testing.T, name string, got, want []float32) {
 
 // TestWino27Error measures the error of F(2, 7) on the real 1×7 and 7×1 layers (channels cut
 // where the float64 reference would be slow) against the float64 reference, next to that of
-// the direct im2col GEMM, relative to Σ|w·x| of each output, in units of u = 2^-24, and
-// holds it to the bound of F(4×4, 3×3), 64 u.
+// the direct im2col GEMM, relative to Σ|w·x| of each output, in units of u = 2^-24.
+// Measured: F(2, 7) 5.5–7.8 u, direct 0.8–2.0 u (Bᵀ weighs terms by up to 21/4, and G's
+// rows span 1/90..64/90). The test allows 32 u, 4× that, half the 64 u of F(4×4, 3×3).
 func TestWino27Error(t *testing.T) {
 	shapes := []struct {
 		name string
@@ -208,7 +209,7 @@ func TestWino27Error(t *testing.T) {
 		{"v4_stem_1x7_crop", ConvShape{C: 64, H: 31, W: 31, O: 64, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 		{"v4_Mixed_7a_7x1_narrow", ConvShape{C: 256, H: 17, W: 17, O: 64, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
 	}
-	const bound = 64
+	const bound = 32
 	for _, e := range isaImpls("gemm") {
 		impl := e.fn.(isa)
 		for i, sh := range shapes {
