@@ -241,7 +241,7 @@ func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
 // convolutions with at least 16 input and output channels run as Winograd F(2×2, 3×3)
 // instead (winograd.go; its error is that of the direct sum, TestWinogradError), or, with
 // 1024 <= C·O <= 32768, as F(4×4, 3×3) (winograd43.go; error ≤ 64 u of Σ|w·x|, 11–29× F(2×2)'s).
-// 1×7 and 7×1 stride-1 convolutions padded only along the kernel's axis, with at least 32
+// 1×7 and 7×1 stride-1 convolutions padded only along the kernel's axis, with at least 128
 // input and output channels, run as a 1-D Winograd F(2, 7) (winograd1d.go; error ≤ 32 u of
 // Σ|w·x|, TestWino27Error). Accumulation is float32.
 //

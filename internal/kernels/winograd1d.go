@@ -35,8 +35,11 @@ package kernels
 // live its 102 tiles per image fill the 32-column GEMM tiles to 80% (F(2, 7): 153 tiles, 96%).
 
 // wino27MinC and wino27MinO bound the channels of the 1×7 and 7×1 convolutions that run as
-// F(2, 7): below them the transforms weigh too much against the 8 GEMMs (see BenchmarkConv2D).
-const wino27MinC, wino27MinO = 32, 32
+// F(2, 7): the transforms cost the same per tile and channel whatever C and O, the GEMMs
+// less with fewer channels. All the 17×17 layers (C, O >= 128) run 1.2–1.4× faster than
+// the implicit GEMM (BenchmarkConv2D, AVX-512, one thread); v4's stem 1×7 and 7×1 (C = O
+// = 64, 73×73) ran 2–6% slower with AVX-512 (and 23–29% faster with AVX2), so they stay GEMMs.
+const wino27MinC, wino27MinO = 128, 128
 
 // wino27 reports whether s runs as Winograd F(2, 7): a stride-1 1×7 convolution padded only
 // left and right, or 7×1 padded only top and bottom, with enough channels. It looks at the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -15,14 +16,14 @@ func TestWino27Chosen(t *testing.T) {
 	}{
 		{ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}, true},
 		{ConvShape{C: 224, H: 17, W: 17, O: 256, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}, true},
-		{ConvShape{C: 64, H: 73, W: 73, O: 64, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}, true},
-		{ConvShape{C: 32, H: 1, W: 1, O: 32, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}, true},      // any map size
+		{ConvShape{C: 64, H: 73, W: 73, O: 64, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}, false},   // v4 stem: C, O < 128
+		{ConvShape{C: 128, H: 1, W: 1, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}, true},    // any map size
 		{ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1}, true},                    // unpadded
 		{ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadT: 1, PadL: 3}, false}, // padded across
 		{ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadL: 1, PadT: 3}, false},
 		{ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 2, PadL: 3, PadR: 3}, false}, // stride 2
-		{ConvShape{C: 16, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}, false},  // C < 32
-		{ConvShape{C: 128, H: 17, W: 17, O: 16, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}, false},  // O < 32
+		{ConvShape{C: 96, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}, false},  // C < 128
+		{ConvShape{C: 128, H: 17, W: 17, O: 96, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}, false},  // O < 128
 		{ConvShape{C: 384, H: 8, W: 8, O: 384, KH: 1, KW: 3, SH: 1, SW: 1, PadL: 1, PadR: 1}, false},
 		{ConvShape{C: 64, H: 35, W: 35, O: 64, KH: 7, KW: 7, SH: 1, SW: 1, PadT: 3, PadL: 3, PadB: 3, PadR: 3}, false},
 	}
@@ -40,8 +41,8 @@ func TestWino27Chosen(t *testing.T) {
 // a 1×7 or 7×1 layer runs as F(2, 7), and its packing, depend on C, O and the padding only.
 func TestWino27IgnoresMapSize(t *testing.T) {
 	for _, kh := range []int{1, 7} {
-		for _, c := range []int{16, 32, 64, 128, 192, 320} {
-			for _, o := range []int{16, 32, 64, 160, 256} {
+		for _, c := range []int{16, 64, 96, 128, 192, 320} {
+			for _, o := range []int{16, 64, 128, 160, 256} {
 				for _, pad := range []int{0, 3} {
 					var want, first = false, true
 					for _, hw := range []int{1, 2, 3, 7, 8, 9, 17, 35, 73} {
@@ -80,39 +81,38 @@ func TestWino27IgnoresMapSize(t *testing.T) {
 func TestWino27Sizes(t *testing.T) {
 	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
 	parallelMinMACs = 0
-	for _, e := range isaImpls("gemm") {
-		impl := e.fn.(isa)
-		for _, vertical := range []bool{false, true} {
-			for _, pads := range [][2]int{{3, 3}, {0, 0}, {1, 5}} {
-				for n := 1; n <= 17; n++ {
-					for _, across := range []int{1, 3} {
-						along := n + 6 - pads[0] - pads[1] // input length giving n outputs
-						if along < 1 {
-							continue
+	for _, vertical := range []bool{false, true} {
+		for _, pads := range [][2]int{{3, 3}, {0, 0}, {1, 5}} {
+			for n := 1; n <= 17; n++ {
+				for _, across := range []int{1, 3} {
+					along := n + 6 - pads[0] - pads[1] // input length giving n outputs
+					if along < 1 {
+						continue
+					}
+					s := ConvShape{C: 128, H: across, W: along, O: 130, KH: 1, KW: 7, SH: 1, SW: 1, PadL: pads[0], PadR: pads[1]}
+					if vertical {
+						s = ConvShape{C: 128, H: along, W: across, O: 130, KH: 7, KW: 1, SH: 1, SW: 1, PadT: pads[0], PadB: pads[1]}
+					}
+					t.Run(fmt.Sprintf("%dx%d_pad%d,%d_out%dx%d", s.KH, s.KW, pads[0], pads[1], s.OutH(), s.OutW()), func(t *testing.T) {
+						if !s.wino27() {
+							t.Fatalf("%+v does not run as F(2, 7)", s)
 						}
-						s := ConvShape{C: 32, H: across, W: along, O: 38, KH: 1, KW: 7, SH: 1, SW: 1, PadL: pads[0], PadR: pads[1]}
-						if vertical {
-							s = ConvShape{C: 32, H: along, W: across, O: 38, KH: 7, KW: 1, SH: 1, SW: 1, PadT: pads[0], PadB: pads[1]}
-						}
-						name := fmt.Sprintf("%s/%dx%d_pad%d,%d_out%d", e.name, s.KH, s.KW, pads[0], pads[1], n)
-						t.Run(name, func(t *testing.T) {
-							if !s.wino27() {
-								t.Fatalf("%+v does not run as F(2, 7)", s)
-							}
-							r := newRand(uint64(n))
-							in := randSlice(r, s.C*s.H*s.W)
-							w := randSlice(r, s.O*s.C*7)
-							bias := randSlice(r, s.O)
-							want, tol := refConv(s, in, w, bias, true)
+						r := newRand(uint64(n))
+						in := randSlice(r, s.C*s.H*s.W)
+						w := randSlice(r, s.O*s.C*7)
+						bias := randSlice(r, s.O)
+						want, tol := refConv(s, in, w, bias, true)
+						for _, e := range isaImpls("gemm") {
+							impl := e.fn.(isa)
 							got := runConv(t, s, in, w, bias, true, 1, impl)
-							closeTo(t, "out", got, want, tol)
+							closeTo(t, e.name, got, want, tol)
 							for threads := 2; threads <= 4; threads++ {
 								if g := runConv(t, s, in, w, bias, true, threads, impl); !slices.Equal(g, got) {
-									t.Fatalf("threads=%d differs from threads=1", threads)
+									t.Fatalf("%s: threads=%d differs from threads=1", e.name, threads)
 								}
 							}
-						})
-					}
+						}
+					})
 				}
 			}
 		}
@@ -206,8 +206,8 @@ func TestWino27Error(t *testing.T) {
 		{"v3_Mixed_6b_7x1", ConvShape{C: 128, H: 17, W: 17, O: 192, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
 		{"v4_Mixed_6b_1x7", ConvShape{C: 192, H: 17, W: 17, O: 224, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 		{"v4_Mixed_6b_7x1", ConvShape{C: 224, H: 17, W: 17, O: 256, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
-		{"v4_stem_1x7_crop", ConvShape{C: 64, H: 31, W: 31, O: 64, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
-		{"v4_Mixed_7a_7x1_narrow", ConvShape{C: 256, H: 17, W: 17, O: 64, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
+		{"irv2_block17_1x7", ConvShape{C: 128, H: 17, W: 17, O: 160, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+		{"v4_Mixed_7a_7x1_narrow", ConvShape{C: 256, H: 17, W: 17, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
 	}
 	const bound = 32
 	for _, e := range isaImpls("gemm") {
@@ -267,5 +267,30 @@ func TestWino27Split(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWino27Plans checks that the F(2, 7) shapes of convTests exercise what they are named
+// after: F(2, 7), and for the _chunks ones several chunks and the chunked parallel plan.
+func TestWino27Plans(t *testing.T) {
+	for _, tt := range convTests {
+		if !strings.HasPrefix(tt.name, "wino27_") {
+			continue
+		}
+		if !tt.s.wino27() {
+			t.Errorf("%s: does not run as F(2, 7)", tt.name)
+		}
+		if !strings.HasSuffix(tt.name, "_chunks") {
+			continue
+		}
+		p := tt.s.winoPlan(2)
+		if chunks := (p.th + p.rows - 1) / p.rows; chunks < 2 {
+			t.Errorf("%s: %d chunks, want >= 2", tt.name, chunks)
+		}
+		for workers := 2; workers <= 3; workers++ {
+			if _, ok := tt.s.winoChunkedPlan(p, workers); !ok {
+				t.Errorf("%s: no chunked plan for %d workers", tt.name, workers)
+			}
+		}
 	}
 }
