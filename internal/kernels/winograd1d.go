@@ -55,11 +55,10 @@ func (s ConvShape) wino27() bool {
 // wino27Plan returns the plan of an F(2, 7) convolution (winoPlan's, with 8 GEMMs and the
 // padded input laid out for wino27Input):
 //
-//   - 7×1: tile rows ty of ow tiles (output rows 2ty, 2ty+1); the padded rows 0..2th+5 of a
-//     channel go to two planes of th+3 rows of ow floats, the even rows then the odd ones,
-//     and slack for an 8-tile step's overrun (hp counts whole rows of wp = ow). Input k of
-//     tile (ty, x) is row ty+k/2 of plane k%2: element t + (k/2)·ow of the plane from tile
-//     row ty0 on, t = (ty-ty0)·ow + x, contiguous across a whole chunk.
+//   - 7×1: tile rows ty of ow tiles (output rows 2ty, 2ty+1); a channel's plane holds the
+//     padded rows 0..2th+5 of ow floats (the input rows as they are, zero rows above and
+//     below) and slack for a 4-tile step's overrun (hp counts whole rows of wp = ow).
+//     Input k of tile (ty, x) is element x of row 2ty+k.
 //   - 1×7: tile rows are output rows y, of ceil(ow/2) tiles; row y of the plane (wp = 2wq
 //     floats) holds the padded row's even columns, then its odd ones, wq each (an 8-tile
 //     step reads 8+3 of each). Input k of tile (y, tx) is element tx + k/2 of half k%2.
@@ -67,7 +66,7 @@ func (s ConvShape) wino27Plan() winoPlan {
 	p := winoPlan{t: 2, ne: 8, oh: s.OutH(), ow: s.OutW()}
 	if s.KH == 7 {
 		p.th, p.tw = (p.oh+1)/2, p.ow
-		p.hp, p.wp = 2*(p.th+3)+(p.ow+6)/p.ow, p.ow
+		p.hp, p.wp = 2*p.th+6+(p.ow+2)/p.ow, p.ow
 	} else {
 		p.th, p.tw = p.oh, (p.ow+1)/2
 		p.hp, p.wp = p.oh, 2*max((p.tw+7)/8*8+3, (s.PadL+s.W+1)/2)
@@ -142,23 +141,19 @@ func wino27Weights(g *[7]float32) (u [8]float32) {
 }
 
 // wino27Fill writes channels c0..c1-1 of the padded input of an F(2, 7) shape (see
-// wino27Plan; channel c at pad[c*hp*wp:]), 0 outside the input: for 7×1, padded row Y
-// (in[c][Y-PadT]) to row Y/2 of plane Y%2; for 1×7, padded column X = ix+PadL of row y to
-// X%2*wq + X/2 of row y, split by unzip2 as fillInput does for stride 2.
+// wino27Plan; channel c at pad[c*hp*wp:]), 0 outside the input: for 7×1, the input plane
+// from row PadT on; for 1×7, padded column X = ix+PadL of row y to X%2*wq + X/2 of row y,
+// split as fillInput does for stride 2.
 func (s ConvShape) wino27Fill(in, pad []float32, p winoPlan, c0, c1 int, impl isa) {
 	for c := c0; c < c1; c++ {
 		chn := pad[c*p.hp*p.wp : (c+1)*p.hp*p.wp]
 		src := in[c*s.H*s.W : (c+1)*s.H*s.W]
 		if s.KH == 7 {
-			half := (p.th + 3) * p.wp
-			for y := 0; y < 2*(p.th+3); y++ {
-				row := chn[y%2*half+y/2*p.wp:][:p.wp]
-				if iy := y - s.PadT; 0 <= iy && iy < s.H {
-					copy(row, src[iy*s.W:(iy+1)*s.W])
-				} else {
-					clear(row)
-				}
-			}
+			// One copy per channel. (Even and odd rows in two planes, which let one call
+			// sweep a whole chunk with no partial step per row, measured the same.)
+			n := copy(chn[s.PadT*p.wp:], src)
+			clear(chn[:s.PadT*p.wp])
+			clear(chn[s.PadT*p.wp+n:])
 			continue
 		}
 		// The even ix go to half PadL%2 from column PadL/2, the odd ix to the other half
@@ -191,8 +186,8 @@ func wino27SplitF32Generic(dst []float32, ldd, ev, od int, src []float32, w, row
 	}
 }
 
-// wino27Input writes V for channels c0..c1-1 of chunk ch of an F(2, 7) convolution: for
-// 7×1 the chunk's tiles in one sweep, for 1×7 row by row (see wino27Plan).
+// wino27Input writes V for channels c0..c1-1 of chunk ch of an F(2, 7) convolution, tile row
+// by tile row (see wino27Plan).
 func (w *winoConvState) wino27Input(ch, c0, c1 int) {
 	p := w.p
 	ty0, ty1 := w.rows(ch)
@@ -200,7 +195,7 @@ func (w *winoConvState) wino27Input(ch, c0, c1 int) {
 		chn := w.pad[c*p.hp*p.wp:]
 		dst := w.v[c*p.ld:]
 		if w.s.KH == 7 {
-			w.impl.wino27Input(chn[ty0*p.wp:], (p.th+3)*p.wp, p.wp, 0, dst, w.ve, (ty1-ty0)*p.tw, 1)
+			w.impl.wino27Input(chn[2*ty0*p.wp:], p.wp, 2*p.wp, 2*p.wp, dst, w.ve, p.tw, ty1-ty0)
 			continue
 		}
 		w.impl.wino27Input(chn[ty0*p.wp:], p.wp/2, 1, p.wp, dst, w.ve, p.tw, ty1-ty0)
