@@ -60,8 +60,8 @@ func (s ConvShape) wino27() bool {
 //     below) and slack for a 4-tile step's overrun (hp counts whole rows of wp = ow).
 //     Input k of tile (ty, x) is element x of row 2ty+k.
 //   - 1×7: tile rows are output rows y, of ceil(ow/2) tiles; row y of the plane (wp = 2wq
-//     floats) holds the padded row's even columns, then its odd ones, wq each (an 8-tile
-//     step reads 8+3 of each). Input k of tile (y, tx) is element tx + k/2 of half k%2.
+//     floats) holds the padded row's even columns, then its odd ones, wq each (the steps
+//     read ceil(tw/4)·4+3 of each). Input k of tile (y, tx) is element tx + k/2 of half k%2.
 func (s ConvShape) wino27Plan() winoPlan {
 	p := winoPlan{t: 2, ne: 8, oh: s.OutH(), ow: s.OutW()}
 	if s.KH == 7 {
@@ -69,7 +69,7 @@ func (s ConvShape) wino27Plan() winoPlan {
 		p.hp, p.wp = 2*p.th+6+(p.ow+2)/p.ow, p.ow
 	} else {
 		p.th, p.tw = p.oh, (p.ow+1)/2
-		p.hp, p.wp = p.oh, 2*max((p.tw+7)/8*8+3, (s.PadL+s.W+1)/2)
+		p.hp, p.wp = p.oh, 2*max((p.tw+3)/4*4+3, (s.PadL+s.W+1)/2)
 	}
 	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
 	p.rows = min(p.th, max(wino27ChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
