@@ -266,9 +266,9 @@ func Conv2D(s ConvShape, in, w, bias, out, scratch []float32, relu bool, threads
 // PackConvWeights returns the weights w (OIHW, len >= O*C*KH*KW) packed for Conv2DPacked:
 // 6-row panels of the GEMM A matrix [O][C*KH*KW], K block by K block, zero-padded to a
 // multiple of 6 rows; for a Winograd shape, the 16 (F(2×2, 3×3)), 36 (F(4×4, 3×3)) or 8
-// (F(2, 7)) transformed O×C matrices packed the same way. It allocates; call it once, when the weights are loaded. The layout depends
-// only on s, not on which kernel implementation is active (the AVX-512 kernels read two
-// consecutive 6-row panels as one 12-row panel).
+// (F(2, 7)) transformed O×C matrices packed the same way. It allocates; call it once, when
+// the weights are loaded. The layout depends only on s, not on which kernel implementation
+// is active (the AVX-512 kernels read two consecutive 6-row panels as one 12-row panel).
 func PackConvWeights(s ConvShape, w []float32) []float32 {
 	k := s.C * s.KH * s.KW
 	if s.O < 1 || k < 1 {

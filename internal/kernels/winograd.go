@@ -34,8 +34,9 @@ package kernels
 const winoChunkFloats = 1 << 19
 
 // Winograd reports whether Conv2D computes s with Winograd (F(2×2,3×3) or F(4×4,3×3), chosen by C and O
-// alone; F(2,7) for 1×7 and 7×1, winograd1d.go) rather than the GEMM. The layout of PackConvWeights depends only on this and on O, C, KH, KW, so
-// callers that pre-pack weights for several input sizes need one packing per value.
+// alone; F(2,7) for 1×7 and 7×1, winograd1d.go) rather than the GEMM. The layout of PackConvWeights
+// depends only on this and on O, C, KH, KW, so callers that pre-pack weights for several input sizes
+// need one packing per value.
 func (s ConvShape) Winograd() bool { return s.winograd() }
 
 // winograd reports whether the convolution runs as Winograd: 3×3, stride 1, and
@@ -47,7 +48,7 @@ func (s ConvShape) winograd() bool {
 
 // winoTile returns the output tile of s's Winograd convolution: 4 for F(4×4, 3×3) (see
 // wino43), 2 for F(2×2, 3×3) and F(2, 7), 0 when s is not Winograd. Among Winograd shapes the choice
-// depends only on C and O, never on H, W or the padding, so a layer packed once per value of
+// depends only on the kernel, C and O, never on H, W or the padding, so a layer packed once per value of
 // Winograd() (as the model's weight cache does) always gets the packing its tile needs.
 func (s ConvShape) winoTile() int {
 	switch {
@@ -61,7 +62,8 @@ func (s ConvShape) winoTile() int {
 	return 2
 }
 
-// winoPlan holds the geometry of a Winograd convolution.
+// winoPlan holds the geometry of a Winograd convolution (for F(2, 7), the fields say what
+// wino27Plan says).
 type winoPlan struct {
 	t, ne  int // output tile t×t (2 or 4), ne = (t+2)² GEMMs
 	oh, ow int // output size
@@ -119,7 +121,8 @@ func (s ConvShape) winoPlaneLen() int { return skew(packedALen(s.O, s.C)) }
 // and packs the (t+2)² O×C matrices by packA into dst (len >= s.winoPackedLen(t)), U_e at
 // e*winoPlaneLen(). It reads w in order within each K block (each write then lands 6 floats
 // after the previous one of its matrix); the arithmetic is float32 for F(2×2) (G's ½s are
-// exact), float64 rounded once for F(4×4) (wino43Weights).
+// exact), float64 rounded once for F(4×4) (wino43Weights). F(2, 7) shapes pack by
+// wino27PackWeights.
 func (s ConvShape) winoPackWeights(t int, w, dst []float32) {
 	if s.wino27() {
 		s.wino27PackWeights(w, dst)

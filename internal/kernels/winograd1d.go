@@ -14,7 +14,7 @@ package kernels
 // tiles either way. The driver is winograd.go's, with 8 GEMMs M_e = U_e · V_e (winoPlan's
 // tile rows are pairs of output rows for 7×1, output rows for 1×7):
 //
-//	V_e[c][t] = (Bᵀ d_c(t))_e          wino27Input, 8 tiles per step
+//	V_e[c][t] = (Bᵀ d_c(t))_e          wino27Input, 8 tiles per step (a row's last: 4)
 //	M_e = U_e · V_e, e = 0..7          8 GEMMs, O×C by C×tiles
 //	out tile t = Aᵀ M(t) + bias        wino27OutputRows (7×1) or wino27OutputZip (1×7), ReLU fused
 //
@@ -29,10 +29,12 @@ package kernels
 // the order of wino27BT and wino27AT, so the assembly gives the portable versions' bits. G's
 // fractions are not exact: U is computed in float64 and rounded once. The error on the real
 // layers is 5.5–7.8 u of Σ|w·x|, 4–9× the direct sum's (TestWino27Error). Tile choice: F(3, 7)
-// (9 GEMMs over 3-output tiles) would do 25% fewer multiplies, but its error measured 3–4×
-// F(2, 7)'s in a float32 model of the transforms (12–16 u against 3.7 u of Σ|w·x|, 192
-// channels), a 1×7 layer needs a three-phase split, and on the 17×17 maps where these layers
-// live its 102 tiles per image fill the 32-column GEMM tiles to 80% (F(2, 7): 153 tiles, 96%).
+// (9 GEMMs over 3-output tiles) does 25% fewer multiplies, but its error was 3–4× F(2, 7)'s
+// in a float32 model of the transforms (12–16 u against 3.7 u of Σ|w·x|, 192 channels, for
+// any ninth point among ±3, 4, ¼, 3/2), and on the 17×17 maps where these layers live its
+// 102 tiles per image fill the 32-column GEMM tiles to 80% (F(2, 7): 153 tiles, 96%), so its
+// GEMMs would do only ~10% less work (9·128 against 8·160 tile columns) while a 1×7 layer
+// needs a three-phase split and a three-way interleave. F(4, 7) modelled at 43 u.
 
 // wino27MinC and wino27MinO bound the channels of the 1×7 and 7×1 convolutions that run as
 // F(2, 7): the transforms cost the same per tile and channel whatever C and O, the GEMMs
