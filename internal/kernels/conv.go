@@ -45,7 +45,7 @@ var parallelMinMACs int64 = 1 << 20
 
 // ScratchLen returns the float32s of scratch Conv2D needs for this shape: that of
 // Conv2DPacked (PackedScratchLen) plus the packed weights (O rounded up to 6, times C*KH*KW,
-// or 16*C for Winograd shapes).
+// or 16, 36 or 8 times C for Winograd shapes).
 func (s ConvShape) ScratchLen() int {
 	return s.PackedScratchLen() + s.packedLen()
 }
@@ -241,7 +241,9 @@ func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
 // convolutions with at least 16 input and output channels run as Winograd F(2×2, 3×3)
 // instead (winograd.go; its error is that of the direct sum, TestWinogradError), or, with
 // 1024 <= C·O <= 32768, as F(4×4, 3×3) (winograd43.go; error ≤ 64 u of Σ|w·x|, 11–29× F(2×2)'s).
-// Accumulation is float32.
+// 1×7 and 7×1 stride-1 convolutions padded only along the kernel's axis, with at least 128
+// input and output channels, run as a 1-D Winograd F(2, 7) (winograd1d.go; error ≤ 32 u of
+// Σ|w·x|, TestWino27Error). Accumulation is float32.
 //
 // threads is the number of goroutines to use (values < 1 mean 1, at most 16): the output
 // columns (pixels) are split between them in 16-column strips, or the output channels in
@@ -263,10 +265,10 @@ func Conv2D(s ConvShape, in, w, bias, out, scratch []float32, relu bool, threads
 
 // PackConvWeights returns the weights w (OIHW, len >= O*C*KH*KW) packed for Conv2DPacked:
 // 6-row panels of the GEMM A matrix [O][C*KH*KW], K block by K block, zero-padded to a
-// multiple of 6 rows; for a Winograd shape, the 16 transformed O×C matrices G g Gᵀ packed
-// the same way. It allocates; call it once, when the weights are loaded. The layout depends
-// only on s, not on which kernel implementation is active (the AVX-512 kernels read two
-// consecutive 6-row panels as one 12-row panel).
+// multiple of 6 rows; for a Winograd shape, the 16 (F(2×2, 3×3)), 36 (F(4×4, 3×3)) or 8
+// (F(2, 7)) transformed O×C matrices packed the same way. It allocates; call it once, when
+// the weights are loaded. The layout depends only on s, not on which kernel implementation
+// is active (the AVX-512 kernels read two consecutive 6-row panels as one 12-row panel).
 func PackConvWeights(s ConvShape, w []float32) []float32 {
 	k := s.C * s.KH * s.KW
 	if s.O < 1 || k < 1 {

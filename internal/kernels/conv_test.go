@@ -66,6 +66,20 @@ var convTests = []struct {
 	{"wino43_wide", ConvShape{C: 48, H: 3, W: 70, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1, PadL: 1, PadR: 1}},
 	{"wino43_tall", ConvShape{C: 48, H: 70, W: 5, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1}},
 	{"wino43_3_chunks", ConvShape{C: 48, H: 79, W: 70, O: 49, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	// Winograd F(2, 7) (1×7 and 7×1, C, O >= 128): odd outputs, asymmetric and no padding, one
+	// partial tile, K blocks, several chunks (and the chunked parallel plan). The v3_Mixed_6b
+	// layers above run as F(2, 7) too.
+	{"wino27_1x7_odd", ConvShape{C: 128, H: 3, W: 13, O: 131, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+	{"wino27_7x1_odd", ConvShape{C: 128, H: 13, W: 3, O: 131, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
+	{"wino27_1x7_asym_pad", ConvShape{C: 128, H: 2, W: 9, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 1, PadR: 5}},
+	{"wino27_7x1_asym_pad", ConvShape{C: 128, H: 9, W: 2, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 5, PadB: 0}},
+	{"wino27_1x7_valid", ConvShape{C: 128, H: 2, W: 10, O: 128, KH: 1, KW: 7, SH: 1, SW: 1}},
+	{"wino27_7x1_valid", ConvShape{C: 128, H: 10, W: 2, O: 128, KH: 7, KW: 1, SH: 1, SW: 1}},
+	{"wino27_1x7_one_column", ConvShape{C: 128, H: 4, W: 1, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+	{"wino27_7x1_one_row", ConvShape{C: 128, H: 1, W: 4, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
+	{"wino27_1x7_C_over_kc", ConvShape{C: 300, H: 4, W: 5, O: 130, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+	{"wino27_1x7_chunks", ConvShape{C: 128, H: 40, W: 30, O: 129, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
+	{"wino27_7x1_chunks", ConvShape{C: 128, H: 80, W: 15, O: 129, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
 }
 
 func TestConvShape(t *testing.T) {
@@ -247,6 +261,8 @@ func TestConv2DNoAllocs(t *testing.T) {
 		{C: 16, H: 9, W: 9, O: 8, KH: 3, KW: 3, SH: 2, SW: 2},
 		{C: 16, H: 9, W: 9, O: 8, KH: 1, KW: 1, SH: 1, SW: 1},
 		{C: 16, H: 9, W: 9, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, // Winograd
+		{C: 128, H: 9, W: 9, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3},                 // F(2, 7)
+		{C: 128, H: 9, W: 9, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3},                 // F(2, 7)
 	} {
 		in := make([]float32, s.C*s.H*s.W)
 		w := make([]float32, s.O*s.C*s.KH*s.KW)

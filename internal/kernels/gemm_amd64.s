@@ -1666,6 +1666,749 @@ wino43out_done:
 	VZEROUPPER
 	RET
 
+// func wino27InputF32AVX2(src []float32, s1 int, s2 int, ss int, dst []float32, ve int, n int, rows int)
+// Requires: AVX
+TEXT ·wino27InputF32AVX2(SB), NOSPLIT, $0-96
+	MOVQ src_base+0(FP), SI
+	MOVQ s1+24(FP), DI
+	LEAQ (SI)(DI*4), DI
+	MOVQ s2+32(FP), R8
+	SHLQ $0x02, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ dst_base+48(FP), R10
+	MOVQ ve+72(FP), AX
+	SHLQ $0x02, AX
+	LEAQ (AX)(AX*2), BX
+	LEAQ (R10)(AX*4), R11
+	MOVQ rows+88(FP), R12
+	MOVQ n+80(FP), R14
+	LEAQ 3(R14), DX
+	SHRQ $0x02, DX
+	SHLQ $0x02, R14
+	MOVQ ss+40(FP), R13
+	SHLQ $0x02, R13
+	MOVQ DX, CX
+	SHLQ $0x04, CX
+	SUBQ CX, R13
+	SUBQ CX, R14
+
+wino27in_row:
+	MOVQ DX, CX
+	SHRQ $0x01, CX
+	JZ   wino27in_tail
+
+wino27in_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1
+	VMOVUPS (SI)(R8*1), Y2
+	VMOVUPS (DI)(R8*1), Y3
+	VMOVUPS (SI)(R8*2), Y4
+	VMOVUPS (DI)(R8*2), Y5
+	VMOVUPS (SI)(R9*1), Y6
+	VMOVUPS (DI)(R9*1), Y7
+	VSUBPS  Y6, Y0, Y8
+	VSUBPS  Y2, Y4, Y9
+	VMULPS  wino27_consts<>+0(SB), Y9, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVUPS Y8, (R10)
+	VSUBPS  Y1, Y7, Y8
+	VSUBPS  Y5, Y3, Y9
+	VMULPS  wino27_consts<>+0(SB), Y9, Y9
+	VADDPS  Y9, Y8, Y8
+	VMOVUPS Y8, (R11)(BX*1)
+	VADDPS  Y6, Y2, Y8
+	VMULPS  wino27_consts<>+32(SB), Y4, Y9
+	VSUBPS  Y9, Y8, Y8
+	VADDPS  Y5, Y1, Y10
+	VMULPS  wino27_consts<>+32(SB), Y3, Y11
+	VSUBPS  Y11, Y10, Y10
+	VADDPS  Y10, Y8, Y9
+	VSUBPS  Y10, Y8, Y8
+	VMOVUPS Y9, (R10)(AX*1)
+	VMOVUPS Y8, (R10)(AX*2)
+	VMULPS  wino27_consts<>+64(SB), Y3, Y7
+	VMULPS  wino27_consts<>+96(SB), Y2, Y8
+	VADDPS  Y6, Y8, Y8
+	VMULPS  wino27_consts<>+128(SB), Y4, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  wino27_consts<>+160(SB), Y1, Y10
+	VMULPS  wino27_consts<>+192(SB), Y5, Y11
+	VADDPS  Y11, Y10, Y10
+	VSUBPS  Y7, Y10, Y10
+	VADDPS  Y10, Y8, Y9
+	VSUBPS  Y10, Y8, Y8
+	VMOVUPS Y9, (R10)(BX*1)
+	VMOVUPS Y8, (R11)
+	VMULPS  wino27_consts<>+224(SB), Y2, Y8
+	VADDPS  Y6, Y8, Y8
+	VMULPS  wino27_consts<>+256(SB), Y4, Y9
+	VSUBPS  Y9, Y8, Y8
+	VMULPS  wino27_consts<>+192(SB), Y1, Y10
+	VMULPS  wino27_consts<>+160(SB), Y5, Y11
+	VADDPS  Y11, Y10, Y10
+	VSUBPS  Y7, Y10, Y10
+	VADDPS  Y10, Y8, Y9
+	VSUBPS  Y10, Y8, Y8
+	VMOVUPS Y9, (R11)(AX*1)
+	VMOVUPS Y8, (R11)(AX*2)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, R10
+	ADDQ    $0x20, R11
+	DECQ    CX
+	JNZ     wino27in_loop
+
+wino27in_tail:
+	TESTQ   $0x00000001, DX
+	JZ      wino27in_rowend
+	VMOVUPS (SI), X0
+	VMOVUPS (DI), X1
+	VMOVUPS (SI)(R8*1), X2
+	VMOVUPS (DI)(R8*1), X3
+	VMOVUPS (SI)(R8*2), X4
+	VMOVUPS (DI)(R8*2), X5
+	VMOVUPS (SI)(R9*1), X6
+	VMOVUPS (DI)(R9*1), X7
+	VSUBPS  X6, X0, X8
+	VSUBPS  X2, X4, X9
+	VMULPS  wino27_consts<>+0(SB), X9, X9
+	VADDPS  X9, X8, X8
+	VMOVUPS X8, (R10)
+	VSUBPS  X1, X7, X8
+	VSUBPS  X5, X3, X9
+	VMULPS  wino27_consts<>+0(SB), X9, X9
+	VADDPS  X9, X8, X8
+	VMOVUPS X8, (R11)(BX*1)
+	VADDPS  X6, X2, X8
+	VMULPS  wino27_consts<>+32(SB), X4, X9
+	VSUBPS  X9, X8, X8
+	VADDPS  X5, X1, X10
+	VMULPS  wino27_consts<>+32(SB), X3, X11
+	VSUBPS  X11, X10, X10
+	VADDPS  X10, X8, X9
+	VSUBPS  X10, X8, X8
+	VMOVUPS X9, (R10)(AX*1)
+	VMOVUPS X8, (R10)(AX*2)
+	VMULPS  wino27_consts<>+64(SB), X3, X7
+	VMULPS  wino27_consts<>+96(SB), X2, X8
+	VADDPS  X6, X8, X8
+	VMULPS  wino27_consts<>+128(SB), X4, X9
+	VSUBPS  X9, X8, X8
+	VMULPS  wino27_consts<>+160(SB), X1, X10
+	VMULPS  wino27_consts<>+192(SB), X5, X11
+	VADDPS  X11, X10, X10
+	VSUBPS  X7, X10, X10
+	VADDPS  X10, X8, X9
+	VSUBPS  X10, X8, X8
+	VMOVUPS X9, (R10)(BX*1)
+	VMOVUPS X8, (R11)
+	VMULPS  wino27_consts<>+224(SB), X2, X8
+	VADDPS  X6, X8, X8
+	VMULPS  wino27_consts<>+256(SB), X4, X9
+	VSUBPS  X9, X8, X8
+	VMULPS  wino27_consts<>+192(SB), X1, X10
+	VMULPS  wino27_consts<>+160(SB), X5, X11
+	VADDPS  X11, X10, X10
+	VSUBPS  X7, X10, X10
+	VADDPS  X10, X8, X9
+	VSUBPS  X10, X8, X8
+	VMOVUPS X9, (R11)(AX*1)
+	VMOVUPS X8, (R11)(AX*2)
+	ADDQ    $0x10, SI
+	ADDQ    $0x10, DI
+	ADDQ    $0x10, R10
+	ADDQ    $0x10, R11
+
+wino27in_rowend:
+	ADDQ R13, SI
+	ADDQ R13, DI
+	ADDQ R14, R10
+	ADDQ R14, R11
+	DECQ R12
+	JNZ  wino27in_row
+	VZEROUPPER
+	RET
+
+DATA wino27_consts<>+0(SB)/4, $0x40a80000
+DATA wino27_consts<>+4(SB)/4, $0x40a80000
+DATA wino27_consts<>+8(SB)/4, $0x40a80000
+DATA wino27_consts<>+12(SB)/4, $0x40a80000
+DATA wino27_consts<>+16(SB)/4, $0x40a80000
+DATA wino27_consts<>+20(SB)/4, $0x40a80000
+DATA wino27_consts<>+24(SB)/4, $0x40a80000
+DATA wino27_consts<>+28(SB)/4, $0x40a80000
+DATA wino27_consts<>+32(SB)/4, $0x40880000
+DATA wino27_consts<>+36(SB)/4, $0x40880000
+DATA wino27_consts<>+40(SB)/4, $0x40880000
+DATA wino27_consts<>+44(SB)/4, $0x40880000
+DATA wino27_consts<>+48(SB)/4, $0x40880000
+DATA wino27_consts<>+52(SB)/4, $0x40880000
+DATA wino27_consts<>+56(SB)/4, $0x40880000
+DATA wino27_consts<>+60(SB)/4, $0x40880000
+DATA wino27_consts<>+64(SB)/4, $0x40200000
+DATA wino27_consts<>+68(SB)/4, $0x40200000
+DATA wino27_consts<>+72(SB)/4, $0x40200000
+DATA wino27_consts<>+76(SB)/4, $0x40200000
+DATA wino27_consts<>+80(SB)/4, $0x40200000
+DATA wino27_consts<>+84(SB)/4, $0x40200000
+DATA wino27_consts<>+88(SB)/4, $0x40200000
+DATA wino27_consts<>+92(SB)/4, $0x40200000
+DATA wino27_consts<>+96(SB)/4, $0x3e800000
+DATA wino27_consts<>+100(SB)/4, $0x3e800000
+DATA wino27_consts<>+104(SB)/4, $0x3e800000
+DATA wino27_consts<>+108(SB)/4, $0x3e800000
+DATA wino27_consts<>+112(SB)/4, $0x3e800000
+DATA wino27_consts<>+116(SB)/4, $0x3e800000
+DATA wino27_consts<>+120(SB)/4, $0x3e800000
+DATA wino27_consts<>+124(SB)/4, $0x3e800000
+DATA wino27_consts<>+128(SB)/4, $0x3fa00000
+DATA wino27_consts<>+132(SB)/4, $0x3fa00000
+DATA wino27_consts<>+136(SB)/4, $0x3fa00000
+DATA wino27_consts<>+140(SB)/4, $0x3fa00000
+DATA wino27_consts<>+144(SB)/4, $0x3fa00000
+DATA wino27_consts<>+148(SB)/4, $0x3fa00000
+DATA wino27_consts<>+152(SB)/4, $0x3fa00000
+DATA wino27_consts<>+156(SB)/4, $0x3fa00000
+DATA wino27_consts<>+160(SB)/4, $0x3f000000
+DATA wino27_consts<>+164(SB)/4, $0x3f000000
+DATA wino27_consts<>+168(SB)/4, $0x3f000000
+DATA wino27_consts<>+172(SB)/4, $0x3f000000
+DATA wino27_consts<>+176(SB)/4, $0x3f000000
+DATA wino27_consts<>+180(SB)/4, $0x3f000000
+DATA wino27_consts<>+184(SB)/4, $0x3f000000
+DATA wino27_consts<>+188(SB)/4, $0x3f000000
+DATA wino27_consts<>+192(SB)/4, $0x40000000
+DATA wino27_consts<>+196(SB)/4, $0x40000000
+DATA wino27_consts<>+200(SB)/4, $0x40000000
+DATA wino27_consts<>+204(SB)/4, $0x40000000
+DATA wino27_consts<>+208(SB)/4, $0x40000000
+DATA wino27_consts<>+212(SB)/4, $0x40000000
+DATA wino27_consts<>+216(SB)/4, $0x40000000
+DATA wino27_consts<>+220(SB)/4, $0x40000000
+DATA wino27_consts<>+224(SB)/4, $0x40800000
+DATA wino27_consts<>+228(SB)/4, $0x40800000
+DATA wino27_consts<>+232(SB)/4, $0x40800000
+DATA wino27_consts<>+236(SB)/4, $0x40800000
+DATA wino27_consts<>+240(SB)/4, $0x40800000
+DATA wino27_consts<>+244(SB)/4, $0x40800000
+DATA wino27_consts<>+248(SB)/4, $0x40800000
+DATA wino27_consts<>+252(SB)/4, $0x40800000
+DATA wino27_consts<>+256(SB)/4, $0x40a00000
+DATA wino27_consts<>+260(SB)/4, $0x40a00000
+DATA wino27_consts<>+264(SB)/4, $0x40a00000
+DATA wino27_consts<>+268(SB)/4, $0x40a00000
+DATA wino27_consts<>+272(SB)/4, $0x40a00000
+DATA wino27_consts<>+276(SB)/4, $0x40a00000
+DATA wino27_consts<>+280(SB)/4, $0x40a00000
+DATA wino27_consts<>+284(SB)/4, $0x40a00000
+GLOBL wino27_consts<>(SB), RODATA|NOPTR, $288
+
+// func wino27OutputRowsF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, nrows int, ntr int, bias float32, relu bool)
+// Requires: AVX, AVX2
+TEXT ·wino27OutputRowsF32AVX2(SB), NOSPLIT, $0-93
+	MOVQ         m_base+0(FP), R9
+	MOVQ         me+24(FP), AX
+	SHLQ         $0x02, AX
+	LEAQ         (AX)(AX*2), BX
+	MOVQ         out_base+32(FP), R11
+	MOVQ         ldo+56(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         ncols+64(FP), R13
+	MOVQ         ntr+80(FP), R12
+	LEAQ         (R8)(R8*1), R14
+	SHLQ         $0x02, R13
+	VBROADCASTSS bias+88(FP), Y14
+	VXORPS       Y15, Y15, Y15
+
+wino27OutputRowsF32AVX2_row:
+	MOVQ R9, SI
+	MOVQ R11, DI
+	MOVQ ncols+64(FP), CX
+
+wino27OutputRowsF32AVX2_loop:
+	CMPQ    CX, $0x04
+	JLE     wino27OutputRowsF32AVX2_tail
+	CMPQ    CX, $0x08
+	JL      wino27OutputRowsF32AVX2_masked8
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu8
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputRowsF32AVX2_norelu8:
+	VMOVUPS Y8, (DI)
+	CMPQ    nrows+72(FP), $0x02
+	JL      wino27OutputRowsF32AVX2_skip8
+	VMOVUPS Y9, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_skip8:
+	ADDQ $0x20, SI
+	ADDQ $0x20, DI
+	SUBQ $0x08, CX
+	JG   wino27OutputRowsF32AVX2_loop
+	JMP  wino27OutputRowsF32AVX2_rowend
+
+wino27OutputRowsF32AVX2_masked8:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu8m
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputRowsF32AVX2_norelu8m:
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     wino27_iota<>+0(SB), Y1, Y0
+	VMASKMOVPS   Y8, Y0, (DI)
+	CMPQ         nrows+72(FP), $0x02
+	JL           wino27OutputRowsF32AVX2_mskip8
+	VMASKMOVPS   Y9, Y0, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_mskip8:
+	ADDQ $0x20, SI
+	ADDQ $0x20, DI
+	JMP  wino27OutputRowsF32AVX2_rowend
+
+wino27OutputRowsF32AVX2_tail:
+	CMPQ    CX, $0x04
+	JL      wino27OutputRowsF32AVX2_masked4
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu4
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputRowsF32AVX2_norelu4:
+	VMOVUPS X8, (DI)
+	CMPQ    nrows+72(FP), $0x02
+	JL      wino27OutputRowsF32AVX2_skip4
+	VMOVUPS X9, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_skip4:
+	ADDQ $0x10, SI
+	ADDQ $0x10, DI
+	JMP  wino27OutputRowsF32AVX2_rowend
+
+wino27OutputRowsF32AVX2_masked4:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+92(FP), $0x00
+	JE      wino27OutputRowsF32AVX2_norelu4m
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputRowsF32AVX2_norelu4m:
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, X1
+	VPCMPGTD     wino27_iota<>+0(SB), X1, X0
+	VMASKMOVPS   X8, X0, (DI)
+	CMPQ         nrows+72(FP), $0x02
+	JL           wino27OutputRowsF32AVX2_mskip4
+	VMASKMOVPS   X9, X0, (DI)(R8*1)
+
+wino27OutputRowsF32AVX2_mskip4:
+	ADDQ $0x10, SI
+	ADDQ $0x10, DI
+
+wino27OutputRowsF32AVX2_rowend:
+	ADDQ R13, R9
+	ADDQ R14, R11
+	DECQ R12
+	JNZ  wino27OutputRowsF32AVX2_row
+	VZEROUPPER
+	RET
+
+DATA wino27_iota<>+0(SB)/4, $0x00000000
+DATA wino27_iota<>+4(SB)/4, $0x00000001
+DATA wino27_iota<>+8(SB)/4, $0x00000002
+DATA wino27_iota<>+12(SB)/4, $0x00000003
+DATA wino27_iota<>+16(SB)/4, $0x00000004
+DATA wino27_iota<>+20(SB)/4, $0x00000005
+DATA wino27_iota<>+24(SB)/4, $0x00000006
+DATA wino27_iota<>+28(SB)/4, $0x00000007
+DATA wino27_iota<>+32(SB)/4, $0x00000008
+DATA wino27_iota<>+36(SB)/4, $0x00000009
+DATA wino27_iota<>+40(SB)/4, $0x0000000a
+DATA wino27_iota<>+44(SB)/4, $0x0000000b
+DATA wino27_iota<>+48(SB)/4, $0x0000000c
+DATA wino27_iota<>+52(SB)/4, $0x0000000d
+DATA wino27_iota<>+56(SB)/4, $0x0000000e
+DATA wino27_iota<>+60(SB)/4, $0x0000000f
+GLOBL wino27_iota<>(SB), RODATA|NOPTR, $64
+
+// func wino27OutputZipF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, rows int, bias float32, relu bool)
+// Requires: AVX, AVX2
+TEXT ·wino27OutputZipF32AVX2(SB), NOSPLIT, $0-85
+	MOVQ         m_base+0(FP), R9
+	MOVQ         me+24(FP), AX
+	SHLQ         $0x02, AX
+	LEAQ         (AX)(AX*2), BX
+	MOVQ         out_base+32(FP), R11
+	MOVQ         ldo+56(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         ncols+64(FP), R13
+	MOVQ         rows+72(FP), R12
+	INCQ         R13
+	SHRQ         $0x01, R13
+	MOVQ         R8, R14
+	SHLQ         $0x02, R13
+	VBROADCASTSS bias+80(FP), Y14
+	VXORPS       Y15, Y15, Y15
+
+wino27OutputZipF32AVX2_row:
+	MOVQ R9, SI
+	MOVQ R11, DI
+	MOVQ ncols+64(FP), CX
+
+wino27OutputZipF32AVX2_loop:
+	CMPQ    CX, $0x08
+	JLE     wino27OutputZipF32AVX2_tail
+	CMPQ    CX, $0x10
+	JL      wino27OutputZipF32AVX2_masked8
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu8
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputZipF32AVX2_norelu8:
+	VUNPCKLPS  Y9, Y8, Y10
+	VUNPCKHPS  Y9, Y8, Y11
+	VPERM2F128 $0x20, Y11, Y10, Y12
+	VPERM2F128 $0x31, Y11, Y10, Y13
+	VMOVUPS    Y12, (DI)
+	VMOVUPS    Y13, 32(DI)
+	ADDQ       $0x20, SI
+	ADDQ       $0x40, DI
+	SUBQ       $0x10, CX
+	JG         wino27OutputZipF32AVX2_loop
+	JMP        wino27OutputZipF32AVX2_rowend
+
+wino27OutputZipF32AVX2_masked8:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(BX*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(AX*1), Y5
+	VMOVUPS (R10)(AX*2), Y6
+	VMOVUPS (R10)(BX*1), Y7
+	VADDPS  Y2, Y1, Y8
+	VADDPS  Y4, Y3, Y10
+	VADDPS  Y10, Y8, Y8
+	VADDPS  Y6, Y5, Y10
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VSUBPS  Y2, Y1, Y9
+	VSUBPS  Y4, Y3, Y10
+	VADDPS  Y10, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VSUBPS  Y6, Y5, Y10
+	VMULPS  wino27_consts<>+160(SB), Y10, Y10
+	VADDPS  Y7, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y14, Y9, Y9
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu8m
+	VMAXPS  Y8, Y15, Y8
+	VMAXPS  Y9, Y15, Y9
+
+wino27OutputZipF32AVX2_norelu8m:
+	VUNPCKLPS    Y9, Y8, Y10
+	VUNPCKHPS    Y9, Y8, Y11
+	VPERM2F128   $0x20, Y11, Y10, Y12
+	VPERM2F128   $0x31, Y11, Y10, Y13
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     wino27_iota<>+0(SB), Y1, Y0
+	VMASKMOVPS   Y12, Y0, (DI)
+	VPCMPGTD     wino27_iota<>+32(SB), Y1, Y0
+	VMASKMOVPS   Y13, Y0, 32(DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x40, DI
+	JMP          wino27OutputZipF32AVX2_rowend
+
+wino27OutputZipF32AVX2_tail:
+	CMPQ    CX, $0x08
+	JL      wino27OutputZipF32AVX2_masked4
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu4
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputZipF32AVX2_norelu4:
+	VUNPCKLPS X9, X8, X10
+	VUNPCKHPS X9, X8, X11
+	VMOVUPS   X10, (DI)
+	VMOVUPS   X11, 16(DI)
+	ADDQ      $0x10, SI
+	ADDQ      $0x20, DI
+	JMP       wino27OutputZipF32AVX2_rowend
+
+wino27OutputZipF32AVX2_masked4:
+	LEAQ    (SI)(AX*4), R10
+	VMOVUPS (SI), X0
+	VMOVUPS (SI)(AX*1), X1
+	VMOVUPS (SI)(AX*2), X2
+	VMOVUPS (SI)(BX*1), X3
+	VMOVUPS (R10), X4
+	VMOVUPS (R10)(AX*1), X5
+	VMOVUPS (R10)(AX*2), X6
+	VMOVUPS (R10)(BX*1), X7
+	VADDPS  X2, X1, X8
+	VADDPS  X4, X3, X10
+	VADDPS  X10, X8, X8
+	VADDPS  X6, X5, X10
+	VADDPS  X0, X10, X10
+	VADDPS  X10, X8, X8
+	VSUBPS  X2, X1, X9
+	VSUBPS  X4, X3, X10
+	VADDPS  X10, X10, X10
+	VADDPS  X10, X9, X9
+	VSUBPS  X6, X5, X10
+	VMULPS  wino27_consts<>+160(SB), X10, X10
+	VADDPS  X7, X10, X10
+	VADDPS  X10, X9, X9
+	VADDPS  X14, X8, X8
+	VADDPS  X14, X9, X9
+	CMPB    relu+84(FP), $0x00
+	JE      wino27OutputZipF32AVX2_norelu4m
+	VMAXPS  X8, X15, X8
+	VMAXPS  X9, X15, X9
+
+wino27OutputZipF32AVX2_norelu4m:
+	VUNPCKLPS    X9, X8, X10
+	VUNPCKHPS    X9, X8, X11
+	VMOVQ        CX, X1
+	VPBROADCASTD X1, X1
+	VPCMPGTD     wino27_iota<>+0(SB), X1, X0
+	VMASKMOVPS   X10, X0, (DI)
+	VPCMPGTD     wino27_iota<>+16(SB), X1, X0
+	VMASKMOVPS   X11, X0, 16(DI)
+	ADDQ         $0x10, SI
+	ADDQ         $0x20, DI
+
+wino27OutputZipF32AVX2_rowend:
+	ADDQ R13, R9
+	ADDQ R14, R11
+	DECQ R12
+	JNZ  wino27OutputZipF32AVX2_row
+	VZEROUPPER
+	RET
+
+// func wino27SplitF32AVX2(dst []float32, ldd int, ev int, od int, src []float32, w int, rows int)
+// Requires: AVX, AVX2
+TEXT ·wino27SplitF32AVX2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), DI
+	MOVQ ldd+24(FP), R8
+	SHLQ $0x02, R8
+	MOVQ ev+32(FP), R9
+	MOVQ od+40(FP), R10
+	MOVQ src_base+48(FP), SI
+	MOVQ w+72(FP), R11
+	MOVQ rows+80(FP), R12
+
+wino27split_row:
+	LEAQ (DI)(R9*4), AX
+	LEAQ (DI)(R10*4), BX
+	MOVQ SI, CX
+	MOVQ R11, DX
+	SHRQ $0x04, DX
+	JZ   wino27split_pairs
+
+wino27split_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, (BX)
+	ADDQ    $0x40, CX
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, BX
+	DECQ    DX
+	JNZ     wino27split_loop
+
+wino27split_pairs:
+	MOVQ R11, DX
+	ANDQ $0x0f, DX
+
+wino27split_pair:
+	CMPQ   DX, $0x02
+	JL     wino27split_last
+	VMOVSS (CX), X0
+	VMOVSS 4(CX), X1
+	VMOVSS X0, (AX)
+	VMOVSS X1, (BX)
+	ADDQ   $0x08, CX
+	ADDQ   $0x04, AX
+	ADDQ   $0x04, BX
+	SUBQ   $0x02, DX
+	JMP    wino27split_pair
+
+wino27split_last:
+	TESTQ  DX, DX
+	JZ     wino27split_rowend
+	VMOVSS (CX), X0
+	VMOVSS X0, (AX)
+
+wino27split_rowend:
+	ADDQ R8, DI
+	LEAQ (SI)(R11*4), SI
+	DECQ R12
+	JNZ  wino27split_row
+	VZEROUPPER
+	RET
+
 // func fmaPeakF32AVX2(n int)
 // Requires: AVX, FMA3
 TEXT ·fmaPeakF32AVX2(SB), NOSPLIT, $0-8

@@ -33,33 +33,37 @@ package kernels
 // output transform reads M back after the 16 GEMMs wrote it.
 const winoChunkFloats = 1 << 19
 
-// winograd reports whether the convolution runs as Winograd: 3×3, stride 1, and
-// enough channels for the GEMMs to dominate the transforms.
 // Winograd reports whether Conv2D computes s with Winograd (F(2×2,3×3) or F(4×4,3×3), chosen by C and O
-// alone) rather than the GEMM. The layout of PackConvWeights depends only on this and on O, C, KH, KW, so
-// callers that pre-pack weights for several input sizes need one packing per value.
+// alone; F(2,7) for 1×7 and 7×1, winograd1d.go) rather than the GEMM. The layout of PackConvWeights
+// depends only on this and on O, C, KH, KW, so callers that pre-pack weights for several input sizes
+// need one packing per value.
 func (s ConvShape) Winograd() bool { return s.winograd() }
 
+// winograd reports whether the convolution runs as Winograd: 3×3, stride 1, and
+// enough channels for the GEMMs to dominate the transforms, or F(2, 7) (wino27).
 func (s ConvShape) winograd() bool {
-	return s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.C >= 16 && s.O >= 16 &&
+	return s.wino27() || s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.C >= 16 && s.O >= 16 &&
 		s.OutH() >= 2 && s.OutW() >= 2
 }
 
 // winoTile returns the output tile of s's Winograd convolution: 4 for F(4×4, 3×3) (see
-// wino43), 2 for F(2×2, 3×3), 0 when s is not Winograd. Among Winograd shapes the choice
-// depends only on C and O, never on H, W or the padding, so a layer packed once per value of
+// wino43), 2 for F(2×2, 3×3) and F(2, 7), 0 when s is not Winograd. Among Winograd shapes the choice
+// depends only on the kernel, C and O, never on H, W or the padding, so a layer packed once per value of
 // Winograd() (as the model's weight cache does) always gets the packing its tile needs.
 func (s ConvShape) winoTile() int {
 	switch {
 	case !s.winograd():
 		return 0
+	case s.wino27():
+		return 2
 	case s.wino43():
 		return 4
 	}
 	return 2
 }
 
-// winoPlan holds the geometry of a Winograd convolution.
+// winoPlan holds the geometry of a Winograd convolution (for F(2, 7), the fields say what
+// wino27Plan says).
 type winoPlan struct {
 	t, ne  int // output tile t×t (2 or 4), ne = (t+2)² GEMMs
 	oh, ow int // output size
@@ -72,6 +76,9 @@ type winoPlan struct {
 }
 
 func (s ConvShape) winoPlan(t int) winoPlan {
+	if s.wino27() {
+		return s.wino27Plan()
+	}
 	p := winoPlan{t: t, ne: (t + 2) * (t + 2), oh: s.OutH(), ow: s.OutW()}
 	p.th, p.tw = (p.oh+t-1)/t, (p.ow+t-1)/t
 	p.hp = t*p.th + 2
@@ -100,7 +107,12 @@ func skew(n int) int {
 
 // winoPackedLen returns the length of the packed transformed weights of tile t: (t+2)² GEMM
 // A matrices of O×C, each packed by packA, winoPlaneLen apart.
-func (s ConvShape) winoPackedLen(t int) int { return (t + 2) * (t + 2) * s.winoPlaneLen() }
+func (s ConvShape) winoPackedLen(t int) int {
+	if s.wino27() {
+		return s.wino27PackedLen()
+	}
+	return (t + 2) * (t + 2) * s.winoPlaneLen()
+}
 
 // winoPlaneLen returns the distance between the packed U_e: packedALen(O, C), skewed.
 func (s ConvShape) winoPlaneLen() int { return skew(packedALen(s.O, s.C)) }
@@ -109,8 +121,13 @@ func (s ConvShape) winoPlaneLen() int { return skew(packedALen(s.O, s.C)) }
 // and packs the (t+2)² O×C matrices by packA into dst (len >= s.winoPackedLen(t)), U_e at
 // e*winoPlaneLen(). It reads w in order within each K block (each write then lands 6 floats
 // after the previous one of its matrix); the arithmetic is float32 for F(2×2) (G's ½s are
-// exact), float64 rounded once for F(4×4) (wino43Weights).
+// exact), float64 rounded once for F(4×4) (wino43Weights). F(2, 7) shapes pack by
+// wino27PackWeights.
 func (s ConvShape) winoPackWeights(t int, w, dst []float32) {
+	if s.wino27() {
+		s.wino27PackWeights(w, dst)
+		return
+	}
 	mp := (s.O + gemmMR - 1) / gemmMR * gemmMR
 	plen := s.winoPlaneLen()
 	kcb := gemmKCFor(s.C)
@@ -310,10 +327,20 @@ func (w *winoConvState) rows(ch int) (ty0, ty1 int) {
 }
 
 // fill writes channels c0..c1-1 of the padded input.
-func (w *winoConvState) fill(c0, c1 int) { w.s.winoFill(w.in, w.pad, w.p, c0, c1) }
+func (w *winoConvState) fill(c0, c1 int) {
+	if w.s.wino27() {
+		w.s.wino27Fill(w.in, w.pad, w.p, c0, c1, w.impl)
+		return
+	}
+	w.s.winoFill(w.in, w.pad, w.p, c0, c1)
+}
 
 // input writes V for channels c0..c1-1 of chunk ch.
 func (w *winoConvState) input(ch, c0, c1 int) {
+	if w.s.wino27() {
+		w.wino27Input(ch, c0, c1)
+		return
+	}
 	p := w.p
 	ty0, ty1 := w.rows(ch)
 	for c := c0; c < c1; c++ {
@@ -357,6 +384,10 @@ func (w *winoConvState) gemm(ch, e0, e1, j0, j1, worker int) {
 
 // output writes the output rows of chunk ch for channels o0..o1-1.
 func (w *winoConvState) output(ch, o0, o1 int) {
+	if w.s.wino27() {
+		w.wino27Output(ch, o0, o1)
+		return
+	}
 	p := w.p
 	ty0, ty1 := w.rows(ch)
 	for o := o0; o < o1; o++ {

@@ -23,8 +23,8 @@ func TestWinogradChosen(t *testing.T) {
 		{ConvShape{C: 16, H: 28, W: 28, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, 2}, // C·O < 1024
 		{ConvShape{C: 64, H: 147, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}, 0},                                   // stride 2
 		{ConvShape{C: 3, H: 299, W: 299, O: 32, KH: 3, KW: 3, SH: 1, SW: 1}, 0},                                    // C < 16
-		{ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}, 0},
-		{ConvShape{C: 32, H: 1, W: 9, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadL: 1, PadR: 1}, 0}, // 1 output row
+		{ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}, 2},                 // F(2, 7)
+		{ConvShape{C: 32, H: 1, W: 9, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadL: 1, PadR: 1}, 0},                     // 1 output row
 	}
 	for _, tt := range tests {
 		if got := tt.s.winoTile(); got != tt.want {
