@@ -509,6 +509,25 @@ func addRowS2F32AVX2(d, r []float32)
 //go:noescape
 func maxRows3F32AVX2(d, r0, r1, r2 []float32, nrows int)
 
+// maxRows3FastF32AVX2 is maxRows3F32AVX2 with 3 rows for inputs without NaN (d's values
+// included): a plain VMAXPS chain, and the sign of a zero maximum set from the AND of the
+// terms (all <= 0 then, so it is -0 only when none is +0), which gives Go's max(-0, +0) =
+// +0; about half the operations of the NaN-exact kernel. Lengths as for maxRows3F32AVX2.
+//
+//go:noescape
+func maxRows3FastF32AVX2(d, r0, r1, r2 []float32)
+
+// maxRows3FastS2F32AVX2 is maxRows3FastF32AVX2 for stride 2. Lengths as for
+// maxRows3S2F32AVX2.
+//
+//go:noescape
+func maxRows3FastS2F32AVX2(d, r0, r1, r2 []float32)
+
+// anyNaNF32AVX2 reports whether any of x[:len(x)/8*8] is a NaN.
+//
+//go:noescape
+func anyNaNF32AVX2(x []float32) bool
+
 // maxRows3S2F32AVX2 is maxRows3F32AVX2 for stride 2 (d[i] = max(d[i], r[2*i+kx])).
 // Lengths are not checked: len(d) is a multiple of 8, the rows hold 2*len(d)+18 values
 // (a step loads 16 from each kx).

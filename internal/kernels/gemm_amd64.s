@@ -3883,6 +3883,176 @@ maxRows3S2F32AVX2_done:
 	VZEROUPPER
 	RET
 
+// func maxRows3FastF32AVX2(d []float32, r0 []float32, r1 []float32, r2 []float32)
+// Requires: AVX, AVX2
+TEXT ·maxRows3FastF32AVX2(SB), NOSPLIT, $0-96
+	MOVQ     d_base+0(FP), DI
+	MOVQ     d_len+8(FP), CX
+	MOVQ     r0_base+24(FP), SI
+	MOVQ     r1_base+48(FP), R10
+	MOVQ     r2_base+72(FP), R11
+	SHRQ     $0x03, CX
+	JZ       maxRows3FastF32AVX2_done
+	VXORPS   Y14, Y14, Y14
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD   $0x1f, Y15, Y15
+
+maxRows3FastF32AVX2_loop:
+	VMOVUPS   (DI), Y0
+	VMOVAPS   Y0, Y1
+	VMOVUPS   (SI), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   4(SI), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   8(SI), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   (R10), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   4(R10), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   8(R10), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   (R11), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   4(R11), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   8(R11), Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VCMPPS    $0x00, Y14, Y0, Y3
+	VANDPS    Y15, Y1, Y1
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, DI
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, R10
+	ADDQ      $0x20, R11
+	DECQ      CX
+	JNZ       maxRows3FastF32AVX2_loop
+
+maxRows3FastF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func maxRows3FastS2F32AVX2(d []float32, r0 []float32, r1 []float32, r2 []float32)
+// Requires: AVX, AVX2
+TEXT ·maxRows3FastS2F32AVX2(SB), NOSPLIT, $0-96
+	MOVQ     d_base+0(FP), DI
+	MOVQ     d_len+8(FP), CX
+	MOVQ     r0_base+24(FP), SI
+	MOVQ     r1_base+48(FP), R10
+	MOVQ     r2_base+72(FP), R11
+	SHRQ     $0x03, CX
+	JZ       maxRows3FastS2F32AVX2_done
+	VXORPS   Y14, Y14, Y14
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD   $0x1f, Y15, Y15
+
+maxRows3FastS2F32AVX2_loop:
+	VMOVUPS   (DI), Y0
+	VMOVAPS   Y0, Y1
+	VMOVUPS   (SI), Y4
+	VMOVUPS   32(SI), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   4(SI), Y4
+	VMOVUPS   36(SI), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   8(SI), Y4
+	VMOVUPS   40(SI), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   (R10), Y4
+	VMOVUPS   32(R10), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   4(R10), Y4
+	VMOVUPS   36(R10), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   8(R10), Y4
+	VMOVUPS   40(R10), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   (R11), Y4
+	VMOVUPS   32(R11), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   4(R11), Y4
+	VMOVUPS   36(R11), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VMOVUPS   8(R11), Y4
+	VMOVUPS   40(R11), Y5
+	VSHUFPS   $0x88, Y5, Y4, Y2
+	VPERMPD   $0xd8, Y2, Y2
+	VMAXPS    Y2, Y0, Y0
+	VANDPS    Y2, Y1, Y1
+	VCMPPS    $0x00, Y14, Y0, Y3
+	VANDPS    Y15, Y1, Y1
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, DI
+	ADDQ      $0x40, SI
+	ADDQ      $0x40, R10
+	ADDQ      $0x40, R11
+	DECQ      CX
+	JNZ       maxRows3FastS2F32AVX2_loop
+
+maxRows3FastS2F32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func anyNaNF32AVX2(x []float32) bool
+// Requires: AVX
+TEXT ·anyNaNF32AVX2(SB), NOSPLIT, $0-25
+	MOVQ   x_base+0(FP), SI
+	MOVQ   x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	SHRQ   $0x03, CX
+	JZ     anyNaN_done
+
+anyNaN_loop:
+	VMOVUPS (SI), Y1
+	VCMPPS  $0x03, Y1, Y1, Y1
+	VORPS   Y1, Y0, Y0
+	ADDQ    $0x20, SI
+	DECQ    CX
+	JNZ     anyNaN_loop
+
+anyNaN_done:
+	VMOVMSKPS Y0, AX
+	TESTL     AX, AX
+	SETNE     AL
+	VZEROUPPER
+	MOVB      AL, ret+24(FP)
+	RET
+
 // func addRows3F32AVX2(d []float32, r0 []float32, r1 []float32, r2 []float32, nrows int)
 // Requires: AVX
 TEXT ·addRows3F32AVX2(SB), NOSPLIT, $0-104

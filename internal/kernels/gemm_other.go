@@ -72,6 +72,15 @@ func addRowS2F32AVX2(d, r []float32) { panic("kernels: no AVX2") }
 // maxRows3F32AVX2 is never called without amd64 assembly.
 func maxRows3F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no AVX2") }
 
+// maxRows3FastF32AVX2 is never called without amd64 assembly.
+func maxRows3FastF32AVX2(d, r0, r1, r2 []float32) { panic("kernels: no AVX2") }
+
+// maxRows3FastS2F32AVX2 is never called without amd64 assembly.
+func maxRows3FastS2F32AVX2(d, r0, r1, r2 []float32) { panic("kernels: no AVX2") }
+
+// anyNaNF32AVX2 is never called without amd64 assembly.
+func anyNaNF32AVX2(x []float32) bool { panic("kernels: no AVX2") }
+
 // maxRows3S2F32AVX2 is never called without amd64 assembly.
 func maxRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no AVX2") }
 

@@ -117,6 +117,7 @@ func maxPool2D(s PoolShape, oh, ow int, in, out []float32, simd bool) {
 		ring.reset()
 		plane := in[c*hw : c*hw+hw]
 		dst := out[c*oh*ow : (c+1)*oh*ow]
+		ring.noNaN = simd && !anyNaNF32AVX2(plane) && !hasNaN(plane[hw/8*8:])
 		for oy := 0; oy < oh; oy++ {
 			drow := dst[oy*ow : oy*ow+ow]
 			for i := range drow {
@@ -167,6 +168,18 @@ type poolRing struct {
 
 	nx  [poolRowLen]int     // avgPool2D: the divisor's columns, per output column
 	div [poolRowLen]float32 // avgPool2D: one output row's divisors
+
+	noNaN bool // maxima: the plane holds no NaN, so the faster kernels give the same bits
+}
+
+// hasNaN reports whether x holds a NaN.
+func hasNaN(x []float32) bool {
+	for _, v := range x {
+		if v != v {
+			return true
+		}
+	}
+	return false
 }
 
 // reset forgets the rows: the next channel begins.
@@ -222,10 +235,14 @@ func poolRow3(s PoolShape, plane, drow []float32, y0, y1 int, add bool, g *poolR
 	switch {
 	case sw == 1 && add:
 		addRows3F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
+	case sw == 1 && g.noNaN: // rows past y1-y0 repeat row 0, which changes no maximum
+		maxRows3FastF32AVX2(d, rows[0], rows[1], rows[2])
 	case sw == 1:
 		maxRows3F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
 	case add:
 		addRows3S2F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
+	case g.noNaN:
+		maxRows3FastS2F32AVX2(d, rows[0], rows[1], rows[2])
 	default:
 		maxRows3S2F32AVX2(d, rows[0], rows[1], rows[2], y1-y0)
 	}
@@ -306,13 +323,13 @@ func (g *poolPlane) setup(s PoolShape, oh, ow int) bool {
 	// A chunk of nch channels computes n = nch*blk/st results rounded up to 8, which read
 	// p up to st*n + 2 rows + 2 floats (runAll pads st*n + 2*wq + 32 <= 8192).
 	g.nch = max(poolPlaneFloats-2*g.wq-48, 0) / g.blk
-	// A chunk of rows output rows reads rows+2 padded rows, plus the kernel's overrun on
-	// the dropped columns (2 floats).
-	g.rows = min((poolPlaneFloats-32)/g.wq-3, poolPlaneFloats/g.wq, oh)
-	if g.st == 2 {
-		return g.nch > 0
+	// A chunk of rows output rows computes n = (rows-1)*wq + ow results rounded up to 8,
+	// reading p up to st*n + 2*wq + 18 (run pads st*n + 2*wq + 32 <= 8192).
+	g.rows = 0
+	if room := poolPlaneFloats - 2*g.wq - 32 - g.st*(ow+7); room >= 0 {
+		g.rows = min(room/(g.st*g.wq)+1, oh)
 	}
-	return g.rows >= 1 && g.wq <= poolRowLen
+	return g.nch > 0 || g.rows >= 1 && g.wq <= poolRowLen
 }
 
 // runAll pools the C planes of in into out: by chunks of channels when they fit, else
@@ -356,10 +373,16 @@ func (g *poolPlane) runAll(s PoolShape, oh, ow int, in, out []float32, add, coun
 			addRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
 		case add:
 			addRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		case anyNaNF32AVX2(p[:(st*n+2*wq+32+7)/8*8]):
+			if st == 1 {
+				maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+			} else {
+				maxRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+			}
 		case st == 1:
-			maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+			maxRows3FastF32AVX2(d, p, p[wq:], p[2*wq:])
 		default:
-			maxRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+			maxRows3FastS2F32AVX2(d, p, p[wq:], p[2*wq:])
 		}
 		if add {
 			divRowF32AVX2(d, g.div[:n])
@@ -386,7 +409,7 @@ func (g *poolPlane) blockDivisors(s PoolShape, oh, ow int, countIncludePad bool)
 // run pools one channel plane into dst (oh×ow) in chunks of rows: averages by AvgPool2D's
 // divisor rule when add, else maxima.
 func (g *poolPlane) run(s PoolShape, oh, ow int, plane, dst []float32, add, countIncludePad bool) {
-	wq := g.wq
+	st, wq := g.st, g.wq
 	pv := float32(0)
 	if !add {
 		pv = float32(math.Inf(-1))
@@ -394,42 +417,46 @@ func (g *poolPlane) run(s PoolShape, oh, ow int, plane, dst []float32, add, coun
 	g.divRow = -1
 	for oy0 := 0; oy0 < oh; oy0 += g.rows {
 		nr := min(g.rows, oh-oy0)
-		// Padded input rows oy0.., then a neutral row for the kernel's overrun.
-		np := nr + 2
-		p := g.p[:(np+1)*wq+32]
-		for j := 0; j*wq < len(p); j++ {
-			row := p[j*wq : min(j*wq+wq, len(p))]
-			iy := oy0 + j - s.PadT
-			if j >= np || iy < 0 || iy >= s.H {
-				fill(row, pv)
-				continue
-			}
-			lo := s.PadL
-			fill(row[:lo], pv)
-			n := copy(row[lo:], plane[iy*s.W:iy*s.W+s.W])
-			fill(row[lo+n:], pv)
+		n := ((nr-1)*wq + ow + 7) / 8 * 8 // results, row r at r*wq
+		p := g.p[:st*n+2*wq+32]
+		fill(p, pv)
+		// Row j of p is padded row st*oy0+j, input row st*oy0+j-PadT; the kept results read
+		// np of them.
+		np := st*(nr-1) + 3
+		j0 := max(s.PadT-st*oy0, 0)
+		iy0 := st*oy0 + j0 - s.PadT
+		if rows := min(np-j0, s.H-iy0); rows > 0 {
+			copyRowsF32AVX2(p[j0*wq+s.PadL:], wq, plane[iy0*s.W:], s.W, rows, s.W)
 		}
-		d := g.d[:nr*wq]
+		d := g.d[:n]
 		fill(d, pv)
-		if add {
+		switch {
+		case add && st == 1:
 			addRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-		} else {
-			maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-		}
-		for r := 0; r < nr; r++ {
-			oy := oy0 + r
-			res := d[r*wq : r*wq+wq]
-			if add {
-				div := g.div[:wq]
-				if g.divRow < 0 || !g.sameDivisors(s, g.divRow, oy) {
-					g.divisors(s, oy, ow, countIncludePad, div)
-					g.divRow = oy
-				}
-				// The same divisions as the scalar loop (VDIVPS rounds as DIVSS does).
-				divRowF32AVX2(res[:(ow+7)/8*8], div[:(ow+7)/8*8])
+		case add:
+			addRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		case anyNaNF32AVX2(p[:len(p)/8*8]) || hasNaN(p[len(p)/8*8:]):
+			if st == 1 {
+				maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+			} else {
+				maxRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
 			}
-			copy(dst[oy*ow:oy*ow+ow], res)
+		case st == 1:
+			maxRows3FastF32AVX2(d, p, p[wq:], p[2*wq:])
+		default:
+			maxRows3FastS2F32AVX2(d, p, p[wq:], p[2*wq:])
 		}
+		for r := 0; add && r < nr; r++ {
+			oy := oy0 + r
+			div := g.div[:wq]
+			if g.divRow < 0 || !g.sameDivisors(s, g.divRow, oy) {
+				g.divisors(s, oy, ow, countIncludePad, div)
+				g.divRow = oy
+			}
+			// The same divisions as the scalar loop (VDIVPS rounds as DIVSS does).
+			divRowF32AVX2(g.d[r*wq:r*wq+(ow+7)/8*8], div[:(ow+7)/8*8])
+		}
+		copyRowsF32AVX2(dst[oy0*ow:], ow, g.d[:], wq, nr, ow)
 	}
 }
 

@@ -55,6 +55,9 @@ func main() {
 	poolRow("addRowS2F32AVX2", 2, addPS)
 	poolRows3("maxRows3F32AVX2", 1, true)
 	poolRows3("maxRows3S2F32AVX2", 2, true)
+	maxRows3Fast("maxRows3FastF32AVX2", 1)
+	maxRows3Fast("maxRows3FastS2F32AVX2", 2)
+	anyNaN()
 	poolRows3("addRows3F32AVX2", 1, false)
 	poolRows3("addRows3S2F32AVX2", 2, false)
 	poolRow("divRowF32AVX2", 1, divPS)
@@ -1106,6 +1109,86 @@ func copyRows() {
 	JNZ(LabelRef("copyRows_row"))
 	Label("copyRows_done")
 	VZEROUPPER()
+	RET()
+}
+
+// maxRows3Fast emits name(d, r0, r1, r2 []float32), the maxRows3 kernel with 3 rows for
+// inputs without NaN: a plain VMAXPS chain, whose value is the maximum, and the sign of a
+// zero maximum fixed from the AND of all the terms' bits (Go's max(-0, +0) is +0, so a zero
+// maximum is -0 only when no term is +0, i.e. when every term, all <= 0, has its sign bit
+// set). 8 outputs per step, d's value included, as in poolRows3.
+func maxRows3Fast(name string, stride int) {
+	TEXT(name, NOSPLIT, "func(d, r0, r1, r2 []float32)")
+	Doc(name + " combines 3 input rows without NaN into a row of 3-wide maxima: see the Go declaration.")
+	d, n := RDI, RCX
+	rows := []GPPhysical{RSI, R10, R11}
+	Load(Param("d").Base(), d)
+	Load(Param("d").Len(), n)
+	Load(Param("r0").Base(), rows[0])
+	Load(Param("r1").Base(), rows[1])
+	Load(Param("r2").Base(), rows[2])
+	SHRQ(U8(3), n)
+	JZ(LabelRef(name + "_done"))
+	acc, and, v, zero, sign := Y0, Y1, Y2, Y14, Y15
+	VXORPS(zero, zero, zero)
+	VPCMPEQD(sign, sign, sign)
+	VPSLLD(U8(31), sign, sign) // 0x80000000
+	Label(name + "_loop")
+	VMOVUPS(Mem{Base: d}, acc)
+	VMOVAPS(acc, and)
+	for _, p := range rows {
+		for kx := 0; kx < 3; kx++ {
+			if stride == 1 {
+				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, v)
+			} else {
+				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, Y4)
+				VMOVUPS(Mem{Base: p, Disp: 4*kx + 32}, Y5)
+				VSHUFPS(U8(0x88), Y5, Y4, v)
+				VPERMPD(U8(0xd8), v, v)
+			}
+			VMAXPS(v, acc, acc)
+			VANDPS(v, and, and)
+		}
+	}
+	VCMPPS(U8(0), zero, acc, Y3) // acc == ±0
+	VANDPS(sign, and, and)
+	VBLENDVPS(Y3, and, acc, acc)
+	VMOVUPS(acc, Mem{Base: d})
+	ADDQ(U8(32), d)
+	for _, p := range rows {
+		ADDQ(U8(32*stride), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// anyNaN emits anyNaNF32AVX2(x []float32) bool: whether any of the first len(x)/8*8 values is
+// a NaN, 8 at a time.
+func anyNaN() {
+	TEXT("anyNaNF32AVX2", NOSPLIT, "func(x []float32) bool")
+	Doc("anyNaNF32AVX2 reports whether x holds a NaN: see the Go declaration.")
+	x, n := RSI, RCX
+	Load(Param("x").Base(), x)
+	Load(Param("x").Len(), n)
+	VXORPS(Y0, Y0, Y0)
+	SHRQ(U8(3), n)
+	JZ(LabelRef("anyNaN_done"))
+	Label("anyNaN_loop")
+	VMOVUPS(Mem{Base: x}, Y1)
+	VCMPPS(U8(3), Y1, Y1, Y1) // unordered: NaN
+	VORPS(Y1, Y0, Y0)
+	ADDQ(U8(32), x)
+	DECQ(n)
+	JNZ(LabelRef("anyNaN_loop"))
+	Label("anyNaN_done")
+	VMOVMSKPS(Y0, EAX)
+	TESTL(EAX, EAX)
+	SETNE(AL)
+	VZEROUPPER()
+	Store(AL, ReturnIndex(0))
 	RET()
 }
 
