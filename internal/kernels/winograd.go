@@ -34,9 +34,8 @@ package kernels
 const winoChunkFloats = 1 << 19
 
 // Winograd reports whether Conv2D computes s with Winograd (F(2×2,3×3) or F(4×4,3×3), chosen by C and O
-// alone; F(2,7) for 1×7 and 7×1, winograd1d.go) rather than the GEMM. The layout of PackConvWeights
-// depends only on this and on O, C, KH, KW, so callers that pre-pack weights for several input sizes
-// need one packing per value.
+// and for many channels by the map; F(2,7) for 1×7 and 7×1, winograd1d.go) rather than the GEMM.
+// Callers that pre-pack a layer's weights for several input sizes key the packing on PackLayout.
 func (s ConvShape) Winograd() bool { return s.winograd() }
 
 // winograd reports whether the convolution runs as Winograd: 3×3, stride 1, and
@@ -48,8 +47,8 @@ func (s ConvShape) winograd() bool {
 
 // winoTile returns the output tile of s's Winograd convolution: 4 for F(4×4, 3×3) (see
 // wino43), 2 for F(2×2, 3×3) and F(2, 7), 0 when s is not Winograd. Among Winograd shapes the choice
-// depends only on the kernel, C and O, never on H, W or the padding, so a layer packed once per value of
-// Winograd() (as the model's weight cache does) always gets the packing its tile needs.
+// depends on the kernel, C and O, and only for 3×3 layers with C·O above wino43MaxCO on the map's
+// area, never on the padding; PackLayout exports it, and the model's weight cache keys on it.
 func (s ConvShape) winoTile() int {
 	switch {
 	case !s.winograd():

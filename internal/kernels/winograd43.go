@@ -16,22 +16,39 @@ package kernels
 // TestWinogradError measures it on real layers and bounds it.
 
 // wino43MinCO and wino43MaxCO bound C·O of the 3×3 stride-1 convolutions that run as
-// F(4×4, 3×3) rather than F(2×2, 3×3) (see wino43). F(4×4)'s tiles are 4× fewer, and the
-// GEMMs' N is the tile count: on 7×7 and 8×8 maps (4 tiles against 16) it runs at 0.45× the
-// speed of F(2×2), on 28×28 and more at 1.15–1.55× (BenchmarkConv2D, AVX-512, one thread).
-// In the supported networks, C·O above 32768 (v1's inception5a/5b, v3's Mixed_7b/c) means
-// 7×7 or 8×8, and C·O below 1024 (v1's "5×5" branches at 28 and 14) means few MACs, where
-// the transforms weigh most and F(4×4) wins nothing. From 1024 up, v3's Conv2d_2a (32→32,
+// F(4×4, 3×3) rather than F(2×2, 3×3) on any map (see wino43). F(4×4)'s tiles are 4× fewer,
+// and the GEMMs' N is the tile count: on 7×7 and 8×8 maps (4 tiles against 16) it runs at
+// 0.45× the speed of F(2×2), on 28×28 and more at 1.15–1.55× (BenchmarkConv2D, AVX-512, one
+// thread). C·O below 1024 (v1's "5×5" branches at 28 and 14) means few MACs, where the
+// transforms weigh most and F(4×4) wins nothing. From 1024 up, v3's Conv2d_2a (32→32,
 // 147×147 out) runs 1.41× faster and IRv1/IRv2's block35 3×3s (32→32, 32→48 at 35×35)
 // 1.10×; the price is v1's 5×5-branch layers at 7×7 and 14×14 (24→64, 32→128, 48→128: 10–50
 // µs each slower, 0.3% of v1), which share C and O with layers on bigger maps.
+//
+// Above wino43MaxCO the map decides (wino43MinArea): v1's inception5a/5b and v3's Mixed_7b/c
+// (7×7, 8×8) stay F(2×2), while IRv1/IRv2's mixed_6a 3×3 (192→192, 256→256 at 35×35) ran
+// 1.46× and 1.39× faster as F(4×4), their mixed_7a 3×3 (256→256 at 17×17) 1.33× and 1.26×
+// (layerprof, AVX-512, one thread), and v4's 192→224 at 35×35 is the same case.
 const wino43MinCO, wino43MaxCO = 1024, 32768
 
-// wino43 reports whether a Winograd shape s (s.winograd()) runs as F(4×4, 3×3). It looks at
-// C and O only, never at H, W or the padding: see winoTile.
+// wino43MinArea is the output area from which shapes with C·O above wino43MaxCO run as
+// F(4×4): 17×17.
+const wino43MinArea = 17 * 17
+
+// wino43 reports whether a Winograd shape s (s.winograd()) runs as F(4×4, 3×3): by C and O,
+// and for C·O above wino43MaxCO by the output area too. The packed weights differ between
+// the tiles, so callers that pack a layer for several input sizes key the packing on
+// PackLayout.
 func (s ConvShape) wino43() bool {
-	return wino43Enabled && s.C*s.O >= wino43MinCO && s.C*s.O <= wino43MaxCO
+	co := s.C * s.O
+	return wino43Enabled && co >= wino43MinCO && (co <= wino43MaxCO || s.OutH()*s.OutW() >= wino43MinArea)
 }
+
+// PackLayout names the layout PackConvWeights gives s's weights: 0 for the GEMM's, else the
+// Winograd tile (2: F(2×2, 3×3) or F(2, 7); 4: F(4×4, 3×3)), which depends on the kernel, the
+// channels and, for 3×3 layers with many channels, the map size. Weights packed for one shape
+// serve any other shape of the same layer with the same PackLayout.
+func (s ConvShape) PackLayout() int { return s.winoTile() }
 
 // wino43Enabled switches F(4×4, 3×3) on; when false every Winograd shape runs as F(2×2, 3×3).
 const wino43Enabled = true

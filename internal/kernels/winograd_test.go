@@ -36,28 +36,38 @@ func TestWinogradChosen(t *testing.T) {
 	}
 }
 
-// TestWinoTileIgnoresMapSize checks that the tile of a Winograd shape depends on C and O
-// only: callers (the model's weight cache) pack once per value of Winograd() and reuse the
-// packing at every input size, so the layout, and with it the tile, must not change with H,
-// W or the padding.
-func TestWinoTileIgnoresMapSize(t *testing.T) {
+// TestPackLayout checks the tile choice's contract with callers that pack a layer once per
+// PackLayout (the model's weight cache): PackConvWeights gives the length of that layout;
+// for C·O up to wino43MaxCO the tile never depends on the map; above it, F(4×4) exactly from
+// 17×17 outputs. The padding never matters.
+func TestPackLayout(t *testing.T) {
 	for _, c := range []int{16, 24, 32, 48, 64, 96, 128, 160, 192, 256, 448} {
 		for _, o := range []int{16, 32, 48, 64, 96, 128, 192, 208, 256, 320, 384} {
 			tile := 0
 			for _, hw := range []int{2, 3, 4, 5, 7, 8, 9, 14, 17, 35, 73, 147} {
 				for _, pad := range []int{0, 1} {
 					s := ConvShape{C: c, H: hw, W: hw + 1, O: o, KH: 3, KW: 3, SH: 1, SW: 1, PadT: pad, PadL: pad, PadB: pad, PadR: pad}
-					got := s.winoTile()
+					got := s.PackLayout()
 					if got == 0 {
 						continue
 					}
+					if n := len(PackConvWeights(s, make([]float32, o*c*9))); n != s.winoPackedLen(got) {
+						t.Fatalf("C=%d O=%d: packed %d floats, want %d", c, o, n, s.winoPackedLen(got))
+					}
+					if c*o > wino43MaxCO {
+						want := 2
+						if c*o >= wino43MinCO && s.OutH()*s.OutW() >= wino43MinArea {
+							want = 4
+						}
+						if got != want {
+							t.Fatalf("C=%d O=%d at %d×%d out: tile %d, want %d", c, o, s.OutH(), s.OutW(), got, want)
+						}
+						continue
+					}
 					if tile != 0 && got != tile {
-						t.Fatalf("C=%d O=%d: winoTile() is %d at %d×%d pad %d, %d elsewhere", c, o, got, hw, hw+1, pad, tile)
+						t.Fatalf("C=%d O=%d: PackLayout() is %d at %d×%d pad %d, %d elsewhere", c, o, got, hw, hw+1, pad, tile)
 					}
 					tile = got
-					if n := len(PackConvWeights(s, make([]float32, o*c*9))); n != s.winoPackedLen(tile) {
-						t.Fatalf("C=%d O=%d: packed %d floats, want %d", c, o, n, s.winoPackedLen(tile))
-					}
 				}
 			}
 		}

@@ -133,7 +133,7 @@ func TestFlatBlockErrorsNameALayer(t *testing.T) {
 // nothing runs in parallel; the kernels give the same bits for any split.
 func TestThreadsBitIdentical(t *testing.T) {
 	for _, v := range []*Variant{v3, irv2} {
-		m := fillModel(t, v, "threads")
+		m := fillModel(t, v, "threads", func(m *Model) { m.PackFor = []int{107} })
 		x := fill.Tensor("threads", "x", []int{3, 3, 107, 107}, "input")
 		var want []float32
 		for _, threads := range []int{1, 2, 3, 4} {
@@ -183,5 +183,29 @@ func TestPackFor(t *testing.T) {
 	}
 	if _, err := fillModel(t, v3, "packfor").Layers(299, 299); err == nil {
 		t.Error("Layers without KeepWeights: no error")
+	}
+
+	// A layer whose Winograd tile depends on the map (IRv1's mixed_6a 3×3, 192→192: F(4×4) at
+	// 35×35, F(2×2) on the smaller map of a 139×139 input) is packed once per layout.
+	small := fill.Tensor("packfor", "x", []int{1, 3, 139, 139}, "input")
+	classes := New(irv1).Classes()
+	err = fillModel(t, irv1, "packfor").ForwardRaw(small, 1, 139, 139, make([]float32, classes))
+	if err == nil || !strings.Contains(err.Error(), "mixed_6a") {
+		t.Fatalf("irv1 at 139×139 packed for 299: %v", err)
+	}
+	keep := fillModel(t, irv1, "packfor", func(m *Model) { m.KeepWeights = true })
+	both := fillModel(t, irv1, "packfor", func(m *Model) { m.PackFor = []int{299, 139} })
+	for _, size := range []int{299, 139, 299} {
+		xs := fill.Tensor("packfor", "x", []int{1, 3, size, size}, "input")
+		a, b := make([]float32, classes), make([]float32, classes)
+		if err := keep.ForwardRaw(xs, 1, size, size, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := both.ForwardRaw(xs, 1, size, size, b); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a, b) {
+			t.Errorf("irv1 at %d: PackFor and KeepWeights give different logits", size)
+		}
 	}
 }

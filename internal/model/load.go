@@ -94,24 +94,24 @@ func (m MapSource) Tensor(name string) ([]int, []float32, bool) {
 // layerWeights is a convolution or linear layer after batch-norm folding: w in OIHW ([out][in] for linear),
 // b of length out (never nil), and w packed for the convolution kernels, once per kernel layout.
 type layerWeights struct {
-	w, b   []float32          // folded; w is nil once packed unless the model keeps its weights
-	packed map[bool][]float32 // by ConvShape.Winograd()
+	w, b   []float32         // folded; w is nil once packed unless the model keeps its weights
+	packed map[int][]float32 // by ConvShape.PackLayout()
 }
 
 // pack returns w packed for kernels.Conv2DPacked on shape s, packing it on first use for that layout.
 func (l *layerWeights) pack(s kernels.ConvShape) ([]float32, error) {
-	wino := s.Winograd()
-	if p, ok := l.packed[wino]; ok {
+	layout := s.PackLayout()
+	if p, ok := l.packed[layout]; ok {
 		return p, nil
 	}
 	if l.w == nil {
 		return nil, errDropped
 	}
 	if l.packed == nil {
-		l.packed = map[bool][]float32{}
+		l.packed = map[int][]float32{}
 	}
 	p := kernels.PackConvWeights(s, l.w)
-	l.packed[wino] = p
+	l.packed[layout] = p
 	return p, nil
 }
 

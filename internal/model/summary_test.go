@@ -68,8 +68,8 @@ func TestSummaryTotals(t *testing.T) {
 // to them, and each image's class-activation map averages to its logit.
 func TestRunOutputs(t *testing.T) {
 	for _, v := range []*Variant{v1BN, irv1} { // irv1's head is two linear layers with a folded BN
-		m := fillModel(t, v, "outputs")
 		const n, size = 2, 139
+		m := fillModel(t, v, "outputs", func(m *Model) { m.PackFor = []int{size} })
 		x := fill.Tensor("outputs", "x", []int{n, 3, size, size}, "input")
 		fs, err := m.FeatureShape(size, size)
 		if err != nil {
