@@ -12,9 +12,13 @@ package kernels
 //
 // Per chunk of tile rows (sized so that V and M stay within a few MiB):
 //
-//	V_e[c][t] = (Bᵀ d_c(t) B)_e       wino23Input, 8 tiles per step
+//	V_e[c][t] = (Bᵀ d_c(t) B)_e       wino23Input, 8 tiles per step (a row's last: 4)
 //	M_e = U_e · V_e, e = 0..15         16 GEMMs, O×C by C×tiles
-//	out tile t = Aᵀ M(t) A + bias     wino23Output, 8 tiles per step, ReLU fused
+//	out tile t = Aᵀ M(t) A + bias     wino23Output, 8 tiles per step (a row's last: 4), ReLU fused
+//
+// A row's last step takes 4 tiles (xmm) when that covers the row: rows of 4 tiles (8×8 and
+// 7×7 maps with F(2×2), 14×14 with F(4×4)) transform 4 tiles where an 8-tile step did 8, and
+// 35×35 rows (9 tiles with F(4×4), 18 with F(2×2)) 12 and 20 where 8-tile steps did 16 and 24.
 //
 // The transforms use only additions and subtractions (Bᵀ, Aᵀ hold 0 and ±1), and G's ½s
 // are exact, so the error stays that of the float32 sums (TestWinogradError).
@@ -68,7 +72,7 @@ type winoPlan struct {
 	t, ne  int // output tile t×t (2 or 4), ne = (t+2)² GEMMs
 	oh, ow int // output size
 	th, tw int // tiles: ceil(oh/t) × ceil(ow/t)
-	hp, wp int // padded input plane: rows 0..t*th+1, columns with room for 8-tile steps
+	hp, wp int // padded input plane: rows 0..t*th+1, columns with room for the last step
 	mp     int // O rounded up to 6
 	rows   int // tile rows per chunk
 	ld     int // leading dimension of V_e and M_e rows: the chunk's tiles, rounded up, plus slack
@@ -82,14 +86,14 @@ func (s ConvShape) winoPlan(t int) winoPlan {
 	p := winoPlan{t: t, ne: (t + 2) * (t + 2), oh: s.OutH(), ow: s.OutW()}
 	p.th, p.tw = (p.oh+t-1)/t, (p.ow+t-1)/t
 	p.hp = t*p.th + 2
-	// An 8-tile step reads 8t+2 columns from t*tx (F(2×2)), 8t+4 (F(4×4): see wino43Input).
-	p.wp = t*((p.tw+7)/8*8) + t
+	// A row's steps read t·ceil(tw/4)·4 + 2 columns (F(2×2)), + 4 (F(4×4): see wino43Input).
+	p.wp = t*((p.tw+3)/4*4) + t
 	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
 	// At least 64 tiles per chunk, or the GEMMs' 16-column strips run short.
 	p.rows = min(p.th, max(winoChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
 	chunks := (p.th + p.rows - 1) / p.rows
 	p.rows = (p.th + chunks - 1) / chunks // chunks of equal rows, not a short last one
-	// An 8-tile step writes (input) or reads (output) up to 7 tiles past the chunk; the GEMM
+	// A 4-tile step writes (input) or reads (output) up to 3 tiles past the chunk; the GEMM
 	// reads whole 16-column strips.
 	p.ld = (p.rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
 	p.ve, p.me = skew(s.C*p.ld), skew(p.mp*p.ld)
@@ -431,9 +435,9 @@ func (s ConvShape) winoFill(in, pad []float32, p winoPlan, c0, c1 int) {
 }
 
 // wino23InputF32Generic computes the input transform V = Bᵀ d B of tiles 0..n-1 of a row of
-// tiles, rounded up to a multiple of 8 (tiles n.. are written too, from the columns after):
+// tiles, rounded up to a multiple of 4 (tiles n.. are written too, from the columns after):
 //
-//	for j := 0; j < (n+7)/8*8; j++ {
+//	for j := 0; j < (n+3)/4*4; j++ {
 //		d[r][q] = src[r*wp + 2*j + q]                 // r, q < 4
 //		t[0] = d[0]-d[2]; t[1] = d[1]+d[2]; t[2] = d[2]-d[1]; t[3] = d[1]-d[3] // rows
 //		V[r][0] = t[r][0]-t[r][2]; V[r][1] = t[r][1]+t[r][2]
@@ -441,7 +445,7 @@ func (s ConvShape) winoFill(in, pad []float32, p winoPlan, c0, c1 int) {
 //		dst[(r*4+q)*ve + j] = V[r][q]
 //	}
 func wino23InputF32Generic(src []float32, wp int, dst []float32, ve, n int) {
-	n = (n + 7) / 8 * 8
+	n = (n + 3) / 4 * 4
 	s0 := src[:2*n+2]
 	s1 := src[wp : wp+2*n+2]
 	s2 := src[2*wp : 2*wp+2*n+2]
