@@ -186,16 +186,21 @@ func BenchmarkPoolImpls(b *testing.B) {
 	}
 }
 
-// BenchmarkConv2DBatch runs the 1×1 layers of the table on batches of n images with the
-// active implementation: "loop" is n calls of Conv2DPacked (the per-image path), "batch"
+// BenchmarkConv2DBatch runs the 1×1 layers of the table on batches of 1 and 8 images, and
+// the 3×3 Winograd layers that run batched (winoBatch) on batches of 4, with the active
+// implementation: "loop" is n calls of Conv2DPacked (the per-image path), "batch"
 // one Conv2DPackedBatch. GFLOP/s counts the whole batch.
 func BenchmarkConv2DBatch(b *testing.B) {
 	for _, bm := range convBenchmarks {
 		s := bm.s
-		if s.KH != 1 || s.KW != 1 {
+		sizes := []int{1, 8}
+		switch {
+		case s.winoBatch(4):
+			sizes = []int{4}
+		case s.KH != 1 || s.KW != 1:
 			continue
 		}
-		for _, n := range []int{1, 8} {
+		for _, n := range sizes {
 			for _, threads := range []int{1, 2} {
 				for _, mode := range []string{"loop", "batch"} {
 					b.Run(fmt.Sprintf("%s/n=%d/threads=%d/%s", bm.name, n, threads, mode), func(b *testing.B) {
