@@ -146,34 +146,14 @@ func (k isa) wino43Input(src []float32, wp int, dst []float32, ve, n int) {
 }
 
 // wino43Output computes a row of F(4×4, 3×3) output transforms: see wino43OutputF32Generic.
-// The kernel stores whole steps of 4 tiles × 4 rows: rows of the tile row that fit take them
-// in place, the rest goes through a local 4×32 tile.
 func (k isa) wino43Output(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
 	if k == isaGeneric {
 		wino43OutputF32Generic(m, me, out, ldo, ncols, nrows, bias, relu)
 		return
 	}
 	_ = m[35*me+(ncols+15)/16*4-1]
-	full := 0 // tiles stored in place
-	if nrows == 4 {
-		full = ncols / 16 * 4
-		_ = out[3*ldo+4*full-1]
-	}
-	if full > 0 {
-		wino43OutputF32AVX2(m, me, out, ldo, full, bias, relu)
-	}
-	var tmp [4 * 32]float32
-	for j := full; 4*j < ncols; j += 8 {
-		n := 8 // tiles of this step: 4 when they cover the rest
-		if ncols-4*j <= 16 {
-			n = 4
-		}
-		wino43OutputF32AVX2(m[j:], me, tmp[:], 32, n, bias, relu)
-		w := min(32, ncols-4*j)
-		for i := 0; i < nrows; i++ {
-			copy(out[i*ldo+4*j:i*ldo+4*j+w], tmp[32*i:32*i+w])
-		}
-	}
+	_ = out[(nrows-1)*ldo+ncols-1]
+	wino43OutputF32AVX2(m, me, out, ldo, ncols, nrows, bias, relu)
 }
 
 // gemmF32_6x16AVX2 computes one 6×16 tile of C over a kc-long stretch of K, holding the
@@ -324,16 +304,17 @@ func wino23OutputF32AVX2(m []float32, me int, out []float32, ldo, ncols, nrows i
 //go:noescape
 func wino43InputF32AVX2(src []float32, wp int, dst []float32, ve, n int)
 
-// wino43OutputF32AVX2 computes the Winograd F(4×4, 3×3) output transforms of n tiles (a
-// multiple of 4; 8 per step, the last 4 in xmm) and stores all 4 rows and 4n columns, bias
-// and ReLU included:
+// wino43OutputF32AVX2 computes the Winograd F(4×4, 3×3) output transforms of a row of
+// tiles, 8 tiles (32 output columns) per step and a last one of 4 (xmm) when that covers the
+// row, bias and ReLU included; steps that do not fit in columns < ncols and rows < nrows
+// (nrows <= 4) store masked (VMASKMOVPS):
 //
-//	… the loop of wino43OutputF32Generic with ncols = 4n, nrows = 4
+//	… the loop of wino43OutputF32Generic
 //
-// Lengths are not checked: m holds 35*me+n floats, out 3*ldo+4n.
+// Lengths are not checked: m holds 35*me+(ncols+15)/16*4 floats, out (nrows-1)*ldo+ncols.
 //
 //go:noescape
-func wino43OutputF32AVX2(m []float32, me int, out []float32, ldo, n int, bias float32, relu bool)
+func wino43OutputF32AVX2(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)
 
 // fmaPeakF32AVX2 runs a register-only loop of FMAs:
 //

@@ -1885,19 +1885,53 @@ DATA wino43_consts<>+4(SB)/4, $0x40800000
 DATA wino43_consts<>+8(SB)/4, $0x41000000
 GLOBL wino43_consts<>(SB), RODATA|NOPTR, $12
 
-// func wino43OutputF32AVX2(m []float32, me int, out []float32, ldo int, n int, bias float32, relu bool)
-// Requires: AVX, FMA3
-TEXT ·wino43OutputF32AVX2(SB), $768-77
+DATA wino43_iota<>+0(SB)/4, $0x00000000
+DATA wino43_iota<>+4(SB)/4, $0x00000001
+DATA wino43_iota<>+8(SB)/4, $0x00000002
+DATA wino43_iota<>+12(SB)/4, $0x00000003
+DATA wino43_iota<>+16(SB)/4, $0x00000004
+DATA wino43_iota<>+20(SB)/4, $0x00000005
+DATA wino43_iota<>+24(SB)/4, $0x00000006
+DATA wino43_iota<>+28(SB)/4, $0x00000007
+DATA wino43_iota<>+32(SB)/4, $0x00000008
+DATA wino43_iota<>+36(SB)/4, $0x00000009
+DATA wino43_iota<>+40(SB)/4, $0x0000000a
+DATA wino43_iota<>+44(SB)/4, $0x0000000b
+DATA wino43_iota<>+48(SB)/4, $0x0000000c
+DATA wino43_iota<>+52(SB)/4, $0x0000000d
+DATA wino43_iota<>+56(SB)/4, $0x0000000e
+DATA wino43_iota<>+60(SB)/4, $0x0000000f
+DATA wino43_iota<>+64(SB)/4, $0x00000010
+DATA wino43_iota<>+68(SB)/4, $0x00000011
+DATA wino43_iota<>+72(SB)/4, $0x00000012
+DATA wino43_iota<>+76(SB)/4, $0x00000013
+DATA wino43_iota<>+80(SB)/4, $0x00000014
+DATA wino43_iota<>+84(SB)/4, $0x00000015
+DATA wino43_iota<>+88(SB)/4, $0x00000016
+DATA wino43_iota<>+92(SB)/4, $0x00000017
+DATA wino43_iota<>+96(SB)/4, $0x00000018
+DATA wino43_iota<>+100(SB)/4, $0x00000019
+DATA wino43_iota<>+104(SB)/4, $0x0000001a
+DATA wino43_iota<>+108(SB)/4, $0x0000001b
+DATA wino43_iota<>+112(SB)/4, $0x0000001c
+DATA wino43_iota<>+116(SB)/4, $0x0000001d
+DATA wino43_iota<>+120(SB)/4, $0x0000001e
+DATA wino43_iota<>+124(SB)/4, $0x0000001f
+GLOBL wino43_iota<>(SB), RODATA|NOPTR, $128
+
+// func wino43OutputF32AVX2(m []float32, me int, out []float32, ldo int, ncols int, nrows int, bias float32, relu bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·wino43OutputF32AVX2(SB), $800-85
 	MOVQ         m_base+0(FP), SI
 	MOVQ         me+24(FP), AX
 	SHLQ         $0x02, AX
 	MOVQ         out_base+32(FP), R8
 	MOVQ         ldo+56(FP), R9
 	SHLQ         $0x02, R9
-	MOVQ         n+64(FP), CX
-	SHRQ         $0x02, CX
-	JZ           wino43out_done
-	MOVB         relu+76(FP), R11
+	MOVQ         ncols+64(FP), CX
+	TESTQ        CX, CX
+	JLE          wino43out_done
+	MOVB         relu+84(FP), R11
 	LEAQ         (R9)(R9*2), R10
 	LEAQ         (AX)(AX*2), BX
 	LEAQ         (AX)(AX*4), DX
@@ -1907,12 +1941,16 @@ TEXT ·wino43OutputF32AVX2(SB), $768-77
 	VBROADCASTSS wino43_consts<>+0(SB), Y10
 	VBROADCASTSS wino43_consts<>+4(SB), Y11
 	VBROADCASTSS wino43_consts<>+8(SB), Y12
-	VBROADCASTSS bias+72(FP), Y13
+	VBROADCASTSS bias+80(FP), Y13
 	VXORPS       Y14, Y14, Y14
 
 wino43out_loop:
-	CMPQ        CX, $0x02
-	JL          wino43out_tail
+	CMPQ        CX, $0x10
+	JLE         wino43out_tail
+	CMPQ        CX, $0x20
+	JL          wino43out_masked8
+	CMPQ        nrows+72(FP), $0x04
+	JL          wino43out_masked8
 	LEAQ        (SI), DI
 	VMOVUPS     (DI), Y0
 	VMOVUPS     (DI)(R12*1), Y1
@@ -2074,13 +2112,13 @@ wino43out_loop:
 	VADDPS      Y13, Y2, Y2
 	VADDPS      Y13, Y4, Y4
 	TESTB       R11, R11
-	JZ          wino43out_norelu8_0
+	JZ          wino43out_8_false_norelu0
 	VMAXPS      Y0, Y14, Y0
 	VMAXPS      Y1, Y14, Y1
 	VMAXPS      Y2, Y14, Y2
 	VMAXPS      Y4, Y14, Y4
 
-wino43out_norelu8_0:
+wino43out_8_false_norelu0:
 	VUNPCKLPS   Y1, Y0, Y6
 	VUNPCKHPS   Y1, Y0, Y7
 	VUNPCKLPS   Y4, Y2, Y8
@@ -2120,13 +2158,13 @@ wino43out_norelu8_0:
 	VADDPS      Y13, Y2, Y2
 	VADDPS      Y13, Y4, Y4
 	TESTB       R11, R11
-	JZ          wino43out_norelu8_1
+	JZ          wino43out_8_false_norelu1
 	VMAXPS      Y0, Y14, Y0
 	VMAXPS      Y1, Y14, Y1
 	VMAXPS      Y2, Y14, Y2
 	VMAXPS      Y4, Y14, Y4
 
-wino43out_norelu8_1:
+wino43out_8_false_norelu1:
 	VUNPCKLPS   Y1, Y0, Y6
 	VUNPCKHPS   Y1, Y0, Y7
 	VUNPCKLPS   Y4, Y2, Y8
@@ -2166,13 +2204,13 @@ wino43out_norelu8_1:
 	VADDPS      Y13, Y2, Y2
 	VADDPS      Y13, Y4, Y4
 	TESTB       R11, R11
-	JZ          wino43out_norelu8_2
+	JZ          wino43out_8_false_norelu2
 	VMAXPS      Y0, Y14, Y0
 	VMAXPS      Y1, Y14, Y1
 	VMAXPS      Y2, Y14, Y2
 	VMAXPS      Y4, Y14, Y4
 
-wino43out_norelu8_2:
+wino43out_8_false_norelu2:
 	VUNPCKLPS   Y1, Y0, Y6
 	VUNPCKHPS   Y1, Y0, Y7
 	VUNPCKLPS   Y4, Y2, Y8
@@ -2212,13 +2250,13 @@ wino43out_norelu8_2:
 	VADDPS      Y13, Y2, Y2
 	VADDPS      Y13, Y4, Y4
 	TESTB       R11, R11
-	JZ          wino43out_norelu8_3
+	JZ          wino43out_8_false_norelu3
 	VMAXPS      Y0, Y14, Y0
 	VMAXPS      Y1, Y14, Y1
 	VMAXPS      Y2, Y14, Y2
 	VMAXPS      Y4, Y14, Y4
 
-wino43out_norelu8_3:
+wino43out_8_false_norelu3:
 	VUNPCKLPS  Y1, Y0, Y6
 	VUNPCKHPS  Y1, Y0, Y7
 	VUNPCKLPS  Y4, Y2, Y8
@@ -2237,12 +2275,387 @@ wino43out_norelu8_3:
 	VMOVUPS    Y7, 96(R8)(R10*1)
 	ADDQ       $0x20, SI
 	SUBQ       $-128, R8
-	SUBQ       $0x02, CX
-	JMP        wino43out_loop
+	SUBQ       $0x20, CX
+	JG         wino43out_loop
+	JMP        wino43out_done
+
+wino43out_masked8:
+	VMOVQ        CX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU      Y15, 768(SP)
+	LEAQ         (SI), DI
+	VMOVUPS      (DI), Y0
+	VMOVUPS      (DI)(R12*1), Y1
+	VMOVUPS      (DI)(R12*2), Y2
+	VMOVUPS      (DI)(R13*1), Y3
+	VMOVUPS      (DI)(R12*4), Y4
+	VMOVUPS      (DI)(R14*1), Y5
+	VADDPS       Y2, Y1, Y15
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y2
+	VSUBPS       Y4, Y3, Y3
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VFMADD231PS  Y11, Y2, Y15
+	VMOVAPS      Y1, Y4
+	VFMADD231PS  Y12, Y3, Y4
+	VADDPS       Y5, Y4, Y4
+	VFMADD231PS  Y10, Y3, Y1
+	VMOVAPS      Y15, Y2
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      Y1, 192(SP)
+	VMOVUPS      Y2, 384(SP)
+	VMOVUPS      Y4, 576(SP)
+	LEAQ         (SI)(AX*1), DI
+	VMOVUPS      (DI), Y0
+	VMOVUPS      (DI)(R12*1), Y1
+	VMOVUPS      (DI)(R12*2), Y2
+	VMOVUPS      (DI)(R13*1), Y3
+	VMOVUPS      (DI)(R12*4), Y4
+	VMOVUPS      (DI)(R14*1), Y5
+	VADDPS       Y2, Y1, Y15
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y2
+	VSUBPS       Y4, Y3, Y3
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VFMADD231PS  Y11, Y2, Y15
+	VMOVAPS      Y1, Y4
+	VFMADD231PS  Y12, Y3, Y4
+	VADDPS       Y5, Y4, Y4
+	VFMADD231PS  Y10, Y3, Y1
+	VMOVAPS      Y15, Y2
+	VMOVUPS      Y0, 32(SP)
+	VMOVUPS      Y1, 224(SP)
+	VMOVUPS      Y2, 416(SP)
+	VMOVUPS      Y4, 608(SP)
+	LEAQ         (SI)(AX*2), DI
+	VMOVUPS      (DI), Y0
+	VMOVUPS      (DI)(R12*1), Y1
+	VMOVUPS      (DI)(R12*2), Y2
+	VMOVUPS      (DI)(R13*1), Y3
+	VMOVUPS      (DI)(R12*4), Y4
+	VMOVUPS      (DI)(R14*1), Y5
+	VADDPS       Y2, Y1, Y15
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y2
+	VSUBPS       Y4, Y3, Y3
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VFMADD231PS  Y11, Y2, Y15
+	VMOVAPS      Y1, Y4
+	VFMADD231PS  Y12, Y3, Y4
+	VADDPS       Y5, Y4, Y4
+	VFMADD231PS  Y10, Y3, Y1
+	VMOVAPS      Y15, Y2
+	VMOVUPS      Y0, 64(SP)
+	VMOVUPS      Y1, 256(SP)
+	VMOVUPS      Y2, 448(SP)
+	VMOVUPS      Y4, 640(SP)
+	LEAQ         (SI)(BX*1), DI
+	VMOVUPS      (DI), Y0
+	VMOVUPS      (DI)(R12*1), Y1
+	VMOVUPS      (DI)(R12*2), Y2
+	VMOVUPS      (DI)(R13*1), Y3
+	VMOVUPS      (DI)(R12*4), Y4
+	VMOVUPS      (DI)(R14*1), Y5
+	VADDPS       Y2, Y1, Y15
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y2
+	VSUBPS       Y4, Y3, Y3
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VFMADD231PS  Y11, Y2, Y15
+	VMOVAPS      Y1, Y4
+	VFMADD231PS  Y12, Y3, Y4
+	VADDPS       Y5, Y4, Y4
+	VFMADD231PS  Y10, Y3, Y1
+	VMOVAPS      Y15, Y2
+	VMOVUPS      Y0, 96(SP)
+	VMOVUPS      Y1, 288(SP)
+	VMOVUPS      Y2, 480(SP)
+	VMOVUPS      Y4, 672(SP)
+	LEAQ         (SI)(AX*4), DI
+	VMOVUPS      (DI), Y0
+	VMOVUPS      (DI)(R12*1), Y1
+	VMOVUPS      (DI)(R12*2), Y2
+	VMOVUPS      (DI)(R13*1), Y3
+	VMOVUPS      (DI)(R12*4), Y4
+	VMOVUPS      (DI)(R14*1), Y5
+	VADDPS       Y2, Y1, Y15
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y2
+	VSUBPS       Y4, Y3, Y3
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VFMADD231PS  Y11, Y2, Y15
+	VMOVAPS      Y1, Y4
+	VFMADD231PS  Y12, Y3, Y4
+	VADDPS       Y5, Y4, Y4
+	VFMADD231PS  Y10, Y3, Y1
+	VMOVAPS      Y15, Y2
+	VMOVUPS      Y0, 128(SP)
+	VMOVUPS      Y1, 320(SP)
+	VMOVUPS      Y2, 512(SP)
+	VMOVUPS      Y4, 704(SP)
+	LEAQ         (SI)(DX*1), DI
+	VMOVUPS      (DI), Y0
+	VMOVUPS      (DI)(R12*1), Y1
+	VMOVUPS      (DI)(R12*2), Y2
+	VMOVUPS      (DI)(R13*1), Y3
+	VMOVUPS      (DI)(R12*4), Y4
+	VMOVUPS      (DI)(R14*1), Y5
+	VADDPS       Y2, Y1, Y15
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y2
+	VSUBPS       Y4, Y3, Y3
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VFMADD231PS  Y11, Y2, Y15
+	VMOVAPS      Y1, Y4
+	VFMADD231PS  Y12, Y3, Y4
+	VADDPS       Y5, Y4, Y4
+	VFMADD231PS  Y10, Y3, Y1
+	VMOVAPS      Y15, Y2
+	VMOVUPS      Y0, 160(SP)
+	VMOVUPS      Y1, 352(SP)
+	VMOVUPS      Y2, 544(SP)
+	VMOVUPS      Y4, 736(SP)
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVUPS      128(SP), Y4
+	VMOVUPS      160(SP), Y5
+	VADDPS       Y2, Y1, Y15
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y2
+	VSUBPS       Y4, Y3, Y3
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VFMADD231PS  Y11, Y2, Y15
+	VMOVAPS      Y1, Y4
+	VFMADD231PS  Y12, Y3, Y4
+	VADDPS       Y5, Y4, Y4
+	VFMADD231PS  Y10, Y3, Y1
+	VMOVAPS      Y15, Y2
+	VADDPS       Y13, Y0, Y0
+	VADDPS       Y13, Y1, Y1
+	VADDPS       Y13, Y2, Y2
+	VADDPS       Y13, Y4, Y4
+	TESTB        R11, R11
+	JZ           wino43out_8_true_norelu0
+	VMAXPS       Y0, Y14, Y0
+	VMAXPS       Y1, Y14, Y1
+	VMAXPS       Y2, Y14, Y2
+	VMAXPS       Y4, Y14, Y4
+
+wino43out_8_true_norelu0:
+	VUNPCKLPS   Y1, Y0, Y6
+	VUNPCKHPS   Y1, Y0, Y7
+	VUNPCKLPS   Y4, Y2, Y8
+	VUNPCKHPS   Y4, Y2, Y9
+	VUNPCKLPD   Y8, Y6, Y0
+	VUNPCKHPD   Y8, Y6, Y1
+	VUNPCKLPD   Y9, Y7, Y2
+	VUNPCKHPD   Y9, Y7, Y3
+	VPERM2F128  $0x20, Y1, Y0, Y4
+	VPERM2F128  $0x20, Y3, Y2, Y5
+	VPERM2F128  $0x31, Y1, Y0, Y6
+	VPERM2F128  $0x31, Y3, Y2, Y7
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+0(SB), Y15, Y15
+	VMASKMOVPS  Y4, Y15, (R8)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+32(SB), Y15, Y15
+	VMASKMOVPS  Y5, Y15, 32(R8)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+64(SB), Y15, Y15
+	VMASKMOVPS  Y6, Y15, 64(R8)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+96(SB), Y15, Y15
+	VMASKMOVPS  Y7, Y15, 96(R8)
+	CMPQ        nrows+72(FP), $0x02
+	JL          wino43out_end8m
+	VMOVUPS     192(SP), Y0
+	VMOVUPS     224(SP), Y1
+	VMOVUPS     256(SP), Y2
+	VMOVUPS     288(SP), Y3
+	VMOVUPS     320(SP), Y4
+	VMOVUPS     352(SP), Y5
+	VADDPS      Y2, Y1, Y15
+	VSUBPS      Y2, Y1, Y1
+	VADDPS      Y4, Y3, Y2
+	VSUBPS      Y4, Y3, Y3
+	VADDPS      Y15, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS Y11, Y2, Y15
+	VMOVAPS     Y1, Y4
+	VFMADD231PS Y12, Y3, Y4
+	VADDPS      Y5, Y4, Y4
+	VFMADD231PS Y10, Y3, Y1
+	VMOVAPS     Y15, Y2
+	VADDPS      Y13, Y0, Y0
+	VADDPS      Y13, Y1, Y1
+	VADDPS      Y13, Y2, Y2
+	VADDPS      Y13, Y4, Y4
+	TESTB       R11, R11
+	JZ          wino43out_8_true_norelu1
+	VMAXPS      Y0, Y14, Y0
+	VMAXPS      Y1, Y14, Y1
+	VMAXPS      Y2, Y14, Y2
+	VMAXPS      Y4, Y14, Y4
+
+wino43out_8_true_norelu1:
+	VUNPCKLPS   Y1, Y0, Y6
+	VUNPCKHPS   Y1, Y0, Y7
+	VUNPCKLPS   Y4, Y2, Y8
+	VUNPCKHPS   Y4, Y2, Y9
+	VUNPCKLPD   Y8, Y6, Y0
+	VUNPCKHPD   Y8, Y6, Y1
+	VUNPCKLPD   Y9, Y7, Y2
+	VUNPCKHPD   Y9, Y7, Y3
+	VPERM2F128  $0x20, Y1, Y0, Y4
+	VPERM2F128  $0x20, Y3, Y2, Y5
+	VPERM2F128  $0x31, Y1, Y0, Y6
+	VPERM2F128  $0x31, Y3, Y2, Y7
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+0(SB), Y15, Y15
+	VMASKMOVPS  Y4, Y15, (R8)(R9*1)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+32(SB), Y15, Y15
+	VMASKMOVPS  Y5, Y15, 32(R8)(R9*1)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+64(SB), Y15, Y15
+	VMASKMOVPS  Y6, Y15, 64(R8)(R9*1)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+96(SB), Y15, Y15
+	VMASKMOVPS  Y7, Y15, 96(R8)(R9*1)
+	CMPQ        nrows+72(FP), $0x03
+	JL          wino43out_end8m
+	VMOVUPS     384(SP), Y0
+	VMOVUPS     416(SP), Y1
+	VMOVUPS     448(SP), Y2
+	VMOVUPS     480(SP), Y3
+	VMOVUPS     512(SP), Y4
+	VMOVUPS     544(SP), Y5
+	VADDPS      Y2, Y1, Y15
+	VSUBPS      Y2, Y1, Y1
+	VADDPS      Y4, Y3, Y2
+	VSUBPS      Y4, Y3, Y3
+	VADDPS      Y15, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS Y11, Y2, Y15
+	VMOVAPS     Y1, Y4
+	VFMADD231PS Y12, Y3, Y4
+	VADDPS      Y5, Y4, Y4
+	VFMADD231PS Y10, Y3, Y1
+	VMOVAPS     Y15, Y2
+	VADDPS      Y13, Y0, Y0
+	VADDPS      Y13, Y1, Y1
+	VADDPS      Y13, Y2, Y2
+	VADDPS      Y13, Y4, Y4
+	TESTB       R11, R11
+	JZ          wino43out_8_true_norelu2
+	VMAXPS      Y0, Y14, Y0
+	VMAXPS      Y1, Y14, Y1
+	VMAXPS      Y2, Y14, Y2
+	VMAXPS      Y4, Y14, Y4
+
+wino43out_8_true_norelu2:
+	VUNPCKLPS   Y1, Y0, Y6
+	VUNPCKHPS   Y1, Y0, Y7
+	VUNPCKLPS   Y4, Y2, Y8
+	VUNPCKHPS   Y4, Y2, Y9
+	VUNPCKLPD   Y8, Y6, Y0
+	VUNPCKHPD   Y8, Y6, Y1
+	VUNPCKLPD   Y9, Y7, Y2
+	VUNPCKHPD   Y9, Y7, Y3
+	VPERM2F128  $0x20, Y1, Y0, Y4
+	VPERM2F128  $0x20, Y3, Y2, Y5
+	VPERM2F128  $0x31, Y1, Y0, Y6
+	VPERM2F128  $0x31, Y3, Y2, Y7
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+0(SB), Y15, Y15
+	VMASKMOVPS  Y4, Y15, (R8)(R9*2)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+32(SB), Y15, Y15
+	VMASKMOVPS  Y5, Y15, 32(R8)(R9*2)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+64(SB), Y15, Y15
+	VMASKMOVPS  Y6, Y15, 64(R8)(R9*2)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+96(SB), Y15, Y15
+	VMASKMOVPS  Y7, Y15, 96(R8)(R9*2)
+	CMPQ        nrows+72(FP), $0x04
+	JL          wino43out_end8m
+	VMOVUPS     576(SP), Y0
+	VMOVUPS     608(SP), Y1
+	VMOVUPS     640(SP), Y2
+	VMOVUPS     672(SP), Y3
+	VMOVUPS     704(SP), Y4
+	VMOVUPS     736(SP), Y5
+	VADDPS      Y2, Y1, Y15
+	VSUBPS      Y2, Y1, Y1
+	VADDPS      Y4, Y3, Y2
+	VSUBPS      Y4, Y3, Y3
+	VADDPS      Y15, Y0, Y0
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS Y11, Y2, Y15
+	VMOVAPS     Y1, Y4
+	VFMADD231PS Y12, Y3, Y4
+	VADDPS      Y5, Y4, Y4
+	VFMADD231PS Y10, Y3, Y1
+	VMOVAPS     Y15, Y2
+	VADDPS      Y13, Y0, Y0
+	VADDPS      Y13, Y1, Y1
+	VADDPS      Y13, Y2, Y2
+	VADDPS      Y13, Y4, Y4
+	TESTB       R11, R11
+	JZ          wino43out_8_true_norelu3
+	VMAXPS      Y0, Y14, Y0
+	VMAXPS      Y1, Y14, Y1
+	VMAXPS      Y2, Y14, Y2
+	VMAXPS      Y4, Y14, Y4
+
+wino43out_8_true_norelu3:
+	VUNPCKLPS  Y1, Y0, Y6
+	VUNPCKHPS  Y1, Y0, Y7
+	VUNPCKLPS  Y4, Y2, Y8
+	VUNPCKHPS  Y4, Y2, Y9
+	VUNPCKLPD  Y8, Y6, Y0
+	VUNPCKHPD  Y8, Y6, Y1
+	VUNPCKLPD  Y9, Y7, Y2
+	VUNPCKHPD  Y9, Y7, Y3
+	VPERM2F128 $0x20, Y1, Y0, Y4
+	VPERM2F128 $0x20, Y3, Y2, Y5
+	VPERM2F128 $0x31, Y1, Y0, Y6
+	VPERM2F128 $0x31, Y3, Y2, Y7
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+0(SB), Y15, Y15
+	VMASKMOVPS Y4, Y15, (R8)(R10*1)
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+32(SB), Y15, Y15
+	VMASKMOVPS Y5, Y15, 32(R8)(R10*1)
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+64(SB), Y15, Y15
+	VMASKMOVPS Y6, Y15, 64(R8)(R10*1)
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+96(SB), Y15, Y15
+	VMASKMOVPS Y7, Y15, 96(R8)(R10*1)
+
+wino43out_end8m:
+	ADDQ $0x20, SI
+	SUBQ $-128, R8
+	SUBQ $0x20, CX
+	JG   wino43out_loop
+	JMP  wino43out_done
 
 wino43out_tail:
-	TESTQ       CX, CX
-	JZ          wino43out_done
+	CMPQ        CX, $0x10
+	JL          wino43out_masked4
+	CMPQ        nrows+72(FP), $0x04
+	JL          wino43out_masked4
 	LEAQ        (SI), DI
 	VMOVUPS     (DI), X0
 	VMOVUPS     (DI)(R12*1), X1
@@ -2404,13 +2817,13 @@ wino43out_tail:
 	VADDPS      X13, X2, X2
 	VADDPS      X13, X4, X4
 	TESTB       R11, R11
-	JZ          wino43out_norelu4_0
+	JZ          wino43out_4_false_norelu0
 	VMAXPS      X0, X14, X0
 	VMAXPS      X1, X14, X1
 	VMAXPS      X2, X14, X2
 	VMAXPS      X4, X14, X4
 
-wino43out_norelu4_0:
+wino43out_4_false_norelu0:
 	VUNPCKLPS   X1, X0, X6
 	VUNPCKHPS   X1, X0, X7
 	VUNPCKLPS   X4, X2, X8
@@ -2446,13 +2859,13 @@ wino43out_norelu4_0:
 	VADDPS      X13, X2, X2
 	VADDPS      X13, X4, X4
 	TESTB       R11, R11
-	JZ          wino43out_norelu4_1
+	JZ          wino43out_4_false_norelu1
 	VMAXPS      X0, X14, X0
 	VMAXPS      X1, X14, X1
 	VMAXPS      X2, X14, X2
 	VMAXPS      X4, X14, X4
 
-wino43out_norelu4_1:
+wino43out_4_false_norelu1:
 	VUNPCKLPS   X1, X0, X6
 	VUNPCKHPS   X1, X0, X7
 	VUNPCKLPS   X4, X2, X8
@@ -2488,13 +2901,13 @@ wino43out_norelu4_1:
 	VADDPS      X13, X2, X2
 	VADDPS      X13, X4, X4
 	TESTB       R11, R11
-	JZ          wino43out_norelu4_2
+	JZ          wino43out_4_false_norelu2
 	VMAXPS      X0, X14, X0
 	VMAXPS      X1, X14, X1
 	VMAXPS      X2, X14, X2
 	VMAXPS      X4, X14, X4
 
-wino43out_norelu4_2:
+wino43out_4_false_norelu2:
 	VUNPCKLPS   X1, X0, X6
 	VUNPCKHPS   X1, X0, X7
 	VUNPCKLPS   X4, X2, X8
@@ -2530,13 +2943,13 @@ wino43out_norelu4_2:
 	VADDPS      X13, X2, X2
 	VADDPS      X13, X4, X4
 	TESTB       R11, R11
-	JZ          wino43out_norelu4_3
+	JZ          wino43out_4_false_norelu3
 	VMAXPS      X0, X14, X0
 	VMAXPS      X1, X14, X1
 	VMAXPS      X2, X14, X2
 	VMAXPS      X4, X14, X4
 
-wino43out_norelu4_3:
+wino43out_4_false_norelu3:
 	VUNPCKLPS X1, X0, X6
 	VUNPCKHPS X1, X0, X7
 	VUNPCKLPS X4, X2, X8
@@ -2551,6 +2964,360 @@ wino43out_norelu4_3:
 	VMOVUPS   X3, 48(R8)(R10*1)
 	ADDQ      $0x10, SI
 	ADDQ      $0x40, R8
+	JMP       wino43out_done
+
+wino43out_masked4:
+	VMOVQ        CX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU      Y15, 768(SP)
+	LEAQ         (SI), DI
+	VMOVUPS      (DI), X0
+	VMOVUPS      (DI)(R12*1), X1
+	VMOVUPS      (DI)(R12*2), X2
+	VMOVUPS      (DI)(R13*1), X3
+	VMOVUPS      (DI)(R12*4), X4
+	VMOVUPS      (DI)(R14*1), X5
+	VADDPS       X2, X1, X15
+	VSUBPS       X2, X1, X1
+	VADDPS       X4, X3, X2
+	VSUBPS       X4, X3, X3
+	VADDPS       X15, X0, X0
+	VADDPS       X2, X0, X0
+	VFMADD231PS  X11, X2, X15
+	VMOVAPS      X1, X4
+	VFMADD231PS  X12, X3, X4
+	VADDPS       X5, X4, X4
+	VFMADD231PS  X10, X3, X1
+	VMOVAPS      X15, X2
+	VMOVUPS      X0, (SP)
+	VMOVUPS      X1, 192(SP)
+	VMOVUPS      X2, 384(SP)
+	VMOVUPS      X4, 576(SP)
+	LEAQ         (SI)(AX*1), DI
+	VMOVUPS      (DI), X0
+	VMOVUPS      (DI)(R12*1), X1
+	VMOVUPS      (DI)(R12*2), X2
+	VMOVUPS      (DI)(R13*1), X3
+	VMOVUPS      (DI)(R12*4), X4
+	VMOVUPS      (DI)(R14*1), X5
+	VADDPS       X2, X1, X15
+	VSUBPS       X2, X1, X1
+	VADDPS       X4, X3, X2
+	VSUBPS       X4, X3, X3
+	VADDPS       X15, X0, X0
+	VADDPS       X2, X0, X0
+	VFMADD231PS  X11, X2, X15
+	VMOVAPS      X1, X4
+	VFMADD231PS  X12, X3, X4
+	VADDPS       X5, X4, X4
+	VFMADD231PS  X10, X3, X1
+	VMOVAPS      X15, X2
+	VMOVUPS      X0, 32(SP)
+	VMOVUPS      X1, 224(SP)
+	VMOVUPS      X2, 416(SP)
+	VMOVUPS      X4, 608(SP)
+	LEAQ         (SI)(AX*2), DI
+	VMOVUPS      (DI), X0
+	VMOVUPS      (DI)(R12*1), X1
+	VMOVUPS      (DI)(R12*2), X2
+	VMOVUPS      (DI)(R13*1), X3
+	VMOVUPS      (DI)(R12*4), X4
+	VMOVUPS      (DI)(R14*1), X5
+	VADDPS       X2, X1, X15
+	VSUBPS       X2, X1, X1
+	VADDPS       X4, X3, X2
+	VSUBPS       X4, X3, X3
+	VADDPS       X15, X0, X0
+	VADDPS       X2, X0, X0
+	VFMADD231PS  X11, X2, X15
+	VMOVAPS      X1, X4
+	VFMADD231PS  X12, X3, X4
+	VADDPS       X5, X4, X4
+	VFMADD231PS  X10, X3, X1
+	VMOVAPS      X15, X2
+	VMOVUPS      X0, 64(SP)
+	VMOVUPS      X1, 256(SP)
+	VMOVUPS      X2, 448(SP)
+	VMOVUPS      X4, 640(SP)
+	LEAQ         (SI)(BX*1), DI
+	VMOVUPS      (DI), X0
+	VMOVUPS      (DI)(R12*1), X1
+	VMOVUPS      (DI)(R12*2), X2
+	VMOVUPS      (DI)(R13*1), X3
+	VMOVUPS      (DI)(R12*4), X4
+	VMOVUPS      (DI)(R14*1), X5
+	VADDPS       X2, X1, X15
+	VSUBPS       X2, X1, X1
+	VADDPS       X4, X3, X2
+	VSUBPS       X4, X3, X3
+	VADDPS       X15, X0, X0
+	VADDPS       X2, X0, X0
+	VFMADD231PS  X11, X2, X15
+	VMOVAPS      X1, X4
+	VFMADD231PS  X12, X3, X4
+	VADDPS       X5, X4, X4
+	VFMADD231PS  X10, X3, X1
+	VMOVAPS      X15, X2
+	VMOVUPS      X0, 96(SP)
+	VMOVUPS      X1, 288(SP)
+	VMOVUPS      X2, 480(SP)
+	VMOVUPS      X4, 672(SP)
+	LEAQ         (SI)(AX*4), DI
+	VMOVUPS      (DI), X0
+	VMOVUPS      (DI)(R12*1), X1
+	VMOVUPS      (DI)(R12*2), X2
+	VMOVUPS      (DI)(R13*1), X3
+	VMOVUPS      (DI)(R12*4), X4
+	VMOVUPS      (DI)(R14*1), X5
+	VADDPS       X2, X1, X15
+	VSUBPS       X2, X1, X1
+	VADDPS       X4, X3, X2
+	VSUBPS       X4, X3, X3
+	VADDPS       X15, X0, X0
+	VADDPS       X2, X0, X0
+	VFMADD231PS  X11, X2, X15
+	VMOVAPS      X1, X4
+	VFMADD231PS  X12, X3, X4
+	VADDPS       X5, X4, X4
+	VFMADD231PS  X10, X3, X1
+	VMOVAPS      X15, X2
+	VMOVUPS      X0, 128(SP)
+	VMOVUPS      X1, 320(SP)
+	VMOVUPS      X2, 512(SP)
+	VMOVUPS      X4, 704(SP)
+	LEAQ         (SI)(DX*1), DI
+	VMOVUPS      (DI), X0
+	VMOVUPS      (DI)(R12*1), X1
+	VMOVUPS      (DI)(R12*2), X2
+	VMOVUPS      (DI)(R13*1), X3
+	VMOVUPS      (DI)(R12*4), X4
+	VMOVUPS      (DI)(R14*1), X5
+	VADDPS       X2, X1, X15
+	VSUBPS       X2, X1, X1
+	VADDPS       X4, X3, X2
+	VSUBPS       X4, X3, X3
+	VADDPS       X15, X0, X0
+	VADDPS       X2, X0, X0
+	VFMADD231PS  X11, X2, X15
+	VMOVAPS      X1, X4
+	VFMADD231PS  X12, X3, X4
+	VADDPS       X5, X4, X4
+	VFMADD231PS  X10, X3, X1
+	VMOVAPS      X15, X2
+	VMOVUPS      X0, 160(SP)
+	VMOVUPS      X1, 352(SP)
+	VMOVUPS      X2, 544(SP)
+	VMOVUPS      X4, 736(SP)
+	VMOVUPS      (SP), X0
+	VMOVUPS      32(SP), X1
+	VMOVUPS      64(SP), X2
+	VMOVUPS      96(SP), X3
+	VMOVUPS      128(SP), X4
+	VMOVUPS      160(SP), X5
+	VADDPS       X2, X1, X15
+	VSUBPS       X2, X1, X1
+	VADDPS       X4, X3, X2
+	VSUBPS       X4, X3, X3
+	VADDPS       X15, X0, X0
+	VADDPS       X2, X0, X0
+	VFMADD231PS  X11, X2, X15
+	VMOVAPS      X1, X4
+	VFMADD231PS  X12, X3, X4
+	VADDPS       X5, X4, X4
+	VFMADD231PS  X10, X3, X1
+	VMOVAPS      X15, X2
+	VADDPS       X13, X0, X0
+	VADDPS       X13, X1, X1
+	VADDPS       X13, X2, X2
+	VADDPS       X13, X4, X4
+	TESTB        R11, R11
+	JZ           wino43out_4_true_norelu0
+	VMAXPS       X0, X14, X0
+	VMAXPS       X1, X14, X1
+	VMAXPS       X2, X14, X2
+	VMAXPS       X4, X14, X4
+
+wino43out_4_true_norelu0:
+	VUNPCKLPS   X1, X0, X6
+	VUNPCKHPS   X1, X0, X7
+	VUNPCKLPS   X4, X2, X8
+	VUNPCKHPS   X4, X2, X9
+	VUNPCKLPD   X8, X6, X0
+	VUNPCKHPD   X8, X6, X1
+	VUNPCKLPD   X9, X7, X2
+	VUNPCKHPD   X9, X7, X3
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+0(SB), X15, X15
+	VMASKMOVPS  X0, X15, (R8)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+16(SB), X15, X15
+	VMASKMOVPS  X1, X15, 16(R8)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+32(SB), X15, X15
+	VMASKMOVPS  X2, X15, 32(R8)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+48(SB), X15, X15
+	VMASKMOVPS  X3, X15, 48(R8)
+	CMPQ        nrows+72(FP), $0x02
+	JL          wino43out_end4m
+	VMOVUPS     192(SP), X0
+	VMOVUPS     224(SP), X1
+	VMOVUPS     256(SP), X2
+	VMOVUPS     288(SP), X3
+	VMOVUPS     320(SP), X4
+	VMOVUPS     352(SP), X5
+	VADDPS      X2, X1, X15
+	VSUBPS      X2, X1, X1
+	VADDPS      X4, X3, X2
+	VSUBPS      X4, X3, X3
+	VADDPS      X15, X0, X0
+	VADDPS      X2, X0, X0
+	VFMADD231PS X11, X2, X15
+	VMOVAPS     X1, X4
+	VFMADD231PS X12, X3, X4
+	VADDPS      X5, X4, X4
+	VFMADD231PS X10, X3, X1
+	VMOVAPS     X15, X2
+	VADDPS      X13, X0, X0
+	VADDPS      X13, X1, X1
+	VADDPS      X13, X2, X2
+	VADDPS      X13, X4, X4
+	TESTB       R11, R11
+	JZ          wino43out_4_true_norelu1
+	VMAXPS      X0, X14, X0
+	VMAXPS      X1, X14, X1
+	VMAXPS      X2, X14, X2
+	VMAXPS      X4, X14, X4
+
+wino43out_4_true_norelu1:
+	VUNPCKLPS   X1, X0, X6
+	VUNPCKHPS   X1, X0, X7
+	VUNPCKLPS   X4, X2, X8
+	VUNPCKHPS   X4, X2, X9
+	VUNPCKLPD   X8, X6, X0
+	VUNPCKHPD   X8, X6, X1
+	VUNPCKLPD   X9, X7, X2
+	VUNPCKHPD   X9, X7, X3
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+0(SB), X15, X15
+	VMASKMOVPS  X0, X15, (R8)(R9*1)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+16(SB), X15, X15
+	VMASKMOVPS  X1, X15, 16(R8)(R9*1)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+32(SB), X15, X15
+	VMASKMOVPS  X2, X15, 32(R8)(R9*1)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+48(SB), X15, X15
+	VMASKMOVPS  X3, X15, 48(R8)(R9*1)
+	CMPQ        nrows+72(FP), $0x03
+	JL          wino43out_end4m
+	VMOVUPS     384(SP), X0
+	VMOVUPS     416(SP), X1
+	VMOVUPS     448(SP), X2
+	VMOVUPS     480(SP), X3
+	VMOVUPS     512(SP), X4
+	VMOVUPS     544(SP), X5
+	VADDPS      X2, X1, X15
+	VSUBPS      X2, X1, X1
+	VADDPS      X4, X3, X2
+	VSUBPS      X4, X3, X3
+	VADDPS      X15, X0, X0
+	VADDPS      X2, X0, X0
+	VFMADD231PS X11, X2, X15
+	VMOVAPS     X1, X4
+	VFMADD231PS X12, X3, X4
+	VADDPS      X5, X4, X4
+	VFMADD231PS X10, X3, X1
+	VMOVAPS     X15, X2
+	VADDPS      X13, X0, X0
+	VADDPS      X13, X1, X1
+	VADDPS      X13, X2, X2
+	VADDPS      X13, X4, X4
+	TESTB       R11, R11
+	JZ          wino43out_4_true_norelu2
+	VMAXPS      X0, X14, X0
+	VMAXPS      X1, X14, X1
+	VMAXPS      X2, X14, X2
+	VMAXPS      X4, X14, X4
+
+wino43out_4_true_norelu2:
+	VUNPCKLPS   X1, X0, X6
+	VUNPCKHPS   X1, X0, X7
+	VUNPCKLPS   X4, X2, X8
+	VUNPCKHPS   X4, X2, X9
+	VUNPCKLPD   X8, X6, X0
+	VUNPCKHPD   X8, X6, X1
+	VUNPCKLPD   X9, X7, X2
+	VUNPCKHPD   X9, X7, X3
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+0(SB), X15, X15
+	VMASKMOVPS  X0, X15, (R8)(R9*2)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+16(SB), X15, X15
+	VMASKMOVPS  X1, X15, 16(R8)(R9*2)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+32(SB), X15, X15
+	VMASKMOVPS  X2, X15, 32(R8)(R9*2)
+	VMOVDQU     768(SP), Y15
+	VPCMPGTD    wino43_iota<>+48(SB), X15, X15
+	VMASKMOVPS  X3, X15, 48(R8)(R9*2)
+	CMPQ        nrows+72(FP), $0x04
+	JL          wino43out_end4m
+	VMOVUPS     576(SP), X0
+	VMOVUPS     608(SP), X1
+	VMOVUPS     640(SP), X2
+	VMOVUPS     672(SP), X3
+	VMOVUPS     704(SP), X4
+	VMOVUPS     736(SP), X5
+	VADDPS      X2, X1, X15
+	VSUBPS      X2, X1, X1
+	VADDPS      X4, X3, X2
+	VSUBPS      X4, X3, X3
+	VADDPS      X15, X0, X0
+	VADDPS      X2, X0, X0
+	VFMADD231PS X11, X2, X15
+	VMOVAPS     X1, X4
+	VFMADD231PS X12, X3, X4
+	VADDPS      X5, X4, X4
+	VFMADD231PS X10, X3, X1
+	VMOVAPS     X15, X2
+	VADDPS      X13, X0, X0
+	VADDPS      X13, X1, X1
+	VADDPS      X13, X2, X2
+	VADDPS      X13, X4, X4
+	TESTB       R11, R11
+	JZ          wino43out_4_true_norelu3
+	VMAXPS      X0, X14, X0
+	VMAXPS      X1, X14, X1
+	VMAXPS      X2, X14, X2
+	VMAXPS      X4, X14, X4
+
+wino43out_4_true_norelu3:
+	VUNPCKLPS  X1, X0, X6
+	VUNPCKHPS  X1, X0, X7
+	VUNPCKLPS  X4, X2, X8
+	VUNPCKHPS  X4, X2, X9
+	VUNPCKLPD  X8, X6, X0
+	VUNPCKHPD  X8, X6, X1
+	VUNPCKLPD  X9, X7, X2
+	VUNPCKHPD  X9, X7, X3
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+0(SB), X15, X15
+	VMASKMOVPS X0, X15, (R8)(R10*1)
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+16(SB), X15, X15
+	VMASKMOVPS X1, X15, 16(R8)(R10*1)
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+32(SB), X15, X15
+	VMASKMOVPS X2, X15, 32(R8)(R10*1)
+	VMOVDQU    768(SP), Y15
+	VPCMPGTD   wino43_iota<>+48(SB), X15, X15
+	VMASKMOVPS X3, X15, 48(R8)(R10*1)
+
+wino43out_end4m:
+	ADDQ $0x10, SI
+	ADDQ $0x40, R8
 
 wino43out_done:
 	VZEROUPPER

@@ -1438,16 +1438,23 @@ func wino43AT(m [6]VecPhysical, two, four, eight VecPhysical) (y [4]VecPhysical)
 	return [4]VecPhysical{m[0], m[1], m[2], m[4]}
 }
 
-// wino43Output emits wino43OutputF32AVX2: the Winograd F(4×4, 3×3) output transform of n
-// tiles (a multiple of 4), 8 tiles (32 output columns, 4 rows) per step and a last step of 4
-// (xmm) when n is not a multiple of 8, with bias and ReLU. The column transforms go to a
-// stack frame, the row transforms are transposed in 128-bit lanes (tile j | tile j+4) and
-// stored whole: the Go wrapper handles short rows.
+// wino43Output emits wino43OutputF32AVX2: the Winograd F(4×4, 3×3) output transform of a
+// row of tiles, 8 tiles (32 output columns, 4 rows) per step and a last step of 4 (xmm) when
+// that covers the row, with bias and ReLU. The column transforms go to a stack frame, the row
+// transforms are transposed in 128-bit lanes (tile j | tile j+4) and stored in place: whole
+// when the step's columns and 4 rows fit, else masked (VMASKMOVPS) to columns < ncols and rows
+// < nrows. (Through a local tile and copies, short steps took 4 calls of copy per tile row:
+// 14×14 and 7×7 rows are all short.)
 func wino43Output() {
-	TEXT("wino43OutputF32AVX2", 0, "func(m []float32, me int, out []float32, ldo, n int, bias float32, relu bool)")
+	iota := GLOBL("wino43_iota", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		DATA(4*i, U32(i))
+	}
+	TEXT("wino43OutputF32AVX2", 0, "func(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)")
 	Doc("wino43OutputF32AVX2 computes a row of F(4×4, 3×3) output transforms: see the Go declaration.")
 	tmp := AllocLocal(24 * 32)
-	mp, p, n, out, ldo, ldo3, relu := RSI, RDI, RCX, R8, R9, R10, R11
+	remv := AllocLocal(32) // rem in each lane, for the masks
+	mp, p, rem, out, ldo, ldo3, relu := RSI, RDI, RCX, R8, R9, R10, R11
 	me, me3, me5, me6, me18, me30 := RAX, RBX, RDX, R12, R13, R14
 	Load(Param("m").Base(), mp)
 	Load(Param("me"), me)
@@ -1455,10 +1462,15 @@ func wino43Output() {
 	Load(Param("out").Base(), out)
 	Load(Param("ldo"), ldo)
 	SHLQ(U8(2), ldo)
-	Load(Param("n"), n)
-	SHRQ(U8(2), n) // steps of 4 tiles
-	JZ(LabelRef("wino43out_done"))
+	Load(Param("ncols"), rem)
+	TESTQ(rem, rem)
+	JLE(LabelRef("wino43out_done"))
 	Load(Param("relu"), relu.As8())
+	nr, err := Param("nrows").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	nrows := nr.Addr
 	LEAQ(Mem{Base: ldo, Index: ldo, Scale: 2}, ldo3)
 	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
 	LEAQ(Mem{Base: me, Index: me, Scale: 4}, me5)
@@ -1474,10 +1486,17 @@ func wino43Output() {
 	}
 	VBROADCASTSS(b.Addr, Y13)
 	VXORPS(Y14, Y14, Y14)
-	// step transforms 8 tiles (ymm) or 4 (xmm).
-	step := func(lanes int) {
+	// step transforms 8 tiles (ymm) or 4 (xmm) and stores them, masked or whole; end is
+	// the label after it (masked steps skip the rows from nrows on).
+	step := func(lanes int, masked bool, end string) {
 		v := vregs(lanes)
 		two, four, eight, bias, zero := v(10), v(11), v(12), v(13), v(14)
+		name := fmt.Sprintf("wino43out_%d_%t", lanes, masked)
+		if masked {
+			VMOVQ(rem, X15)
+			VPBROADCASTD(X15, Y15)
+			VMOVDQU(Y15, remv)
+		}
 		for q := 0; q < 6; q++ {
 			// Column q: m[r][q] from plane 6r+q, s[i][q] to tmp[6i+q].
 			LEAQ(wino43At(mp, q, me, me3, me5), p)
@@ -1491,6 +1510,10 @@ func wino43Output() {
 			}
 		}
 		for i := 0; i < 4; i++ {
+			if masked && i > 0 {
+				CMPQ(nrows, U8(i+1))
+				JL(LabelRef(end))
+			}
 			m := [6]VecPhysical{v(0), v(1), v(2), v(3), v(4), v(5)}
 			for q := 0; q < 6; q++ {
 				VMOVUPS(tmp.Offset(32*(6*i+q)), m[q])
@@ -1499,7 +1522,7 @@ func wino43Output() {
 			for k := 0; k < 4; k++ {
 				VADDPS(bias, y[k], y[k])
 			}
-			norelu := fmt.Sprintf("wino43out_norelu%d_%d", lanes, i)
+			norelu := fmt.Sprintf("%s_norelu%d", name, i)
 			TESTB(relu.As8(), relu.As8())
 			JZ(LabelRef(norelu))
 			for k := 0; k < 4; k++ {
@@ -1516,22 +1539,29 @@ func wino43Output() {
 			VUNPCKHPD(v(8), v(6), v(1)) // tiles 1 | 5
 			VUNPCKLPD(v(9), v(7), v(2)) // tiles 2 | 6
 			VUNPCKHPD(v(9), v(7), v(3)) // tiles 3 | 7
-			row := wino43At(out, i, ldo, ldo3, ldo3)
-			if lanes == 4 {
-				for j := 0; j < 4; j++ {
-					VMOVUPS(v(j), row.Offset(16*j))
-				}
-				continue
+			regs := []VecPhysical{X0, X1, X2, X3}
+			if lanes == 8 {
+				VPERM2F128(U8(0x20), Y1, Y0, Y4) // tiles 0, 1
+				VPERM2F128(U8(0x20), Y3, Y2, Y5) // tiles 2, 3
+				VPERM2F128(U8(0x31), Y1, Y0, Y6) // tiles 4, 5
+				VPERM2F128(U8(0x31), Y3, Y2, Y7) // tiles 6, 7
+				regs = []VecPhysical{Y4, Y5, Y6, Y7}
 			}
-			VPERM2F128(U8(0x20), Y1, Y0, Y4) // tiles 0, 1
-			VPERM2F128(U8(0x20), Y3, Y2, Y5) // tiles 2, 3
-			VPERM2F128(U8(0x31), Y1, Y0, Y6) // tiles 4, 5
-			VPERM2F128(U8(0x31), Y3, Y2, Y7) // tiles 6, 7
-			VMOVUPS(Y4, row)
-			VMOVUPS(Y5, row.Offset(32))
-			VMOVUPS(Y6, row.Offset(64))
-			VMOVUPS(Y7, row.Offset(96))
+			row := wino43At(out, i, ldo, ldo3, ldo3)
+			for k, r := range regs {
+				at := row.Offset(4 * lanes * k)
+				if !masked {
+					VMOVUPS(r, at)
+					continue
+				}
+				// Lanes 4·lanes·k/4.. of the step: columns past rem are masked off.
+				mask := sized(Y15, r)
+				VMOVDQU(remv, Y15)
+				VPCMPGTD(iota.Offset(4*lanes*k), mask, mask)
+				VMASKMOVPS(r, mask, at)
+			}
 		}
+		Label(end)
 		ADDQ(U8(4*lanes), mp)
 		if lanes == 8 {
 			SUBQ(I8(-128), out)
@@ -1540,17 +1570,31 @@ func wino43Output() {
 		}
 	}
 	Label("wino43out_loop")
-	CMPQ(n, U8(2))
-	JL(LabelRef("wino43out_tail"))
-	step(8)
-	SUBQ(U8(2), n)
-	JMP(LabelRef("wino43out_loop"))
+	CMPQ(rem, U8(16))
+	JLE(LabelRef("wino43out_tail"))
+	CMPQ(rem, U8(32))
+	JL(LabelRef("wino43out_masked8"))
+	CMPQ(nrows, U8(4))
+	JL(LabelRef("wino43out_masked8"))
+	step(8, false, "wino43out_end8")
+	SUBQ(U8(32), rem)
+	JG(LabelRef("wino43out_loop"))
+	JMP(LabelRef("wino43out_done"))
+	Label("wino43out_masked8")
+	step(8, true, "wino43out_end8m")
+	SUBQ(U8(32), rem)
+	JG(LabelRef("wino43out_loop"))
+	JMP(LabelRef("wino43out_done"))
 	Label("wino43out_tail")
-	TESTQ(n, n)
-	JZ(LabelRef("wino43out_done"))
-	step(4)
+	CMPQ(rem, U8(16))
+	JL(LabelRef("wino43out_masked4"))
+	CMPQ(nrows, U8(4))
+	JL(LabelRef("wino43out_masked4"))
+	step(4, false, "wino43out_end4")
+	JMP(LabelRef("wino43out_done"))
+	Label("wino43out_masked4")
+	step(4, true, "wino43out_end4m")
 	Label("wino43out_done")
 	VZEROUPPER()
 	RET()
-
 }
