@@ -80,6 +80,7 @@ type winoPlan struct {
 	ve, me int // distance between the planes V_e, M_e (skewed)
 }
 
+// winoPlan returns the plan of one image's convolution by tile t.
 func (s ConvShape) winoPlan(t int) winoPlan { return s.winoBatchPlan(t, 1) }
 
 // winoBatchPlan returns the plan of n images' convolution by tile t (n = 1 for F(2, 7)): the
