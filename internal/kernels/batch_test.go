@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -108,5 +109,33 @@ func TestConv2DPackedBatchPanics(t *testing.T) {
 				Conv2DPackedBatch(s, tt.n, make([]float32, tt.inLen), tt.inStride, pw, nil, make([]float32, tt.outLen), tt.outStride, scratch, false, 1)
 			})
 		})
+	}
+}
+
+// TestWinoBatchChosen checks that TestConv2DPackedBatch exercises the batched Winograd path
+// (winoBatch) with both tiles, with chunks that end inside an image, and leaves F(2, 7) and
+// maps that fill chunks alone image by image.
+func TestWinoBatchChosen(t *testing.T) {
+	tiles := map[int]bool{}
+	split := false
+	for _, tt := range convTests {
+		s := tt.s
+		for _, n := range batchSizes(s) {
+			if !s.winoBatch(n) {
+				continue
+			}
+			tiles[s.winoTile()] = true
+			p := s.winoBatchPlan(s.winoTile(), n)
+			split = split || p.rows < p.trows() && p.rows%p.th != 0
+		}
+		if name := tt.name; (strings.HasPrefix(name, "wino27_") || name == "wino_3_chunks") && s.winoBatch(2) {
+			t.Errorf("%s: winoBatch(2) = true, want false", name)
+		}
+	}
+	if !tiles[2] || !tiles[4] {
+		t.Errorf("batched Winograd tiles in convTests: %v, want 2 and 4", tiles)
+	}
+	if !split {
+		t.Error("no batched Winograd plan in convTests has a chunk ending inside an image")
 	}
 }

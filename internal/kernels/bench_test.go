@@ -41,6 +41,10 @@ var convBenchmarks = []struct {
 	{"v3_Mixed_7a_1x7", ConvShape{C: 192, H: 17, W: 17, O: 192, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 	{"v4_stem_1x7_73", ConvShape{C: 64, H: 73, W: 73, O: 64, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 	{"v4_stem_7x1_73", ConvShape{C: 64, H: 73, W: 73, O: 64, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
+	// 3×3 layers whose tile rows end in a partial 8-tile step (tw = 4, 9, 18).
+	{"v2_inception_4a_double_3x3_1", ConvShape{C: 96, H: 14, W: 14, O: 128, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"v2_inception_5a_3x3", ConvShape{C: 192, H: 7, W: 7, O: 320, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	{"irv2_mixed_6a_b1_1", ConvShape{C: 256, H: 35, W: 35, O: 256, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Mixed_7b_3x3", ConvShape{C: 448, H: 8, W: 8, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v4_stem_3x3_s2", ConvShape{C: 64, H: 147, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}},
 	{"irv2_block17_1x1", ConvShape{C: 1088, H: 17, W: 17, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
@@ -182,16 +186,21 @@ func BenchmarkPoolImpls(b *testing.B) {
 	}
 }
 
-// BenchmarkConv2DBatch runs the 1×1 layers of the table on batches of n images with the
-// active implementation: "loop" is n calls of Conv2DPacked (the per-image path), "batch"
+// BenchmarkConv2DBatch runs the 1×1 layers of the table on batches of 1 and 8 images, and
+// the 3×3 Winograd layers that run batched (winoBatch) on batches of 4, with the active
+// implementation: "loop" is n calls of Conv2DPacked (the per-image path), "batch"
 // one Conv2DPackedBatch. GFLOP/s counts the whole batch.
 func BenchmarkConv2DBatch(b *testing.B) {
 	for _, bm := range convBenchmarks {
 		s := bm.s
-		if s.KH != 1 || s.KW != 1 {
+		sizes := []int{1, 8}
+		switch {
+		case s.winoBatch(4):
+			sizes = []int{4}
+		case s.KH != 1 || s.KW != 1:
 			continue
 		}
-		for _, n := range []int{1, 8} {
+		for _, n := range sizes {
 			for _, threads := range []int{1, 2} {
 				for _, mode := range []string{"loop", "batch"} {
 					b.Run(fmt.Sprintf("%s/n=%d/threads=%d/%s", bm.name, n, threads, mode), func(b *testing.B) {

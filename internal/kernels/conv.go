@@ -330,7 +330,7 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 		workers = 1
 	}
 	if t := s.winoTile(); t != 0 {
-		winoConv(s, t, in, pa, bias, out, scratch, relu, workers, impl)
+		winoConv(s, t, 1, in, 0, pa, bias, out, 0, scratch, relu, workers, impl)
 		return
 	}
 	g := s.gemm()
@@ -405,6 +405,9 @@ func (s ConvShape) fillBatch(in []float32, inStride int, t []float32, u0, u1 int
 // images for padded or strided convolutions (n*inputLen instead of one).
 func (s ConvShape) BatchScratchLen(n int) int {
 	if t := s.winoTile(); t != 0 {
+		if s.winoBatch(n) {
+			return s.winoBatchScratchLen(t, n)
+		}
 		return s.winoScratchLen(t)
 	}
 	g := s.gemm()
@@ -422,7 +425,9 @@ func (s ConvShape) BatchScratchLen(n int) int {
 // the same order). The GEMM's N dimension is the n images' output columns side by side
 // (n*OH*OW), so small maps (IRv2's 17×17 and 8×8) fill the 32-column tiles and give every
 // thread work; a B strip or tile spanning two images is packed column by column from each
-// image, and stored through a local tile. Winograd shapes (s.Winograd()) run image by image.
+// image, and stored through a local tile. Winograd shapes (s.Winograd()) run image by image,
+// but for F(2×2) and F(4×4) on maps smaller than a chunk (winoBatch), whose tiles of all n
+// images are the columns of the transforms' GEMMs.
 // inStride >= C*H*W, outStride >= O*OH*OW; out must not overlap in or packedW; scratch: len
 // >= s.BatchScratchLen(n), contents ignored. threads as for Conv2D, the serial threshold
 // applying to the whole batch.
@@ -481,6 +486,14 @@ func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []
 
 // conv2DBatch is Conv2DPackedBatch with the kernels to use.
 func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out []float32, outStride int, scratch []float32, relu bool, threads int, impl isa) {
+	if s.winoBatch(n) {
+		workers := min(max(threads, 1), maxConvThreads)
+		if int64(n)*s.MACs() < parallelMinMACs {
+			workers = 1
+		}
+		winoConv(s, s.winoTile(), n, in, inStride, pa, bias, out, outStride, scratch, relu, workers, impl)
+		return
+	}
 	if n == 1 || s.winograd() {
 		for i := 0; i < n; i++ {
 			conv2D(s, in[i*inStride:], pa, bias, out[i*outStride:], scratch, relu, threads, impl)

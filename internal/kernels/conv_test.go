@@ -65,6 +65,9 @@ var convTests = []struct {
 	{"wino43_2x2_out", ConvShape{C: 48, H: 4, W: 4, O: 49, KH: 3, KW: 3, SH: 1, SW: 1}},
 	{"wino43_wide", ConvShape{C: 48, H: 3, W: 70, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1, PadL: 1, PadR: 1}},
 	{"wino43_tall", ConvShape{C: 48, H: 70, W: 5, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1}},
+	// Batches of 5 (TestConv2DPackedBatch) split into chunks that end inside an image.
+	{"wino_batch_split", ConvShape{C: 16, H: 24, W: 24, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1, PadL: 1, PadR: 1}},
+	{"wino43_batch_split", ConvShape{C: 32, H: 28, W: 28, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadB: 1, PadL: 1, PadR: 1}},
 	{"wino43_3_chunks", ConvShape{C: 48, H: 79, W: 70, O: 49, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	// Winograd F(2, 7) (1×7 and 7×1, C, O >= 128): odd outputs, asymmetric and no padding, one
 	// partial tile, K blocks, several chunks (and the chunked parallel plan). The v3_Mixed_6b

@@ -137,8 +137,8 @@ func (k isa) wino23Output(m []float32, me int, out []float32, ldo, ncols, nrows 
 // wino43Input computes a row of F(4×4, 3×3) input transforms: see wino43InputF32Generic.
 func (k isa) wino43Input(src []float32, wp int, dst []float32, ve, n int) {
 	if k != isaGeneric {
-		_ = src[5*wp+4*((n+7)/8*8)+3]
-		_ = dst[35*ve+(n+7)/8*8-1]
+		_ = src[5*wp+4*((n+3)/4*4)+3]
+		_ = dst[35*ve+(n+3)/4*4-1]
 		wino43InputF32AVX2(src, wp, dst, ve, n)
 		return
 	}
@@ -146,30 +146,14 @@ func (k isa) wino43Input(src []float32, wp int, dst []float32, ve, n int) {
 }
 
 // wino43Output computes a row of F(4×4, 3×3) output transforms: see wino43OutputF32Generic.
-// The kernel stores whole steps of 8 tiles × 4 rows: rows of the tile row that fit take them
-// in place, the rest goes through a local 4×32 tile.
 func (k isa) wino43Output(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool) {
 	if k == isaGeneric {
 		wino43OutputF32Generic(m, me, out, ldo, ncols, nrows, bias, relu)
 		return
 	}
-	_ = m[35*me+(ncols+31)/32*8-1]
-	full := 0 // tiles stored in place
-	if nrows == 4 {
-		full = ncols / 32 * 8
-		_ = out[3*ldo+4*full-1]
-	}
-	if full > 0 {
-		wino43OutputF32AVX2(m, me, out, ldo, full, bias, relu)
-	}
-	var tmp [4 * 32]float32
-	for j := full; 4*j < ncols; j += 8 {
-		wino43OutputF32AVX2(m[j:], me, tmp[:], 32, 8, bias, relu)
-		w := min(32, ncols-4*j)
-		for i := 0; i < nrows; i++ {
-			copy(out[i*ldo+4*j:i*ldo+4*j+w], tmp[32*i:32*i+w])
-		}
-	}
+	_ = m[35*me+(ncols+15)/16*4-1]
+	_ = out[(nrows-1)*ldo+ncols-1]
+	wino43OutputF32AVX2(m, me, out, ldo, ncols, nrows, bias, relu)
 }
 
 // gemmF32_6x16AVX2 computes one 6×16 tile of C over a kc-long stretch of K, holding the
@@ -285,48 +269,52 @@ func packB32MaskedF32AVX512(kc int, t []float32, koff []int, d0, d1 int, masks [
 func unzip2F32AVX2(even, odd, src []float32)
 
 // wino23InputF32AVX2 computes the Winograd F(2×2, 3×3) input transforms of tiles 0..n-1 of
-// a row, rounded up to a multiple of 8, 8 tiles per step: per input row, two deinterleaves
-// (VSHUFPS, VPERMPD) give the tiles' 4 columns, then 16 adds make V:
+// a row, rounded up to a multiple of 4, 8 tiles per step and a last one of 4 (xmm) when that
+// covers the row: per input row, two deinterleaves (VSHUFPS, and VPERMPD for 8) give the
+// tiles' 4 columns, then 16 adds make V:
 //
 //	… the loop of wino23InputF32Generic
 //
-// Lengths are not checked: src holds 4 rows of wp >= 2*(n+7)/8*8+2 floats, dst 15*ve+(n+7)/8*8.
+// Lengths are not checked: src holds 4 rows of wp >= 2*(n+3)/4*4+2 floats, dst 15*ve+(n+3)/4*4.
 //
 //go:noescape
 func wino23InputF32AVX2(src []float32, wp int, dst []float32, ve, n int)
 
 // wino23OutputF32AVX2 computes the Winograd F(2×2, 3×3) output transforms of a row of tiles,
-// 8 tiles (16 output columns) per step, bias and ReLU included; the last step's stores are
-// masked (VMASKMOVPS) to columns < ncols:
+// 8 tiles (16 output columns) per step and a last one of 4 (xmm) when that covers the row,
+// bias and ReLU included; the last step's stores are masked (VMASKMOVPS) to columns < ncols:
 //
 //	… the loop of wino23OutputF32Generic
 //
-// Lengths are not checked: m holds 15*me+(ncols+15)/16*8 floats, out (nrows-1)*ldo+ncols.
+// Lengths are not checked: m holds 15*me+(ncols+7)/8*4 floats, out (nrows-1)*ldo+ncols.
 //
 //go:noescape
 func wino23OutputF32AVX2(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)
 
 // wino43InputF32AVX2 computes the Winograd F(4×4, 3×3) input transforms of tiles 0..n-1 of
-// a row, rounded up to a multiple of 8, 8 tiles per step: per input row, 128-bit loads and an
-// in-lane transpose (VUNPCKLPS, VUNPCKLPD) give the tiles' 6 columns, the row transforms go
-// to dst and come back for the column transforms:
+// a row, rounded up to a multiple of 4, 8 tiles per step and a last one of 4 (xmm) when that
+// covers the row: per input row, 128-bit loads and an in-lane transpose (VUNPCKLPS,
+// VUNPCKLPD) give the tiles' 6 columns, the row transforms go to dst and come back for the
+// column transforms:
 //
 //	… the loop of wino43InputF32Generic
 //
-// Lengths are not checked: src holds 6 rows of wp >= 4*(n+7)/8*8+4 floats, dst 35*ve+(n+7)/8*8.
+// Lengths are not checked: src holds 6 rows of wp >= 4*(n+3)/4*4+4 floats, dst 35*ve+(n+3)/4*4.
 //
 //go:noescape
 func wino43InputF32AVX2(src []float32, wp int, dst []float32, ve, n int)
 
-// wino43OutputF32AVX2 computes the Winograd F(4×4, 3×3) output transforms of n tiles (a
-// multiple of 8) and stores all 4 rows and 4n columns, bias and ReLU included:
+// wino43OutputF32AVX2 computes the Winograd F(4×4, 3×3) output transforms of a row of
+// tiles, 8 tiles (32 output columns) per step and a last one of 4 (xmm) when that covers the
+// row, bias and ReLU included; steps that do not fit in columns < ncols and rows < nrows
+// (nrows <= 4) store masked (VMASKMOVPS):
 //
-//	… the loop of wino43OutputF32Generic with ncols = 4n, nrows = 4
+//	… the loop of wino43OutputF32Generic
 //
-// Lengths are not checked: m holds 35*me+n floats, out 3*ldo+4n.
+// Lengths are not checked: m holds 35*me+(ncols+15)/16*4 floats, out (nrows-1)*ldo+ncols.
 //
 //go:noescape
-func wino43OutputF32AVX2(m []float32, me int, out []float32, ldo, n int, bias float32, relu bool)
+func wino43OutputF32AVX2(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)
 
 // fmaPeakF32AVX2 runs a register-only loop of FMAs:
 //

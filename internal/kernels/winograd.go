@@ -12,9 +12,13 @@ package kernels
 //
 // Per chunk of tile rows (sized so that V and M stay within a few MiB):
 //
-//	V_e[c][t] = (Bᵀ d_c(t) B)_e       wino23Input, 8 tiles per step
+//	V_e[c][t] = (Bᵀ d_c(t) B)_e       wino23Input, 8 tiles per step (a row's last: 4)
 //	M_e = U_e · V_e, e = 0..15         16 GEMMs, O×C by C×tiles
-//	out tile t = Aᵀ M(t) A + bias     wino23Output, 8 tiles per step, ReLU fused
+//	out tile t = Aᵀ M(t) A + bias     wino23Output, 8 tiles per step (a row's last: 4), ReLU fused
+//
+// A row's last step takes 4 tiles (xmm) when that covers the row: rows of 4 tiles (8×8 and
+// 7×7 maps with F(2×2), 14×14 with F(4×4)) transform 4 tiles where an 8-tile step did 8, and
+// 35×35 rows (9 tiles with F(4×4), 18 with F(2×2)) 12 and 20 where 8-tile steps did 16 and 24.
 //
 // The transforms use only additions and subtractions (Bᵀ, Aᵀ hold 0 and ±1), and G's ½s
 // are exact, so the error stays that of the float32 sums (TestWinogradError).
@@ -67,33 +71,43 @@ type winoPlan struct {
 	t, ne  int // output tile t×t (2 or 4), ne = (t+2)² GEMMs
 	oh, ow int // output size
 	th, tw int // tiles: ceil(oh/t) × ceil(ow/t)
-	hp, wp int // padded input plane: rows 0..t*th+1, columns with room for 8-tile steps
+	imgs   int // images: tile rows img*th+ty of a batch are row ty of image img (F(2, 7): 1)
+	hp, wp int // padded input plane: rows 0..t*th+1, columns with room for the last step
 	mp     int // O rounded up to 6
 	rows   int // tile rows per chunk
 	ld     int // leading dimension of V_e and M_e rows: the chunk's tiles, rounded up, plus slack
 	ve, me int // distance between the planes V_e, M_e (skewed)
 }
 
-func (s ConvShape) winoPlan(t int) winoPlan {
+// winoPlan returns the plan of one image's convolution by tile t.
+func (s ConvShape) winoPlan(t int) winoPlan { return s.winoBatchPlan(t, 1) }
+
+// winoBatchPlan returns the plan of n images' convolution by tile t (n = 1 for F(2, 7)): the
+// chunks run over the tile rows of all n images, image after image, so that the GEMMs of
+// small maps get the tiles of several images as columns (8×8 by F(2×2): 16 tiles an image).
+func (s ConvShape) winoBatchPlan(t, n int) winoPlan {
 	if s.wino27() {
 		return s.wino27Plan()
 	}
-	p := winoPlan{t: t, ne: (t + 2) * (t + 2), oh: s.OutH(), ow: s.OutW()}
+	p := winoPlan{t: t, ne: (t + 2) * (t + 2), oh: s.OutH(), ow: s.OutW(), imgs: n}
 	p.th, p.tw = (p.oh+t-1)/t, (p.ow+t-1)/t
 	p.hp = t*p.th + 2
-	// An 8-tile step reads 8t+2 columns from t*tx (F(2×2)), 8t+4 (F(4×4): see wino43Input).
-	p.wp = t*((p.tw+7)/8*8) + t
+	// A row's steps read t·ceil(tw/4)·4 + 2 columns (F(2×2)), + 4 (F(4×4): see wino43Input).
+	p.wp = t*((p.tw+3)/4*4) + t
 	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
 	// At least 64 tiles per chunk, or the GEMMs' 16-column strips run short.
-	p.rows = min(p.th, max(winoChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
-	chunks := (p.th + p.rows - 1) / p.rows
-	p.rows = (p.th + chunks - 1) / chunks // chunks of equal rows, not a short last one
-	// An 8-tile step writes (input) or reads (output) up to 7 tiles past the chunk; the GEMM
+	p.rows = min(p.trows(), max(winoChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
+	chunks := (p.trows() + p.rows - 1) / p.rows
+	p.rows = (p.trows() + chunks - 1) / chunks // chunks of equal rows, not a short last one
+	// A 4-tile step writes (input) or reads (output) up to 3 tiles past the chunk; the GEMM
 	// reads whole 16-column strips.
 	p.ld = (p.rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
 	p.ve, p.me = skew(s.C*p.ld), skew(p.mp*p.ld)
 	return p
 }
+
+// trows returns the tile rows of all the plan's images.
+func (p winoPlan) trows() int { return p.imgs * p.th }
 
 // skew rounds a plane size n (float32s) up so that 16 (or 36) planes n apart fall in different
 // cache sets: to an odd multiple of 16 floats (64 bytes). The transforms touch all 16
@@ -180,19 +194,46 @@ func wino23Weights(g *[9]float32) (u [16]float32) {
 
 // winoScratchLen returns the scratch of a packed Winograd convolution: per-worker B strips,
 // the padded input, V and M of two chunks (winoConvChunked gives each worker its own).
-func (s ConvShape) winoScratchLen(t int) int {
+func (s ConvShape) winoScratchLen(t int) int { return s.winoBatchScratchLen(t, 1) }
+
+// winoBatchScratchLen returns the scratch of winoConv for up to n images: the padded input of
+// each and V and M of two chunks of the largest plan (winoBatchPlan's chunks are not
+// monotonic in n).
+func (s ConvShape) winoBatchScratchLen(t, n int) int {
+	vm := 0
+	for k := 1; k <= n; k++ {
+		p := s.winoBatchPlan(t, k)
+		vm = max(vm, 2*p.ne*(p.ve+p.me))
+	}
 	p := s.winoPlan(t)
-	return maxConvThreads*gemmKCFor(s.C)*gemmBufNR + s.C*p.hp*p.wp + 2*p.ne*(p.ve+p.me)
+	return maxConvThreads*gemmKCFor(s.C)*gemmBufNR + n*s.C*p.hp*p.wp + vm
+}
+
+// winoBatch reports whether Conv2DPackedBatch runs s's n images as one Winograd convolution
+// (winoBatchPlan): F(2×2) and F(4×4) shapes whose images have fewer tiles than a chunk
+// holds, so that the GEMMs get wider. F(2, 7) shapes, and maps that fill whole chunks alone,
+// run image by image. It is monotonic in n (with R >= th rows per chunk, false means
+// n(R-th) < R), so BatchScratchLen(n) also covers the batches of fewer images.
+func (s ConvShape) winoBatch(n int) bool {
+	t := s.winoTile()
+	if n < 2 || t == 0 || s.wino27() {
+		return false
+	}
+	p := s.winoPlan(t)
+	return p.rows == p.th && s.winoBatchPlan(t, n).rows > p.th
 }
 
 // winoConv runs a Winograd convolution with output tile t over weights pu packed by
-// winoPackWeights(t, …).
-func winoConv(s ConvShape, t int, in, pu, bias, out, scratch []float32, relu bool, workers int, impl isa) {
-	p := s.winoPlan(t)
-	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl}
+// winoPackWeights(t, …), for n images (n = 1 for F(2, 7)): image i read from
+// in[i*inStride:], written to out[i*outStride:].
+func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out []float32, outStride int,
+	scratch []float32, relu bool, workers int, impl isa) {
+	p := s.winoBatchPlan(t, n)
+	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl,
+		inStride: inStride, outStride: outStride}
 	w.bufLen = gemmKCFor(s.C) * gemmBufNR
 	w.bufs, scratch = scratch[:maxConvThreads*w.bufLen], scratch[maxConvThreads*w.bufLen:]
-	w.pad, scratch = scratch[:s.C*p.hp*p.wp], scratch[s.C*p.hp*p.wp:]
+	w.pad, scratch = scratch[:n*s.C*p.hp*p.wp], scratch[n*s.C*p.hp*p.wp:]
 	w.ve, w.me = p.ve, p.me
 	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
 	if q, ok := s.winoChunkedPlan(p, workers); ok {
@@ -200,7 +241,7 @@ func winoConv(s ConvShape, t int, in, pu, bias, out, scratch []float32, relu boo
 		return
 	}
 	if workers == 1 {
-		w.fill(0, s.C)
+		w.fill(0, n*s.C)
 		for ch := 0; ch < w.chunks(); ch++ {
 			w.input(ch, 0, s.C)
 			w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
@@ -222,7 +263,7 @@ func winoConvParallel(w winoConvState, workers int) {
 	// Phases: fill, then per chunk ch: [output ch-1 (O units), input ch (C units)],
 	// [gemm ch (ne × strips units)]; then the output of the last chunk.
 	units := make([]int, 0, 2*chunks+2)
-	units = append(units, C)
+	units = append(units, w.p.imgs*C)
 	for ch := 0; ch < chunks; ch++ {
 		units = append(units, C+O*min(ch, 1), w.p.ne*w.units(ch))
 	}
@@ -263,7 +304,7 @@ func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool
 		return p, false
 	}
 	q = p
-	for rows := min(p.rows, p.th/(2*workers)); rows >= 1 && rows*p.tw >= 64; rows-- {
+	for rows := min(p.rows, p.trows()/(2*workers)); rows >= 1 && rows*p.tw >= 64; rows-- {
 		q.rows = rows
 		q.ld = (rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
 		q.ve, q.me = skew(s.C*q.ld), skew(p.mp*q.ld)
@@ -282,9 +323,9 @@ func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool
 // The chunking changes the tiles' grouping, not any output's operations.
 func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 	C, O := w.s.C, w.s.O
-	chunks := (q.th + q.rows - 1) / q.rows
+	chunks := (q.trows() + q.rows - 1) / q.rows
 	part := q.ne * (q.ve + q.me)
-	runTeam(workers-1, []int{C, chunks}, func(phase, lo, hi, worker int) {
+	runTeam(workers-1, []int{q.imgs * C, chunks}, func(phase, lo, hi, worker int) {
 		if phase == 0 {
 			w.fill(lo, hi)
 			return
@@ -312,26 +353,35 @@ type winoConvState struct {
 	impl   isa
 	bufs   []float32 // per-worker B strips of bufLen
 	bufLen int
-	pad    []float32 // padded input, C planes of hp×wp
+	pad    []float32 // padded input, C planes of hp×wp per image
 	v, m   []float32 // V_e at v[e*ve:], M_e at m[e*me:] (e < p.ne), rows ld apart
 	ve, me int
+
+	inStride, outStride int // distances between the images of in and out (p.imgs > 1)
 }
 
 // chunks returns the number of chunks of p.rows tile rows.
-func (w *winoConvState) chunks() int { return (w.p.th + w.p.rows - 1) / w.p.rows }
+func (w *winoConvState) chunks() int { return (w.p.trows() + w.p.rows - 1) / w.p.rows }
 
-// rows returns the tile rows ty0..ty1-1 of chunk ch.
+// rows returns the tile rows ty0..ty1-1 of chunk ch, counted across images.
 func (w *winoConvState) rows(ch int) (ty0, ty1 int) {
-	return ch * w.p.rows, min((ch+1)*w.p.rows, w.p.th)
+	return ch * w.p.rows, min((ch+1)*w.p.rows, w.p.trows())
 }
 
-// fill writes channels c0..c1-1 of the padded input.
-func (w *winoConvState) fill(c0, c1 int) {
+// fill writes channels u0..u1-1 of the padded input, counted across images (unit u is
+// channel u%C of image u/C).
+func (w *winoConvState) fill(u0, u1 int) {
 	if w.s.wino27() {
-		w.s.wino27Fill(w.in, w.pad, w.p, c0, c1, w.impl)
+		w.s.wino27Fill(w.in, w.pad, w.p, u0, u1, w.impl)
 		return
 	}
-	w.s.winoFill(w.in, w.pad, w.p, c0, c1)
+	C, plane := w.s.C, w.p.hp*w.p.wp
+	for u := u0; u < u1; {
+		img, c := u/C, u%C
+		c1 := min(C, c+u1-u)
+		w.s.winoFill(w.in[img*w.inStride:], w.pad[img*C*plane:], w.p, c, c1)
+		u += c1 - c
+	}
 }
 
 // input writes V for channels c0..c1-1 of chunk ch.
@@ -344,7 +394,8 @@ func (w *winoConvState) input(ch, c0, c1 int) {
 	ty0, ty1 := w.rows(ch)
 	for c := c0; c < c1; c++ {
 		for ty := ty0; ty < ty1; ty++ {
-			src := w.pad[c*p.hp*p.wp+p.t*ty*p.wp:]
+			img, y := ty/p.th, ty%p.th
+			src := w.pad[(img*w.s.C+c)*p.hp*p.wp+p.t*y*p.wp:]
 			if p.t == 4 {
 				w.impl.wino43Input(src, p.wp, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
 				continue
@@ -395,14 +446,13 @@ func (w *winoConvState) output(ch, o0, o1 int) {
 			b = w.bias[o]
 		}
 		for ty := ty0; ty < ty1; ty++ {
-			y := p.t * ty
+			y := p.t * (ty % p.th)
+			out := w.out[ty/p.th*w.outStride+(o*p.oh+y)*p.ow:]
 			if p.t == 4 {
-				w.impl.wino43Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, w.out[(o*p.oh+y)*p.ow:], p.ow,
-					p.ow, min(4, p.oh-y), b, w.relu)
+				w.impl.wino43Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, out, p.ow, p.ow, min(4, p.oh-y), b, w.relu)
 				continue
 			}
-			w.impl.wino23Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, w.out[(o*p.oh+y)*p.ow:], p.ow,
-				p.ow, min(2, p.oh-y), b, w.relu)
+			w.impl.wino23Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, out, p.ow, p.ow, min(2, p.oh-y), b, w.relu)
 		}
 	}
 }
@@ -430,9 +480,9 @@ func (s ConvShape) winoFill(in, pad []float32, p winoPlan, c0, c1 int) {
 }
 
 // wino23InputF32Generic computes the input transform V = Bᵀ d B of tiles 0..n-1 of a row of
-// tiles, rounded up to a multiple of 8 (tiles n.. are written too, from the columns after):
+// tiles, rounded up to a multiple of 4 (tiles n.. are written too, from the columns after):
 //
-//	for j := 0; j < (n+7)/8*8; j++ {
+//	for j := 0; j < (n+3)/4*4; j++ {
 //		d[r][q] = src[r*wp + 2*j + q]                 // r, q < 4
 //		t[0] = d[0]-d[2]; t[1] = d[1]+d[2]; t[2] = d[2]-d[1]; t[3] = d[1]-d[3] // rows
 //		V[r][0] = t[r][0]-t[r][2]; V[r][1] = t[r][1]+t[r][2]
@@ -440,7 +490,7 @@ func (s ConvShape) winoFill(in, pad []float32, p winoPlan, c0, c1 int) {
 //		dst[(r*4+q)*ve + j] = V[r][q]
 //	}
 func wino23InputF32Generic(src []float32, wp int, dst []float32, ve, n int) {
-	n = (n + 7) / 8 * 8
+	n = (n + 3) / 4 * 4
 	s0 := src[:2*n+2]
 	s1 := src[wp : wp+2*n+2]
 	s2 := src[2*wp : 2*wp+2*n+2]

@@ -65,7 +65,7 @@ func (s ConvShape) wino27() bool {
 //     floats) holds the padded row's even columns, then its odd ones, wq each (the steps
 //     read ceil(tw/4)·4+3 of each). Input k of tile (y, tx) is element tx + k/2 of half k%2.
 func (s ConvShape) wino27Plan() winoPlan {
-	p := winoPlan{t: 2, ne: 8, oh: s.OutH(), ow: s.OutW()}
+	p := winoPlan{t: 2, ne: 8, oh: s.OutH(), ow: s.OutW(), imgs: 1}
 	if s.KH == 7 {
 		p.th, p.tw = (p.oh+1)/2, p.ow
 		p.hp, p.wp = 2*p.th+6+(p.ow+2)/p.ow, p.ow

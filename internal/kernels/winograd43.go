@@ -98,16 +98,16 @@ func wino43AT(m0, m1, m2, m3, m4, m5 float32) (y0, y1, y2, y3 float32) {
 }
 
 // wino43InputF32Generic computes the F(4×4, 3×3) input transform V = Bᵀ d B of tiles 0..n-1
-// of a row of tiles, rounded up to a multiple of 8 (tiles n.. are written too, from the
-// columns after; src holds 6 rows of wp >= 4*(n+7)/8*8+4 floats):
+// of a row of tiles, rounded up to a multiple of 4 (tiles n.. are written too, from the
+// columns after; src holds 6 rows of wp >= 4*(n+3)/4*4+4 floats):
 //
-//	for j := 0; j < (n+7)/8*8; j++ {
+//	for j := 0; j < (n+3)/4*4; j++ {
 //		h[k][0..5] = wino43BT(src[k*wp + 4*j + 0..5])      // each row k < 6
 //		V[0..5][q] = wino43BT(h[0..5][q])                  // each column q < 6
 //		dst[(6*r+q)*ve + j] = V[r][q]
 //	}
 func wino43InputF32Generic(src []float32, wp int, dst []float32, ve, n int) {
-	n = (n + 7) / 8 * 8
+	n = (n + 3) / 4 * 4
 	_ = src[5*wp+4*n+3]
 	_ = dst[35*ve+n-1]
 	for j := 0; j < n; j++ {

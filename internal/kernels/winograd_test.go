@@ -125,7 +125,7 @@ func TestWinogradError(t *testing.T) {
 					pu := make([]float32, s.winoPackedLen(tile))
 					s.winoPackWeights(tile, w, pu)
 					got := make([]float32, len(want))
-					winoConv(s, tile, in, pu, bias, got, make([]float32, s.winoScratchLen(tile)), false, 2, impl)
+					winoConv(s, tile, 1, in, 0, pu, bias, got, 0, make([]float32, s.winoScratchLen(tile)), false, 2, impl)
 					errs[tile] = worst(got)
 					if tile == s.winoTile() && !slices.Equal(got, def) {
 						t.Errorf("Conv2D differs from F(%d×%d)", tile, tile)
@@ -166,13 +166,14 @@ func TestWino23Kernels(t *testing.T) {
 	for _, e := range isaImpls("wino23") {
 		impl := e.fn.(isa)
 		t.Run(e.name, func(t *testing.T) {
-			checkWinoTransforms(t, 2, impl.wino23Input, wino23InputF32Generic, impl.wino23Output, wino23OutputF32Generic, 37, []int{1, 2})
+			checkWinoTransforms(t, 2, impl.wino23Input, wino23InputF32Generic, impl.wino23Output, wino23OutputF32Generic, 40, []int{1, 2})
 		})
 	}
 }
 
 // checkWinoTransforms compares the input and output transforms of F(tile×tile, 3×3) with their
-// reference loops, bit for bit: inputs of 1..25 tiles, outputs of 1..maxCols columns and the given
+// reference loops, bit for bit: inputs of 1..25 tiles (every row of 1..20 tiles, so every mix
+// of 8- and 4-tile steps), outputs of 1..maxCols columns and the given
 // row counts, with and without ReLU, NaN guards around every output and a NaN tile that must stay NaN.
 func checkWinoTransforms(t *testing.T, tile int,
 	input, inputRef func(src []float32, wp int, dst []float32, ve, n int),
@@ -181,9 +182,9 @@ func checkWinoTransforms(t *testing.T, tile int,
 	t.Helper()
 	a := tile + 2     // input tile side
 	elems := a * a    // transformed elements per tile
-	group := 8 * tile // output columns per 8-tile step
+	group := 4 * tile // output columns per 4-tile step
 	for n := 1; n <= 25; n++ {
-		steps := (n + 7) / 8 * 8
+		steps := (n + 3) / 4 * 4 // the tiles written: the guard catches any past them
 		wp := tile*steps + tile + n%3
 		src := randSlice(newRand(uint64(n)), a*wp)
 		ve := steps + 5
@@ -204,8 +205,8 @@ func checkWinoTransforms(t *testing.T, tile int,
 		for _, nrows := range rows {
 			for _, relu := range []bool{false, true} {
 				name := fmt.Sprintf("output ncols=%d nrows=%d relu=%t", ncols, nrows, relu)
-				me := (ncols+group-1)/group*8 + 3
-				m := randSlice(newRand(uint64(ncols)), (elems-1)*me+(ncols+group-1)/group*8)
+				me := (ncols+group-1)/group*4 + 3
+				m := randSlice(newRand(uint64(ncols)), (elems-1)*me+(ncols+group-1)/group*4)
 				m[0] = nan32 // tile 0 is NaN in every output
 				ldo := ncols + 4
 				want := guarded((nrows-1)*ldo + ncols)
@@ -276,7 +277,7 @@ func TestWino43Kernels(t *testing.T) {
 	for _, e := range isaImpls("wino43") {
 		impl := e.fn.(isa)
 		t.Run(e.name, func(t *testing.T) {
-			checkWinoTransforms(t, 4, impl.wino43Input, wino43InputF32Generic, impl.wino43Output, wino43OutputF32Generic, 75, []int{1, 2, 3, 4})
+			checkWinoTransforms(t, 4, impl.wino43Input, wino43InputF32Generic, impl.wino43Output, wino43OutputF32Generic, 80, []int{1, 2, 3, 4})
 		})
 	}
 }

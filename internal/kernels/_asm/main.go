@@ -394,6 +394,14 @@ func unzip2() {
 	RET()
 }
 
+// deinterleave4 sets even = src[0,2,4,6] and odd = src[1,3,5,7] of the 8 floats at m.
+func deinterleave4(m Mem, lo, hi, even, odd VecPhysical) {
+	VMOVUPS(m, lo)
+	VMOVUPS(m.Offset(16), hi)
+	VSHUFPS(U8(0x88), hi, lo, even)
+	VSHUFPS(U8(0xdd), hi, lo, odd)
+}
+
 // deinterleave8 sets even = src[0,2,…,14] and odd = src[1,3,…,15] of the 16 floats at m:
 // VSHUFPS within 128-bit lanes gives [0 2 8 10 | 4 6 12 14], VPERMPD puts the 64-bit halves
 // in order. (Leaving the tiles in that order would save the VPERMPDs, but a row's last step
@@ -408,9 +416,10 @@ func deinterleave8(m Mem, lo, hi, even, odd VecPhysical) {
 }
 
 // wino23Input emits wino23InputF32AVX2: the Winograd F(2×2, 3×3) input transform of a row of
-// tiles, 8 tiles per step. Each input row r gives d_r[q] (q < 4, the 4 columns of each
-// tile) with two deinterleaves; the row combinations t = Bᵀ d are done in three rounds so
-// that 16 registers suffice, and each t_r gives V[r][0..3] = t_r Bᵀ-combined.
+// tiles, 8 tiles per step and a last step of 4 (xmm) when that covers the row. Each input row
+// r gives d_r[q] (q < 4, the 4 columns of each tile) with two deinterleaves; the row
+// combinations t = Bᵀ d are done in three rounds so that 16 registers suffice, and each t_r
+// gives V[r][0..3] = t_r Bᵀ-combined.
 func wino23Input() {
 	TEXT("wino23InputF32AVX2", NOSPLIT, "func(src []float32, wp int, dst []float32, ve, n int)")
 	Doc("wino23InputF32AVX2 computes a row of Winograd input transforms: see the Go declaration.")
@@ -424,8 +433,8 @@ func wino23Input() {
 	Load(Param("ve"), ve)
 	SHLQ(U8(2), ve)
 	Load(Param("n"), n)
-	ADDQ(U8(7), n)
-	SHRQ(U8(3), n)
+	ADDQ(U8(3), n)
+	SHRQ(U8(2), n) // steps of 4 tiles
 	JZ(LabelRef("winoin_done"))
 	LEAQ(Mem{Base: src, Index: wp, Scale: 2}, s3)
 	ADDQ(wp, s3)
@@ -444,63 +453,79 @@ func wino23Input() {
 		}
 		return Mem{Base: s3}
 	}
-	// load puts d_r[0..3] in dr, using Y8..Y11 as scratch.
-	load := func(r int, dr [4]VecPhysical) {
-		deinterleave8(rowMem(r), Y8, Y9, dr[0], dr[1])
-		deinterleave8(rowMem(r).Offset(8), Y10, Y11, dr[2], dr[3])
+	// step transforms 8 tiles (ymm) or 4 (xmm).
+	step := func(lanes int) {
+		v := vregs(lanes)
+		// load puts d_r[0..3] in dr, using v(8..11) as scratch.
+		load := func(r int, dr [4]VecPhysical) {
+			if lanes == 8 {
+				deinterleave8(rowMem(r), v(8), v(9), dr[0], dr[1])
+				deinterleave8(rowMem(r).Offset(8), v(10), v(11), dr[2], dr[3])
+				return
+			}
+			deinterleave4(rowMem(r), v(8), v(9), dr[0], dr[1])
+			deinterleave4(rowMem(r).Offset(8), v(10), v(11), dr[2], dr[3])
+		}
+		// emit stores V[r][q] = (t0-t2, t1+t2, t2-t1, t1-t3)[q] for t = tr, using tmp.
+		emit := func(r int, tr, tmp [4]VecPhysical) {
+			VSUBPS(tr[2], tr[0], tmp[0])
+			VADDPS(tr[2], tr[1], tmp[1])
+			VSUBPS(tr[1], tr[2], tmp[2])
+			VSUBPS(tr[3], tr[1], tmp[3])
+			VMOVUPS(tmp[0], Mem{Base: d[r]})
+			VMOVUPS(tmp[1], Mem{Base: d[r], Index: ve, Scale: 1})
+			VMOVUPS(tmp[2], Mem{Base: d[r], Index: ve, Scale: 2})
+			VMOVUPS(tmp[3], Mem{Base: d[r], Index: ve3, Scale: 1})
+		}
+		A := [4]VecPhysical{v(0), v(1), v(2), v(3)}
+		B := [4]VecPhysical{v(4), v(5), v(6), v(7)}
+		C := [4]VecPhysical{v(8), v(9), v(10), v(11)}
+		D := [4]VecPhysical{v(12), v(13), v(14), v(15)}
+		// Round 1: t0 = d0 - d2 → V[0]; keeps d2 in B.
+		load(0, A)
+		load(2, B)
+		for q := 0; q < 4; q++ {
+			VSUBPS(B[q], A[q], A[q])
+		}
+		emit(0, A, C)
+		// Round 2: t1 = d1 + d2 → V[1], t2 = d2 - d1 → V[2]; keeps d1 in A.
+		load(1, A)
+		for q := 0; q < 4; q++ {
+			VADDPS(B[q], A[q], C[q])
+			VSUBPS(A[q], B[q], B[q])
+		}
+		emit(1, C, D)
+		emit(2, B, D)
+		// Round 3: t3 = d1 - d3 → V[3].
+		load(3, B)
+		for q := 0; q < 4; q++ {
+			VSUBPS(B[q], A[q], A[q])
+		}
+		emit(3, A, C)
+		ADDQ(U8(8*lanes), src)
+		ADDQ(U8(8*lanes), s3)
+		for r := 0; r < 4; r++ {
+			ADDQ(U8(4*lanes), d[r])
+		}
 	}
-	// emit stores V[r][q] = (t0-t2, t1+t2, t2-t1, t1-t3)[q] for t = tr, using tmp.
-	emit := func(r int, tr, tmp [4]VecPhysical) {
-		VSUBPS(tr[2], tr[0], tmp[0])
-		VADDPS(tr[2], tr[1], tmp[1])
-		VSUBPS(tr[1], tr[2], tmp[2])
-		VSUBPS(tr[3], tr[1], tmp[3])
-		VMOVUPS(tmp[0], Mem{Base: d[r]})
-		VMOVUPS(tmp[1], Mem{Base: d[r], Index: ve, Scale: 1})
-		VMOVUPS(tmp[2], Mem{Base: d[r], Index: ve, Scale: 2})
-		VMOVUPS(tmp[3], Mem{Base: d[r], Index: ve3, Scale: 1})
-	}
-	A := [4]VecPhysical{Y0, Y1, Y2, Y3}
-	B := [4]VecPhysical{Y4, Y5, Y6, Y7}
-	C := [4]VecPhysical{Y8, Y9, Y10, Y11}
-	D := [4]VecPhysical{Y12, Y13, Y14, Y15}
 	Label("winoin_loop")
-	// Round 1: t0 = d0 - d2 → V[0]; keeps d2 in B.
-	load(0, A)
-	load(2, B)
-	for q := 0; q < 4; q++ {
-		VSUBPS(B[q], A[q], A[q])
-	}
-	emit(0, A, C)
-	// Round 2: t1 = d1 + d2 → V[1], t2 = d2 - d1 → V[2]; keeps d1 in A.
-	load(1, A)
-	for q := 0; q < 4; q++ {
-		VADDPS(B[q], A[q], C[q])
-		VSUBPS(A[q], B[q], B[q])
-	}
-	emit(1, C, D)
-	emit(2, B, D)
-	// Round 3: t3 = d1 - d3 → V[3].
-	load(3, B)
-	for q := 0; q < 4; q++ {
-		VSUBPS(B[q], A[q], A[q])
-	}
-	emit(3, A, C)
-	ADDQ(U8(64), src)
-	ADDQ(U8(64), s3)
-	for r := 0; r < 4; r++ {
-		ADDQ(U8(32), d[r])
-	}
-	DECQ(n)
-	JNZ(LabelRef("winoin_loop"))
+	CMPQ(n, U8(2))
+	JL(LabelRef("winoin_tail"))
+	step(8)
+	SUBQ(U8(2), n)
+	JMP(LabelRef("winoin_loop"))
+	Label("winoin_tail")
+	TESTQ(n, n)
+	JZ(LabelRef("winoin_done"))
+	step(4)
 	Label("winoin_done")
 	VZEROUPPER()
 	RET()
 }
 
 // wino23Output emits wino23OutputF32AVX2: the Winograd F(2×2, 3×3) output transform of a
-// row of tiles, 8 tiles (16 output columns) per step, with bias and ReLU, the last step's
-// stores masked to ncols.
+// row of tiles, 8 tiles (16 output columns) per step and a last step of 4 (xmm, 8 columns)
+// when that covers the row, with bias and ReLU, the last step's stores masked to ncols.
 func wino23Output() {
 	iota := GLOBL("wino_iota", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
@@ -519,23 +544,15 @@ func wino23Output() {
 	Load(Param("ncols"), rem)
 	Load(Param("nrows"), nrows)
 	Load(Param("relu"), relu.As8())
-	bias, zero := Y14, Y15
 	b, err := Param("bias").Resolve()
 	if err != nil {
 		panic(err)
 	}
-	VBROADCASTSS(b.Addr, bias)
-	VXORPS(zero, zero, zero)
+	VBROADCASTSS(b.Addr, Y14)
+	VXORPS(Y15, Y15, Y15)
 	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
 	TESTQ(rem, rem)
 	JLE(LabelRef("winoout_done"))
-	Label("winoout_loop")
-	LEAQ(Mem{Base: mp, Index: me, Scale: 4}, m4)
-	LEAQ(Mem{Base: mp, Index: me, Scale: 8}, m8)
-	LEAQ(Mem{Base: m4, Index: me, Scale: 8}, m12)
-	// s0[q] = m0q+m1q+m2q, s1[q] = m1q-m2q-m3q, plane e = 4r+q at e*me.
-	s0 := [4]VecPhysical{Y0, Y1, Y2, Y3}
-	s1 := [4]VecPhysical{Y4, Y5, Y6, Y7}
 	qoff := func(base GPPhysical, q int) Mem {
 		switch q {
 		case 0:
@@ -547,71 +564,112 @@ func wino23Output() {
 		}
 		return Mem{Base: base, Index: me3, Scale: 1}
 	}
-	for q := 0; q < 4; q++ {
-		VMOVUPS(qoff(mp, q), Y8)   // m0q
-		VMOVUPS(qoff(m4, q), Y9)   // m1q
-		VMOVUPS(qoff(m8, q), Y10)  // m2q
-		VMOVUPS(qoff(m12, q), Y11) // m3q
-		VADDPS(Y9, Y8, s0[q])
-		VADDPS(Y10, s0[q], s0[q])
-		VSUBPS(Y10, Y9, s1[q])
-		VSUBPS(Y11, s1[q], s1[q])
-	}
-	// y[i][0] = s_i0+s_i1+s_i2 + bias, y[i][1] = s_i1-s_i2-s_i3 + bias.
-	y := [2][2]VecPhysical{{Y8, Y9}, {Y10, Y11}}
-	for i, si := range [2][4]VecPhysical{s0, s1} {
-		VADDPS(si[1], si[0], y[i][0])
-		VADDPS(si[2], y[i][0], y[i][0])
-		VADDPS(bias, y[i][0], y[i][0])
-		VSUBPS(si[2], si[1], y[i][1])
-		VSUBPS(si[3], y[i][1], y[i][1])
-		VADDPS(bias, y[i][1], y[i][1])
-	}
-	TESTB(relu.As8(), relu.As8())
-	JZ(LabelRef("winoout_norelu"))
-	for i := 0; i < 2; i++ {
-		for k := 0; k < 2; k++ {
-			// y first: MAXPS returns its second (Intel) source when either is NaN.
-			VMAXPS(y[i][k], zero, y[i][k])
+	// step transforms 8 tiles (ymm) or 4 (xmm) into rows[i][0..1], columns 0..2·lanes-1 of
+	// output row i.
+	step := func(lanes int) (rows [2][2]VecPhysical) {
+		v := vregs(lanes)
+		bias, zero := v(14), v(15)
+		LEAQ(Mem{Base: mp, Index: me, Scale: 4}, m4)
+		LEAQ(Mem{Base: mp, Index: me, Scale: 8}, m8)
+		LEAQ(Mem{Base: m4, Index: me, Scale: 8}, m12)
+		// s0[q] = m0q+m1q+m2q, s1[q] = m1q-m2q-m3q, plane e = 4r+q at e*me.
+		s0 := [4]VecPhysical{v(0), v(1), v(2), v(3)}
+		s1 := [4]VecPhysical{v(4), v(5), v(6), v(7)}
+		for q := 0; q < 4; q++ {
+			VMOVUPS(qoff(mp, q), v(8))   // m0q
+			VMOVUPS(qoff(m4, q), v(9))   // m1q
+			VMOVUPS(qoff(m8, q), v(10))  // m2q
+			VMOVUPS(qoff(m12, q), v(11)) // m3q
+			VADDPS(v(9), v(8), s0[q])
+			VADDPS(v(10), s0[q], s0[q])
+			VSUBPS(v(10), v(9), s1[q])
+			VSUBPS(v(11), s1[q], s1[q])
 		}
+		// y[i][0] = s_i0+s_i1+s_i2 + bias, y[i][1] = s_i1-s_i2-s_i3 + bias.
+		y := [2][2]VecPhysical{{v(8), v(9)}, {v(10), v(11)}}
+		for i, si := range [2][4]VecPhysical{s0, s1} {
+			VADDPS(si[1], si[0], y[i][0])
+			VADDPS(si[2], y[i][0], y[i][0])
+			VADDPS(bias, y[i][0], y[i][0])
+			VSUBPS(si[2], si[1], y[i][1])
+			VSUBPS(si[3], y[i][1], y[i][1])
+			VADDPS(bias, y[i][1], y[i][1])
+		}
+		norelu := fmt.Sprintf("winoout_norelu%d", lanes)
+		TESTB(relu.As8(), relu.As8())
+		JZ(LabelRef(norelu))
+		for i := 0; i < 2; i++ {
+			for k := 0; k < 2; k++ {
+				// y first: MAXPS returns its second (Intel) source when either is NaN.
+				VMAXPS(y[i][k], zero, y[i][k])
+			}
+		}
+		Label(norelu)
+		rows = [2][2]VecPhysical{{v(0), v(1)}, {v(2), v(3)}}
+		for i := 0; i < 2; i++ {
+			if lanes == 4 {
+				// The unpacks give columns 0..3 and 4..7.
+				VUNPCKLPS(y[i][1], y[i][0], rows[i][0])
+				VUNPCKHPS(y[i][1], y[i][0], rows[i][1])
+				continue
+			}
+			// Interleave y0 and y1: the unpacks give columns [0..3 | 8..11] and [4..7 |
+			// 12..15], VPERM2F128 puts the 128-bit halves in order.
+			VUNPCKLPS(y[i][1], y[i][0], v(4))
+			VUNPCKHPS(y[i][1], y[i][0], v(5))
+			VPERM2F128(U8(0x20), v(5), v(4), rows[i][0])
+			VPERM2F128(U8(0x31), v(5), v(4), rows[i][1])
+		}
+		return rows
 	}
-	Label("winoout_norelu")
-	// Interleave y0 and y1: the unpacks give columns [0..3 | 8..11] and [4..7 | 12..15],
-	// VPERM2F128 puts the 128-bit halves in order.
-	row := [2][2]VecPhysical{{Y0, Y1}, {Y2, Y3}}
-	for i := 0; i < 2; i++ {
-		VUNPCKLPS(y[i][1], y[i][0], Y4)
-		VUNPCKHPS(y[i][1], y[i][0], Y5)
-		VPERM2F128(U8(0x20), Y5, Y4, row[i][0])
-		VPERM2F128(U8(0x31), Y5, Y4, row[i][1])
+	// masked stores rows under mask[j] = rem > j (columns rem.. are past the row).
+	masked := func(lanes int, rows [2][2]VecPhysical) {
+		v := vregs(lanes)
+		VMOVQ(rem, X12)
+		VPBROADCASTD(X12, v(12))
+		VPCMPGTD(iota, v(12), v(13))
+		VPCMPGTD(iota.Offset(4*lanes), v(12), v(12))
+		VMASKMOVPS(rows[0][0], v(13), Mem{Base: out})
+		VMASKMOVPS(rows[0][1], v(12), Mem{Base: out, Disp: 4 * lanes})
+		CMPQ(nrows, U8(2))
+		JL(LabelRef("winoout_done"))
+		VMASKMOVPS(rows[1][0], v(13), Mem{Base: out, Index: ldo, Scale: 1})
+		VMASKMOVPS(rows[1][1], v(12), Mem{Base: out, Index: ldo, Scale: 1, Disp: 4 * lanes})
+		JMP(LabelRef("winoout_done"))
 	}
+	// whole stores rows in full.
+	whole := func(lanes int, rows [2][2]VecPhysical, next string) {
+		VMOVUPS(rows[0][0], Mem{Base: out})
+		VMOVUPS(rows[0][1], Mem{Base: out, Disp: 4 * lanes})
+		CMPQ(nrows, U8(2))
+		JL(LabelRef(next))
+		VMOVUPS(rows[1][0], Mem{Base: out, Index: ldo, Scale: 1})
+		VMOVUPS(rows[1][1], Mem{Base: out, Index: ldo, Scale: 1, Disp: 4 * lanes})
+	}
+	Label("winoout_loop")
+	CMPQ(rem, U8(8))
+	JLE(LabelRef("winoout_tail"))
+	rows := step(8)
 	CMPQ(rem, U8(16))
-	JL(LabelRef("winoout_masked"))
-	VMOVUPS(row[0][0], Mem{Base: out})
-	VMOVUPS(row[0][1], Mem{Base: out, Disp: 32})
-	CMPQ(nrows, U8(2))
-	JL(LabelRef("winoout_next"))
-	VMOVUPS(row[1][0], Mem{Base: out, Index: ldo, Scale: 1})
-	VMOVUPS(row[1][1], Mem{Base: out, Index: ldo, Scale: 1, Disp: 32})
+	JL(LabelRef("winoout_masked8"))
+	whole(8, rows, "winoout_next")
 	Label("winoout_next")
 	ADDQ(U8(32), mp)
 	ADDQ(U8(64), out)
 	SUBQ(U8(16), rem)
 	JG(LabelRef("winoout_loop"))
 	JMP(LabelRef("winoout_done"))
+	Label("winoout_masked8")
+	masked(8, rows)
 
-	Label("winoout_masked")
-	// Columns rem..15 are past the row: store under mask[j] = rem > j.
-	VMOVQ(rem, X12)
-	VPBROADCASTD(X12, Y12)
-	VPCMPGTD(iota, Y12, Y13)
-	VPCMPGTD(iota.Offset(32), Y12, Y12)
-	VMASKMOVPS(row[0][0], Y13, Mem{Base: out})
-	VMASKMOVPS(row[0][1], Y12, Mem{Base: out, Disp: 32})
-	CMPQ(nrows, U8(2))
-	JL(LabelRef("winoout_done"))
-	VMASKMOVPS(row[1][0], Y13, Mem{Base: out, Index: ldo, Scale: 1})
-	VMASKMOVPS(row[1][1], Y12, Mem{Base: out, Index: ldo, Scale: 1, Disp: 32})
+	Label("winoout_tail")
+	rows = step(4)
+	CMPQ(rem, U8(8))
+	JL(LabelRef("winoout_masked4"))
+	whole(4, rows, "winoout_done")
+	JMP(LabelRef("winoout_done"))
+	Label("winoout_masked4")
+	masked(4, rows)
 	Label("winoout_done")
 	VZEROUPPER()
 	RET()
@@ -1291,7 +1349,7 @@ func wino43Const(v int) Mem {
 // d0..d5 in d (all clobbered), results in o[0..5], which are registers of d. two and four
 // hold the constants.
 func wino43BT(d [6]VecPhysical, two, four VecPhysical) (o [6]VecPhysical) {
-	c := Y15
+	c := sized(Y15, d[0])
 	VSUBPS(d[2], d[4], c)          // c = d4-d2
 	VSUBPS(d[2], d[0], d[0])       // t = d0-d2
 	VFMADD213PS(c, four, d[0])     // o0 = 4t + c
@@ -1310,10 +1368,11 @@ func wino43BT(d [6]VecPhysical, two, four VecPhysical) (o [6]VecPhysical) {
 }
 
 // wino43Input emits wino43InputF32AVX2: the Winograd F(4×4, 3×3) input transform of a row of
-// tiles, 8 tiles per step. Each of the 6 input rows gives d[0..5] of the 8 tiles by 128-bit
-// loads (tile j | tile j+4 in one register) and an in-lane 4×4 transpose; its row transform
-// goes to dst (plane 6k+q), which the column transforms then read back and overwrite: dst
-// serves as the scratch, so the kernel needs no stack frame.
+// tiles, 8 tiles per step and a last step of 4 (xmm) when that covers the row. Each of the 6
+// input rows gives d[0..5] of the step's tiles by 128-bit loads (tile j | tile j+4 in one
+// register) and an in-lane 4×4 transpose; its row transform goes to dst (plane 6k+q), which
+// the column transforms then read back and overwrite: dst serves as the scratch, so the
+// kernel needs no stack frame.
 func wino43Input() {
 	TEXT("wino43InputF32AVX2", NOSPLIT, "func(src []float32, wp int, dst []float32, ve, n int)")
 	Doc("wino43InputF32AVX2 computes a row of F(4×4, 3×3) input transforms: see the Go declaration.")
@@ -1326,8 +1385,8 @@ func wino43Input() {
 	Load(Param("ve"), ve)
 	SHLQ(U8(2), ve)
 	Load(Param("n"), n)
-	ADDQ(U8(7), n)
-	SHRQ(U8(3), n)
+	ADDQ(U8(3), n)
+	SHRQ(U8(2), n) // steps of 4 tiles
 	JZ(LabelRef("wino43in_done"))
 	LEAQ(Mem{Base: src, Index: wp, Scale: 2}, s3)
 	ADDQ(wp, s3)
@@ -1336,9 +1395,8 @@ func wino43Input() {
 	LEAQ(Mem{Base: ve3, Index: ve3, Scale: 1}, ve6)
 	LEAQ(Mem{Base: ve6, Index: ve6, Scale: 2}, ve18)
 	LEAQ(Mem{Base: ve18, Index: ve6, Scale: 2}, ve30)
-	two, four := Y13, Y14
-	VBROADCASTSS(wino43Const(2), two)
-	VBROADCASTSS(wino43Const(4), four)
+	VBROADCASTSS(wino43Const(2), Y13)
+	VBROADCASTSS(wino43Const(4), Y14)
 	rowMem := func(k int) Mem {
 		switch k {
 		case 0:
@@ -1354,54 +1412,76 @@ func wino43Input() {
 		}
 		return Mem{Base: s3, Index: wp, Scale: 2}
 	}
-	Label("wino43in_loop")
-	R := [5]VecPhysical{Y0, Y1, Y2, Y3, Y4}
-	for k := 0; k < 6; k++ {
-		m := rowMem(k)
-		// R[i] = tile i | tile i+4 (columns 4i..4i+3 | 4i+16..4i+19 of the step).
-		for i := 0; i < 5; i++ {
-			VMOVUPS(m.Offset(16*i), R[i].AsX())
-			VINSERTF128(U8(1), m.Offset(16*i+64), R[i], R[i])
-		}
-		VUNPCKLPS(Y1, Y0, Y5)
-		VUNPCKHPS(Y1, Y0, Y6)
-		VUNPCKLPS(Y3, Y2, Y7)
-		VUNPCKHPS(Y3, Y2, Y8)
-		VUNPCKLPD(Y7, Y5, Y9)  // d0
-		VUNPCKHPD(Y7, Y5, Y10) // d1
-		VUNPCKLPD(Y8, Y6, Y11) // d2
-		VUNPCKHPD(Y8, Y6, Y12) // d3
-		VUNPCKLPS(Y2, Y1, Y5)  // the next tiles' columns 0 and 1 are columns 4 and 5
-		VUNPCKLPS(Y4, Y3, Y6)
-		VUNPCKLPD(Y6, Y5, Y7) // d4
-		VUNPCKHPD(Y6, Y5, Y8) // d5
-		o := wino43BT([6]VecPhysical{Y9, Y10, Y11, Y12, Y7, Y8}, two, four)
-		// h[k][q] to plane 6k+q.
-		LEAQ(wino43At(dst, k, ve6, ve18, ve30), p)
-		for q := 0; q < 6; q++ {
-			VMOVUPS(o[q], wino43At(p, q, ve, ve3, ve5))
-		}
-	}
-	for q := 0; q < 6; q++ {
-		// Column q: h[k][q] from plane 6k+q, V[r][q] to plane 6r+q.
-		LEAQ(wino43At(dst, q, ve, ve3, ve5), p)
-		d := [6]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5}
+	// step transforms 8 tiles (ymm) or 4 (xmm).
+	step := func(lanes int) {
+		v := vregs(lanes)
+		two, four := v(13), v(14)
+		R := [5]VecPhysical{v(0), v(1), v(2), v(3), v(4)}
 		for k := 0; k < 6; k++ {
-			VMOVUPS(wino43At(p, k, ve6, ve18, ve30), d[k])
+			m := rowMem(k)
+			// R[i] = tile i (| tile i+4): columns 4i..4i+3 (| 4i+16..4i+19) of the step.
+			for i := 0; i < 5; i++ {
+				VMOVUPS(m.Offset(16*i), R[i].AsX())
+				if lanes == 8 {
+					VINSERTF128(U8(1), m.Offset(16*i+64), R[i], R[i])
+				}
+			}
+			VUNPCKLPS(v(1), v(0), v(5))
+			VUNPCKHPS(v(1), v(0), v(6))
+			VUNPCKLPS(v(3), v(2), v(7))
+			VUNPCKHPS(v(3), v(2), v(8))
+			VUNPCKLPD(v(7), v(5), v(9))  // d0
+			VUNPCKHPD(v(7), v(5), v(10)) // d1
+			VUNPCKLPD(v(8), v(6), v(11)) // d2
+			VUNPCKHPD(v(8), v(6), v(12)) // d3
+			VUNPCKLPS(v(2), v(1), v(5))  // the next tiles' columns 0 and 1 are columns 4 and 5
+			VUNPCKLPS(v(4), v(3), v(6))
+			VUNPCKLPD(v(6), v(5), v(7)) // d4
+			VUNPCKHPD(v(6), v(5), v(8)) // d5
+			o := wino43BT([6]VecPhysical{v(9), v(10), v(11), v(12), v(7), v(8)}, two, four)
+			// h[k][q] to plane 6k+q.
+			LEAQ(wino43At(dst, k, ve6, ve18, ve30), p)
+			for q := 0; q < 6; q++ {
+				VMOVUPS(o[q], wino43At(p, q, ve, ve3, ve5))
+			}
 		}
-		o := wino43BT(d, two, four)
-		for r := 0; r < 6; r++ {
-			VMOVUPS(o[r], wino43At(p, r, ve6, ve18, ve30))
+		for q := 0; q < 6; q++ {
+			// Column q: h[k][q] from plane 6k+q, V[r][q] to plane 6r+q.
+			LEAQ(wino43At(dst, q, ve, ve3, ve5), p)
+			d := [6]VecPhysical{v(0), v(1), v(2), v(3), v(4), v(5)}
+			for k := 0; k < 6; k++ {
+				VMOVUPS(wino43At(p, k, ve6, ve18, ve30), d[k])
+			}
+			o := wino43BT(d, two, four)
+			for r := 0; r < 6; r++ {
+				VMOVUPS(o[r], wino43At(p, r, ve6, ve18, ve30))
+			}
 		}
+		ADDQ(U8(16*lanes), src)
+		ADDQ(U8(16*lanes), s3)
+		ADDQ(U8(4*lanes), dst)
 	}
-	ADDQ(U8(128), src)
-	ADDQ(U8(128), s3)
-	ADDQ(U8(32), dst)
-	DECQ(n)
-	JNZ(LabelRef("wino43in_loop"))
+	Label("wino43in_loop")
+	CMPQ(n, U8(2))
+	JL(LabelRef("wino43in_tail"))
+	step(8)
+	SUBQ(U8(2), n)
+	JMP(LabelRef("wino43in_loop"))
+	Label("wino43in_tail")
+	TESTQ(n, n)
+	JZ(LabelRef("wino43in_done"))
+	step(4)
 	Label("wino43in_done")
 	VZEROUPPER()
 	RET()
+}
+
+// sized returns r at the width of ref: its xmm half when ref is an xmm register.
+func sized(r, ref VecPhysical) VecPhysical {
+	if ref.Size() == 16 {
+		return r.AsX().(VecPhysical)
+	}
+	return r
 }
 
 // wino43At returns the address base + i*x (i < 6) given x1, x3, x5 = x, 3x, 5x.
@@ -1423,32 +1503,41 @@ func wino43At(base GPPhysical, i int, x1, x3, x5 GPPhysical) Mem {
 
 // wino43AT emits y = Aᵀ m of F(4×4, 3×3) on 8 lanes, the operations of the Go wino43AT: m0..m5
 // in m (all clobbered), results in y[0..3], which are registers of m. two, four and eight
-// hold the constants; Y15 is scratch.
+// hold the constants; Y15 (or X15) is scratch.
 func wino43AT(m [6]VecPhysical, two, four, eight VecPhysical) (y [4]VecPhysical) {
-	VADDPS(m[2], m[1], Y15)        // a = m1+m2
+	t := sized(Y15, m[0])
+	VADDPS(m[2], m[1], t)          // a = m1+m2
 	VSUBPS(m[2], m[1], m[1])       // b = m1-m2
 	VADDPS(m[4], m[3], m[2])       // c = m3+m4
 	VSUBPS(m[4], m[3], m[3])       // d = m3-m4
-	VADDPS(Y15, m[0], m[0])        // m0 + a
+	VADDPS(t, m[0], m[0])          // m0 + a
 	VADDPS(m[2], m[0], m[0])       // y0 = (m0 + a) + c
-	VFMADD231PS(four, m[2], Y15)   // y2 = a + 4c
+	VFMADD231PS(four, m[2], t)     // y2 = a + 4c
 	VMOVAPS(m[1], m[4])            //
 	VFMADD231PS(eight, m[3], m[4]) // b + 8d
 	VADDPS(m[5], m[4], m[4])       // y3 = (b + 8d) + m5
 	VFMADD231PS(two, m[3], m[1])   // y1 = b + 2d
-	VMOVAPS(Y15, m[2])             //
+	VMOVAPS(t, m[2])               //
 	return [4]VecPhysical{m[0], m[1], m[2], m[4]}
 }
 
-// wino43Output emits wino43OutputF32AVX2: the Winograd F(4×4, 3×3) output transform of n
-// tiles (a multiple of 8), 8 tiles (32 output columns, 4 rows) per step, with bias and
-// ReLU. The column transforms go to a stack frame, the row transforms are transposed in
-// 128-bit lanes (tile j | tile j+4) and stored whole: the Go wrapper handles short rows.
+// wino43Output emits wino43OutputF32AVX2: the Winograd F(4×4, 3×3) output transform of a
+// row of tiles, 8 tiles (32 output columns, 4 rows) per step and a last step of 4 (xmm) when
+// that covers the row, with bias and ReLU. The column transforms go to a stack frame, the row
+// transforms are transposed in 128-bit lanes (tile j | tile j+4) and stored in place: whole
+// when the step's columns and 4 rows fit, else masked (VMASKMOVPS) to columns < ncols and rows
+// < nrows. (Through a local tile and copies, short steps took 4 calls of copy per tile row:
+// 14×14 and 7×7 rows are all short.)
 func wino43Output() {
-	TEXT("wino43OutputF32AVX2", 0, "func(m []float32, me int, out []float32, ldo, n int, bias float32, relu bool)")
+	iota := GLOBL("wino43_iota", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		DATA(4*i, U32(i))
+	}
+	TEXT("wino43OutputF32AVX2", 0, "func(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)")
 	Doc("wino43OutputF32AVX2 computes a row of F(4×4, 3×3) output transforms: see the Go declaration.")
 	tmp := AllocLocal(24 * 32)
-	mp, p, n, out, ldo, ldo3, relu := RSI, RDI, RCX, R8, R9, R10, R11
+	remv := AllocLocal(32) // rem in each lane, for the masks
+	mp, p, rem, out, ldo, ldo3, relu := RSI, RDI, RCX, R8, R9, R10, R11
 	me, me3, me5, me6, me18, me30 := RAX, RBX, RDX, R12, R13, R14
 	Load(Param("m").Base(), mp)
 	Load(Param("me"), me)
@@ -1456,79 +1545,138 @@ func wino43Output() {
 	Load(Param("out").Base(), out)
 	Load(Param("ldo"), ldo)
 	SHLQ(U8(2), ldo)
-	Load(Param("n"), n)
-	SHRQ(U8(3), n)
-	JZ(LabelRef("wino43out_done"))
+	Load(Param("ncols"), rem)
+	TESTQ(rem, rem)
+	JLE(LabelRef("wino43out_done"))
 	Load(Param("relu"), relu.As8())
+	nr, err := Param("nrows").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	nrows := nr.Addr
 	LEAQ(Mem{Base: ldo, Index: ldo, Scale: 2}, ldo3)
 	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
 	LEAQ(Mem{Base: me, Index: me, Scale: 4}, me5)
 	LEAQ(Mem{Base: me3, Index: me3, Scale: 1}, me6)
 	LEAQ(Mem{Base: me6, Index: me6, Scale: 2}, me18)
 	LEAQ(Mem{Base: me18, Index: me6, Scale: 2}, me30)
-	two, four, eight, bias := Y10, Y11, Y12, Y13
-	zero := Y14
-	VBROADCASTSS(wino43Const(2), two)
-	VBROADCASTSS(wino43Const(4), four)
-	VBROADCASTSS(wino43Const(8), eight)
+	VBROADCASTSS(wino43Const(2), Y10)
+	VBROADCASTSS(wino43Const(4), Y11)
+	VBROADCASTSS(wino43Const(8), Y12)
 	b, err := Param("bias").Resolve()
 	if err != nil {
 		panic(err)
 	}
-	VBROADCASTSS(b.Addr, bias)
-	VXORPS(zero, zero, zero)
-	Label("wino43out_loop")
-	for q := 0; q < 6; q++ {
-		// Column q: m[r][q] from plane 6r+q, s[i][q] to tmp[6i+q].
-		LEAQ(wino43At(mp, q, me, me3, me5), p)
-		m := [6]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5}
-		for r := 0; r < 6; r++ {
-			VMOVUPS(wino43At(p, r, me6, me18, me30), m[r])
+	VBROADCASTSS(b.Addr, Y13)
+	VXORPS(Y14, Y14, Y14)
+	// step transforms 8 tiles (ymm) or 4 (xmm) and stores them, masked or whole; end is
+	// the label after it (masked steps skip the rows from nrows on).
+	step := func(lanes int, masked bool, end string) {
+		v := vregs(lanes)
+		two, four, eight, bias, zero := v(10), v(11), v(12), v(13), v(14)
+		name := fmt.Sprintf("wino43out_%d_%t", lanes, masked)
+		if masked {
+			VMOVQ(rem, X15)
+			VPBROADCASTD(X15, Y15)
+			VMOVDQU(Y15, remv)
 		}
-		y := wino43AT(m, two, four, eight)
-		for i := 0; i < 4; i++ {
-			VMOVUPS(y[i], tmp.Offset(32*(6*i+q)))
-		}
-	}
-	for i := 0; i < 4; i++ {
-		m := [6]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5}
 		for q := 0; q < 6; q++ {
-			VMOVUPS(tmp.Offset(32*(6*i+q)), m[q])
+			// Column q: m[r][q] from plane 6r+q, s[i][q] to tmp[6i+q].
+			LEAQ(wino43At(mp, q, me, me3, me5), p)
+			m := [6]VecPhysical{v(0), v(1), v(2), v(3), v(4), v(5)}
+			for r := 0; r < 6; r++ {
+				VMOVUPS(wino43At(p, r, me6, me18, me30), m[r])
+			}
+			y := wino43AT(m, two, four, eight)
+			for i := 0; i < 4; i++ {
+				VMOVUPS(y[i], tmp.Offset(32*(6*i+q)))
+			}
 		}
-		y := wino43AT(m, two, four, eight)
-		for k := 0; k < 4; k++ {
-			VADDPS(bias, y[k], y[k])
+		for i := 0; i < 4; i++ {
+			if masked && i > 0 {
+				CMPQ(nrows, U8(i+1))
+				JL(LabelRef(end))
+			}
+			m := [6]VecPhysical{v(0), v(1), v(2), v(3), v(4), v(5)}
+			for q := 0; q < 6; q++ {
+				VMOVUPS(tmp.Offset(32*(6*i+q)), m[q])
+			}
+			y := wino43AT(m, two, four, eight)
+			for k := 0; k < 4; k++ {
+				VADDPS(bias, y[k], y[k])
+			}
+			norelu := fmt.Sprintf("%s_norelu%d", name, i)
+			TESTB(relu.As8(), relu.As8())
+			JZ(LabelRef(norelu))
+			for k := 0; k < 4; k++ {
+				// y first: MAXPS returns its second (Intel) source when either is NaN.
+				VMAXPS(y[k], zero, y[k])
+			}
+			Label(norelu)
+			// In-lane 4×4 transpose: O[j] = tile j (| tile j+4), each y0..y3.
+			VUNPCKLPS(y[1], y[0], v(6))
+			VUNPCKHPS(y[1], y[0], v(7))
+			VUNPCKLPS(y[3], y[2], v(8))
+			VUNPCKHPS(y[3], y[2], v(9))
+			VUNPCKLPD(v(8), v(6), v(0)) // tiles 0 | 4
+			VUNPCKHPD(v(8), v(6), v(1)) // tiles 1 | 5
+			VUNPCKLPD(v(9), v(7), v(2)) // tiles 2 | 6
+			VUNPCKHPD(v(9), v(7), v(3)) // tiles 3 | 7
+			regs := []VecPhysical{X0, X1, X2, X3}
+			if lanes == 8 {
+				VPERM2F128(U8(0x20), Y1, Y0, Y4) // tiles 0, 1
+				VPERM2F128(U8(0x20), Y3, Y2, Y5) // tiles 2, 3
+				VPERM2F128(U8(0x31), Y1, Y0, Y6) // tiles 4, 5
+				VPERM2F128(U8(0x31), Y3, Y2, Y7) // tiles 6, 7
+				regs = []VecPhysical{Y4, Y5, Y6, Y7}
+			}
+			row := wino43At(out, i, ldo, ldo3, ldo3)
+			for k, r := range regs {
+				at := row.Offset(4 * lanes * k)
+				if !masked {
+					VMOVUPS(r, at)
+					continue
+				}
+				// Lanes 4·lanes·k/4.. of the step: columns past rem are masked off.
+				mask := sized(Y15, r)
+				VMOVDQU(remv, Y15)
+				VPCMPGTD(iota.Offset(4*lanes*k), mask, mask)
+				VMASKMOVPS(r, mask, at)
+			}
 		}
-		TESTB(relu.As8(), relu.As8())
-		JZ(LabelRef(fmt.Sprintf("wino43out_norelu%d", i)))
-		for k := 0; k < 4; k++ {
-			// y first: MAXPS returns its second (Intel) source when either is NaN.
-			VMAXPS(y[k], zero, y[k])
+		Label(end)
+		ADDQ(U8(4*lanes), mp)
+		if lanes == 8 {
+			SUBQ(I8(-128), out)
+		} else {
+			ADDQ(U8(64), out)
 		}
-		Label(fmt.Sprintf("wino43out_norelu%d", i))
-		// In-lane 4×4 transpose: O[j] = tile j | tile j+4, each y0..y3.
-		VUNPCKLPS(y[1], y[0], Y6)
-		VUNPCKHPS(y[1], y[0], Y7)
-		VUNPCKLPS(y[3], y[2], Y8)
-		VUNPCKHPS(y[3], y[2], Y9)
-		VUNPCKLPD(Y8, Y6, Y0)            // tiles 0 | 4
-		VUNPCKHPD(Y8, Y6, Y1)            // tiles 1 | 5
-		VUNPCKLPD(Y9, Y7, Y2)            // tiles 2 | 6
-		VUNPCKHPD(Y9, Y7, Y3)            // tiles 3 | 7
-		VPERM2F128(U8(0x20), Y1, Y0, Y4) // tiles 0, 1
-		VPERM2F128(U8(0x20), Y3, Y2, Y5) // tiles 2, 3
-		VPERM2F128(U8(0x31), Y1, Y0, Y6) // tiles 4, 5
-		VPERM2F128(U8(0x31), Y3, Y2, Y7) // tiles 6, 7
-		row := wino43At(out, i, ldo, ldo3, ldo3)
-		VMOVUPS(Y4, row)
-		VMOVUPS(Y5, row.Offset(32))
-		VMOVUPS(Y6, row.Offset(64))
-		VMOVUPS(Y7, row.Offset(96))
 	}
-	ADDQ(U8(32), mp)
-	SUBQ(I8(-128), out)
-	DECQ(n)
-	JNZ(LabelRef("wino43out_loop"))
+	Label("wino43out_loop")
+	CMPQ(rem, U8(16))
+	JLE(LabelRef("wino43out_tail"))
+	CMPQ(rem, U8(32))
+	JL(LabelRef("wino43out_masked8"))
+	CMPQ(nrows, U8(4))
+	JL(LabelRef("wino43out_masked8"))
+	step(8, false, "wino43out_end8")
+	SUBQ(U8(32), rem)
+	JG(LabelRef("wino43out_loop"))
+	JMP(LabelRef("wino43out_done"))
+	Label("wino43out_masked8")
+	step(8, true, "wino43out_end8m")
+	SUBQ(U8(32), rem)
+	JG(LabelRef("wino43out_loop"))
+	JMP(LabelRef("wino43out_done"))
+	Label("wino43out_tail")
+	CMPQ(rem, U8(16))
+	JL(LabelRef("wino43out_masked4"))
+	CMPQ(nrows, U8(4))
+	JL(LabelRef("wino43out_masked4"))
+	step(4, false, "wino43out_end4")
+	JMP(LabelRef("wino43out_done"))
+	Label("wino43out_masked4")
+	step(4, true, "wino43out_end4m")
 	Label("wino43out_done")
 	VZEROUPPER()
 	RET()
