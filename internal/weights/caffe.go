@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -51,46 +50,28 @@ const (
 // decodes it again. Close ends the decoding: tensors decoded and not
 // released keep their Data, the others stay nil.
 func ReadCaffeModel(path string) (*File, error) {
-	fd, err := os.Open(path)
+	fd, size, all, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
+	}
+	if fd == nil {
+		return parseCaffeLazy(path, all)
 	}
 	defer fd.Close()
-	fi, err := fd.Stat()
+	b, mapped, err := mapOrRead(path, fd, size)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		b, err := io.ReadAll(fd)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		return parseCaffeLazy(path, b)
-	}
-	size := fi.Size()
-	b, err := mapFile(fd, size)
-	if err != nil {
-		if size > math.MaxInt {
-			return nil, formatErrorf(path, "file of %d bytes is too large for this machine", size)
-		}
-		b = make([]byte, size)
-		if _, err := fd.ReadAt(b, 0); err != nil {
-			return nil, readError(path, err)
-		}
-		return parseCaffeLazy(path, b)
-	}
-	// Touching a mapped page past the end of the file raises SIGBUS, so the
-	// file must not have shrunk since it was measured.
-	if fi, err := fd.Stat(); err != nil || fi.Size() != size {
-		unmapFile(b)
-		return nil, formatErrorf(path, "file changed size while being read")
+		return nil, err
 	}
 	f, err := parseCaffeLazy(path, b)
 	if err != nil {
-		unmapFile(b)
+		if mapped {
+			unmapFile(b)
+		}
 		return nil, err
 	}
-	f.mapping = b
+	if mapped {
+		f.mapping = b
+	}
 	return f, nil
 }
 

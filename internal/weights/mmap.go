@@ -3,6 +3,10 @@ package weights
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
 	"sync/atomic"
 	"unsafe"
 )
@@ -39,4 +43,51 @@ func aliases(m []byte, d []float32) bool {
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(d)))
 	return p >= lo && p < lo+uintptr(len(m))
+}
+
+// openFile opens path for reading. For a file that is not regular (a pipe, a
+// device) it returns the whole contents in all and a nil fd; otherwise the
+// open fd, which the caller closes, and its size.
+func openFile(path string) (fd *os.File, size int64, all []byte, err error) {
+	fd, err = os.Open(path)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	fi, err := fd.Stat()
+	if err != nil {
+		fd.Close()
+		return nil, 0, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		defer fd.Close()
+		all, err := io.ReadAll(fd)
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return nil, 0, all, nil
+	}
+	return fd, fi.Size(), nil, nil
+}
+
+// mapOrRead returns the first size bytes of the regular file fd: mapped
+// (mapped true; unmapFile releases them) or, where mapping is unavailable,
+// read into memory. A mapped file is checked to still be size bytes long, as
+// touching a mapped page past its end raises SIGBUS.
+func mapOrRead(path string, fd *os.File, size int64) (b []byte, mapped bool, err error) {
+	b, err = mapFile(fd, size)
+	if err != nil {
+		if size > math.MaxInt {
+			return nil, false, formatErrorf(path, "file of %d bytes is too large for this machine", size)
+		}
+		b = make([]byte, size)
+		if _, err := fd.ReadAt(b, 0); err != nil {
+			return nil, false, readError(path, err)
+		}
+		return b, false, nil
+	}
+	if fi, err := fd.Stat(); err != nil || fi.Size() != size {
+		unmapFile(b)
+		return nil, false, formatErrorf(path, "file changed size while being read")
+	}
+	return b, true, nil
 }

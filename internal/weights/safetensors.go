@@ -43,46 +43,26 @@ var dtypeSize = map[string]int64{
 // File to release the mapping: the aliased Data is invalid afterwards.
 // Where mapping is unavailable the file is read into memory.
 func ReadSafetensors(path string) (*File, error) {
-	fd, err := os.Open(path)
+	fd, size, all, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
+	}
+	if fd == nil {
+		return ParseSafetensors(path, all)
 	}
 	defer fd.Close()
-	fi, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		b, err := io.ReadAll(fd)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		return ParseSafetensors(path, b)
-	}
-	size := fi.Size()
 	l, err := readSTLayout(path, fd, size)
 	if err != nil {
 		return nil, err
 	}
-
-	data, err := mapFile(fd, size)
+	data, mapped, err := mapOrRead(path, fd, size)
 	if err != nil {
-		if size > math.MaxInt {
-			return nil, formatErrorf(path, "file of %d bytes is too large for this machine", size)
-		}
-		data = make([]byte, size)
-		if _, err := fd.ReadAt(data, 0); err != nil {
-			return nil, readError(path, err)
-		}
-		return l.decode(path, data, false), nil
+		return nil, err
 	}
-	// Touching a mapped page past the end of the file raises SIGBUS, so the
-	// file must still be as long as the layout was checked against.
-	if fi, err := fd.Stat(); err != nil || fi.Size() != size {
-		unmapFile(data)
-		return nil, formatErrorf(path, "file changed size while being read")
+	f := l.decode(path, data, mapped)
+	if !mapped {
+		return f, nil
 	}
-	f := l.decode(path, data, true)
 	for _, t := range f.Tensors {
 		if aliases(data, t.Data) {
 			f.mapping = data
