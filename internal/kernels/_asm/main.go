@@ -1070,14 +1070,7 @@ func poolRows3(name string, stride int, isMax bool) {
 			JLE(LabelRef(name + "_rowsdone"))
 		}
 		for kx := 0; kx < 3; kx++ {
-			if stride == 1 {
-				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, v[kx])
-			} else {
-				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, Y4)
-				VMOVUPS(Mem{Base: p, Disp: 4*kx + 32}, Y5)
-				VSHUFPS(U8(0x88), Y5, Y4, v[kx])
-				VPERMPD(U8(0xd8), v[kx], v[kx])
-			}
+			poolTerm(p, kx, stride, v[kx])
 			if !isMax {
 				VADDPS(v[kx], acc, acc)
 			}
@@ -1096,6 +1089,26 @@ func poolRows3(name string, stride int, isMax bool) {
 	if isMax {
 		VBLENDVPS(nan, Y14, acc, acc)
 	}
+	poolStepEnd(name, acc, d, n, rows, stride)
+}
+
+// poolTerm loads into v the 8 terms of window column kx of an input row at p, for 8
+// consecutive outputs of stride 1 or 2 (stride 2 deinterleaves 16 values: VSHUFPS, VPERMPD;
+// Y4 and Y5 are scratch).
+func poolTerm(p GPPhysical, kx, stride int, v VecPhysical) {
+	if stride == 1 {
+		VMOVUPS(Mem{Base: p, Disp: 4 * kx}, v)
+		return
+	}
+	VMOVUPS(Mem{Base: p, Disp: 4 * kx}, Y4)
+	VMOVUPS(Mem{Base: p, Disp: 4*kx + 32}, Y5)
+	VSHUFPS(U8(0x88), Y5, Y4, v)
+	VPERMPD(U8(0xd8), v, v)
+}
+
+// poolStepEnd ends a step of the 3-row pooling kernels: stores acc to d, advances d and the
+// rows by 8 outputs, loops while n steps remain, and emits the return.
+func poolStepEnd(name string, acc VecPhysical, d, n GPPhysical, rows []GPPhysical, stride int) {
 	VMOVUPS(acc, Mem{Base: d})
 	ADDQ(U8(32), d)
 	for _, p := range rows {
@@ -1196,14 +1209,7 @@ func maxRows3Fast(name string, stride int) {
 	VMOVAPS(acc, and)
 	for _, p := range rows {
 		for kx := 0; kx < 3; kx++ {
-			if stride == 1 {
-				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, v)
-			} else {
-				VMOVUPS(Mem{Base: p, Disp: 4 * kx}, Y4)
-				VMOVUPS(Mem{Base: p, Disp: 4*kx + 32}, Y5)
-				VSHUFPS(U8(0x88), Y5, Y4, v)
-				VPERMPD(U8(0xd8), v, v)
-			}
+			poolTerm(p, kx, stride, v)
 			VMAXPS(v, acc, acc)
 			VANDPS(v, and, and)
 		}
@@ -1211,16 +1217,7 @@ func maxRows3Fast(name string, stride int) {
 	VCMPPS(U8(0), zero, acc, Y3) // acc == ±0
 	VANDPS(sign, and, and)
 	VBLENDVPS(Y3, and, acc, acc)
-	VMOVUPS(acc, Mem{Base: d})
-	ADDQ(U8(32), d)
-	for _, p := range rows {
-		ADDQ(U8(32*stride), p)
-	}
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	poolStepEnd(name, acc, d, n, rows, stride)
 }
 
 // anyNaN emits anyNaNF32AVX2(x []float32) bool: whether any of the first len(x)/8*8 values is
