@@ -223,14 +223,7 @@ func TestWino27Error(t *testing.T) {
 				w := randSlice(r, s.O*s.C*7)
 				bias := randSlice(r, s.O)
 				want, tol := refConv(s, in, w, bias, false)
-				k := float64(s.C * 7)
-				worst := func(got []float32) (m float64) {
-					for j := range want {
-						sumAbs := tol[j] / ((k + 2) * u32)
-						m = max(m, math.Abs(float64(got[j])-want[j])/sumAbs/u32)
-					}
-					return m
-				}
+				worst := func(got []float32) float64 { return errorU(want, tol, s.C*7, got) }
 				got := runConv(t, s, in, w, bias, false, 2, impl)
 				ew, ed := worst(got), worst(directConv(s, in, w, bias, impl))
 				t.Logf("max |error| / Σ|w·x|: F(2,7) %.1f u, direct %.1f u (%.1f×)", ew, ed, ew/ed)

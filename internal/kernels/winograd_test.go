@@ -110,15 +110,7 @@ func TestWinogradError(t *testing.T) {
 				w := randSlice(r, s.O*s.C*9)
 				bias := randSlice(r, s.O)
 				want, tol := refConv(s, in, w, bias, false)
-				k := float64(s.C * 9)
-				// worst returns max |err| / Σ|terms| of got, in units of u.
-				worst := func(got []float32) (m float64) {
-					for j := range want {
-						sumAbs := tol[j] / ((k + 2) * u32)
-						m = max(m, math.Abs(float64(got[j])-want[j])/sumAbs/u32)
-					}
-					return m
-				}
+				worst := func(got []float32) float64 { return errorU(want, tol, s.C*9, got) }
 				def := runConv(t, s, in, w, bias, false, 2, impl)
 				errs := map[int]float64{}
 				for _, tile := range []int{2, 4} {
@@ -132,7 +124,7 @@ func TestWinogradError(t *testing.T) {
 					}
 				}
 				t.Logf("max |error| / Σ|w·x|: F(2×2) %.1f u, F(4×4) %.1f u (%.0f×), direct %.1f u (the worst-case bound (k+2)u is %.0f u); runs F(%d×%d)",
-					errs[2], errs[4], errs[4]/errs[2], worst(directConv(s, in, w, bias, impl)), k+2, s.winoTile(), s.winoTile())
+					errs[2], errs[4], errs[4]/errs[2], worst(directConv(s, in, w, bias, impl)), float64(s.C*9+2), s.winoTile(), s.winoTile())
 				for tile, b := range bounds {
 					if !(errs[tile] <= b) {
 						t.Errorf("F(%d×%d) error %.1f u exceeds %.0f u", tile, tile, errs[tile], b)
@@ -303,4 +295,14 @@ func TestWino43Plans(t *testing.T) {
 			t.Errorf("%s: no chunked plan for 2 workers", tt.name)
 		}
 	}
+}
+
+// errorU returns the largest error of got against refConv's want, relative to the output's
+// Σ|w·x| (recovered from refConv's tolerance tol for k terms per output), in units of u.
+func errorU(want, tol []float64, k int, got []float32) (m float64) {
+	for j := range want {
+		sumAbs := tol[j] / ((float64(k) + 2) * u32)
+		m = max(m, math.Abs(float64(got[j])-want[j])/sumAbs/u32)
+	}
+	return m
 }
