@@ -109,15 +109,25 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 	}
 }
 
-func (c *ConvBN) plan(p *planner, path string, in, out view) {
-	s := c.convShape(in.shape)
+// prepare accounts for c's convolution over an input of shape in (scratch, multiply-adds) and returns
+// its shape, its weights and the weights packed for it, or ok false once the error is recorded.
+func (c *ConvBN) prepare(p *planner, path string, in Shape) (s kernels.ConvShape, layer *layerWeights, w []float32, ok bool) {
+	s = c.convShape(in)
 	p.needScratch(s.BatchScratchLen(p.n))
 	p.macs += s.MACs()
 	id := join(path, c.Key, c.Conv)
-	layer := p.weights.layer(id)
+	layer = p.weights.layer(id)
 	w, err := layer.pack(s) // once per layer and kernel layout, not per call
 	if err != nil {
-		p.fail(fmt.Errorf("layer %s at %dx%d: %w", id, in.shape.H, in.shape.W, err))
+		p.fail(fmt.Errorf("layer %s at %dx%d: %w", id, in.H, in.W, err))
+		return s, nil, nil, false
+	}
+	return s, layer, w, true
+}
+
+func (c *ConvBN) plan(p *planner, path string, in, out view) {
+	s, layer, w, ok := c.prepare(p, path, in.shape)
+	if !ok {
 		return
 	}
 	relu := c.ReLU
@@ -211,14 +221,8 @@ func poolConv(nodes []node, in Shape) (*Pool, *ConvBN) {
 // before the pool, whose divisors may count padding. v4's Inception-B blocks pool 128 channels
 // instead of 1024. The sums are rounded in another order; the results agree to float32 rounding.
 func planPoolConv(pl *planner, path string, q *Pool, c *ConvBN, in, out view) {
-	s := c.convShape(in.shape)
-	pl.needScratch(s.BatchScratchLen(pl.n))
-	pl.macs += s.MACs()
-	id := join(path, c.Key, c.Conv)
-	layer := pl.weights.layer(id)
-	w, err := layer.pack(s)
-	if err != nil {
-		pl.fail(fmt.Errorf("layer %s at %dx%d: %w", id, in.shape.H, in.shape.W, err))
+	s, layer, w, ok := c.prepare(pl, path, in.shape)
+	if !ok {
 		return
 	}
 	tmp := pl.alloc(out.shape)
@@ -229,11 +233,7 @@ func planPoolConv(pl *planner, path string, q *Pool, c *ConvBN, in, out view) {
 		for i := 0; i < e.n; i++ {
 			o := out.img(i)
 			pool(ps, true, cip, tmp.img(i), o, e.threads)
-			if layer.b != nil {
-				kernels.BiasAct(c.Out, hw, o, layer.b, relu)
-			} else if relu {
-				kernels.ReLU(o[:c.Out*hw])
-			}
+			kernels.BiasAct(c.Out, hw, o, layer.b, relu) // layer.b is never nil after folding
 		}
 	})
 	pl.free(tmp)
