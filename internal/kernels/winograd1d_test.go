@@ -178,20 +178,6 @@ func TestWino27Kernels(t *testing.T) {
 	}
 }
 
-// sameBits reports the first element where got and want differ in bits (NaNs of any
-// payload agree), and a got[0] that is not NaN (the tests put a NaN there).
-func sameBits(t *testing.T, name string, got, want []float32) {
-	t.Helper()
-	for j := range got {
-		if g, w := got[j], want[j]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-			t.Fatalf("%s: out[%d] = %v, want %v", name, j, g, w)
-		}
-	}
-	if got[0] == got[0] {
-		t.Fatalf("%s: out[0] = %v, want NaN", name, got[0])
-	}
-}
-
 // TestWino27Error measures the error of F(2, 7) on the real 1×7 and 7×1 layers (channels cut
 // where the float64 reference would be slow) against the float64 reference, next to that of
 // the direct im2col GEMM, relative to Σ|w·x| of each output, in units of u = 2^-24.

@@ -206,14 +206,7 @@ func checkWinoTransforms(t *testing.T, tile int,
 				got := guarded((nrows-1)*ldo + ncols)
 				output(m, me, got, ldo, ncols, nrows, 0.25, relu)
 				checkGuard(t, name, got)
-				for j := range got {
-					if g, w := got[j], want[j]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-						t.Fatalf("%s: out[%d] = %v, want %v", name, j, g, w)
-					}
-				}
-				if got[0] == got[0] {
-					t.Fatalf("%s: out[0] = %v, want NaN", name, got[0])
-				}
+				sameBits(t, name, got, want)
 			}
 		}
 	}
@@ -305,4 +298,18 @@ func errorU(want, tol []float64, k int, got []float32) (m float64) {
 		m = max(m, math.Abs(float64(got[j])-want[j])/sumAbs/u32)
 	}
 	return m
+}
+
+// sameBits reports the first element where got and want differ in bits (NaNs of any
+// payload agree), and a got[0] that is not NaN (the tests put a NaN there).
+func sameBits(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for j := range got {
+		if g, w := got[j], want[j]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+			t.Fatalf("%s: out[%d] = %v, want %v", name, j, g, w)
+		}
+	}
+	if got[0] == got[0] {
+		t.Fatalf("%s: out[0] = %v, want NaN", name, got[0])
+	}
 }

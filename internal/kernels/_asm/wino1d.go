@@ -47,17 +47,10 @@ func wino27IotaAt(i int) Mem {
 	return wino27Iota.Offset(4 * i)
 }
 
-// wino27At returns the address base + i*x (i < 4) given x1, x3 = x, 3x.
+// wino27At returns the address base + i*x (i < 4) given x1, x3 = x, 3x: wino43At's, whose 5x
+// only i = 5 reads.
 func wino27At(base GPPhysical, i int, x1, x3 GPPhysical) Mem {
-	switch i {
-	case 0:
-		return Mem{Base: base}
-	case 1:
-		return Mem{Base: base, Index: x1, Scale: 1}
-	case 2:
-		return Mem{Base: base, Index: x1, Scale: 2}
-	}
-	return Mem{Base: base, Index: x3, Scale: 1}
+	return wino43At(base, i, x1, x3, x3)
 }
 
 // vregs returns registers 0..15 of a width: 8 lanes (ymm) or 4 (xmm).
