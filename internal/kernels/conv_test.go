@@ -317,3 +317,38 @@ func TestConv2DPanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
 	}
 }
+
+// TestTailSplit checks that the units of tailSplit cover every element of C exactly once, with
+// row parts starting on whole tiles, and that N = 289 on two workers splits its last strips.
+func TestTailSplit(t *testing.T) {
+	for _, workers := range []int{1, 2, 3, 7} {
+		for _, n := range []int{1, 31, 32, 33, 64, 96, 289, 290, 1225} {
+			for _, m := range []int{1, 6, 12, 32, 192, 1088} {
+				sp := tailSplit(n, m, 32, 12, workers)
+				seen := make([]int, m*n)
+				for u := 0; u < sp.units; u++ {
+					i0, i1, j0, j1 := 0, m, u*32, min((u+1)*32, n)
+					if u >= sp.head {
+						i0, i1, j0, j1 = sp.unit(u)
+					}
+					if i0%12 != 0 {
+						t.Fatalf("workers=%d n=%d m=%d: unit %d starts at row %d", workers, n, m, u, i0)
+					}
+					for i := i0; i < i1; i++ {
+						for j := j0; j < j1; j++ {
+							seen[i*n+j]++
+						}
+					}
+				}
+				for k, c := range seen {
+					if c != 1 {
+						t.Fatalf("workers=%d n=%d m=%d: C[%d][%d] computed %d times", workers, n, m, k/n, k%n, c)
+					}
+				}
+			}
+		}
+	}
+	if sp := tailSplit(289, 192, 32, 12, 2); sp.head != 8 || sp.units != 12 {
+		t.Errorf("N=289 on 2 workers: head %d, units %d; want 8 whole strips then 2 strips in 2 parts", sp.head, sp.units)
+	}
+}
