@@ -65,11 +65,11 @@ func TestConv2DPackedBatch(t *testing.T) {
 							want := guarded((n-1)*outStride + ohw)
 							scratch := guarded(s.PackedScratchLen())
 							for j := 0; j < n; j++ {
-								conv2D(s, in[j*inStride:], pw, bias, want[j*outStride:], scratch, true, 1, impl)
+								conv2D(s, in[j*inStride:], pw, bias, want[j*outStride:], scratch, epilogue{relu: true}, 1, impl)
 							}
 							got := guarded(len(want))
 							scratch = guarded(s.BatchScratchLen(n))
-							conv2DBatch(s, n, in, inStride, pw, bias, got, outStride, scratch, true, threads, impl)
+							conv2DBatch(s, n, in, inStride, pw, bias, got, outStride, scratch, epilogue{relu: true}, threads, impl)
 							checkGaps(t, got, n, ohw, outStride)
 							checkGuard(t, "scratch", scratch)
 							for j := 0; j < n; j++ {
@@ -137,5 +137,51 @@ func TestWinoBatchChosen(t *testing.T) {
 	}
 	if !split {
 		t.Error("no batched Winograd plan in convTests has a chunk ending inside an image")
+	}
+}
+
+// TestConv2DBatchAdd checks Conv2DPackedBatchAdd against the convolution stored apart and then
+// added: bit for bit when K fits one block (out + (bias + Σ) either way), and to float32
+// rounding of the sums' magnitude when it does not (the partial sums then add to out one block
+// at a time), for every implementation, batch sizes 1 and 3, and 1 and 3 threads.
+func TestConv2DBatchAdd(t *testing.T) {
+	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
+	parallelMinMACs = 0
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		for i, tt := range convTests {
+			s := tt.s
+			if s.winograd() {
+				continue
+			}
+			oneBlock := s.C*s.KH*s.KW <= gemmKC
+			r := newRand(uint64(300 + i))
+			for _, n := range []int{1, 3} {
+				imgIn, imgOut := s.C*s.H*s.W, s.O*s.OutH()*s.OutW()
+				in := randSlice(r, n*imgIn)
+				pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+				bias := randSlice(r, s.O)
+				base := randSlice(r, n*imgOut)
+				scratch := make([]float32, s.BatchScratchLen(n))
+				sum := make([]float32, n*imgOut)
+				conv2DBatch(s, n, in, imgIn, pw, bias, sum, imgOut, scratch, epilogue{}, 1, impl)
+				for _, relu := range []bool{false, true} {
+					for _, threads := range []int{1, 3} {
+						got := append([]float32(nil), base...)
+						conv2DBatch(s, n, in, imgIn, pw, bias, got, imgOut, scratch, epilogue{relu: relu, add: true}, threads, impl)
+						for k, g := range got {
+							w := base[k] + sum[k]
+							if relu {
+								w = max(w, 0)
+							}
+							if oneBlock && math.Float32bits(g) != math.Float32bits(w) ||
+								!oneBlock && math.Abs(float64(g-w)) > 1e-5*(1+math.Abs(float64(sum[k]))) {
+								t.Fatalf("%s/%s n=%d relu=%t threads=%d: out[%d] = %v, want %v", e.name, tt.name, n, relu, threads, k, g, w)
+							}
+						}
+					}
+				}
+			}
+		}
 	}
 }

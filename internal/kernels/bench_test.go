@@ -77,7 +77,7 @@ func benchConv(b *testing.B, threads int) {
 					out := make([]float32, s.O*s.OutH()*s.OutW())
 					scratch := make([]float32, s.PackedScratchLen())
 					for b.Loop() {
-						conv2D(s, in, pw, bias, out, scratch, true, threads, e.fn.(isa))
+						conv2D(s, in, pw, bias, out, scratch, epilogue{relu: true}, threads, e.fn.(isa))
 					}
 					b.ReportMetric(2*float64(s.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})

@@ -260,7 +260,7 @@ func Conv2D(s ConvShape, in, w, bias, out, scratch []float32, relu bool, threads
 	}
 	pa := scratch[s.PackedScratchLen() : s.PackedScratchLen()+s.packedLen()]
 	s.packWeights(w, pa)
-	conv2D(s, in, pa, bias, out, scratch, relu, threads, gemmActive)
+	conv2D(s, in, pa, bias, out, scratch, epilogue{relu: relu}, threads, gemmActive)
 }
 
 // PackConvWeights returns the weights w (OIHW, len >= O*C*KH*KW) packed for Conv2DPacked:
@@ -293,7 +293,7 @@ func Conv2DPacked(s ConvShape, in, packedW, bias, out, scratch []float32, relu b
 	if len(scratch) < s.PackedScratchLen() {
 		panic("kernels: Conv2DPacked scratch too short")
 	}
-	conv2D(s, in, packedW, bias, out, scratch, relu, threads, gemmActive)
+	conv2D(s, in, packedW, bias, out, scratch, epilogue{relu: relu}, threads, gemmActive)
 }
 
 // check panics unless s is a valid convolution and in, bias and out are long enough.
@@ -322,15 +322,22 @@ func (s ConvShape) check(in, bias, out []float32) {
 	}
 }
 
+// epilogue says what a convolution does with bias + its sums: store them, or add them to
+// what the output holds (add: GEMM shapes only, not Winograd ones); then ReLU.
+type epilogue struct{ relu, add bool }
+
 // conv2D runs the convolution's GEMM over the packed weights pa with the micro-kernels kern,
 // split between up to threads workers.
-func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, threads int, impl isa) {
+func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, threads int, impl isa) {
 	workers := min(max(threads, 1), maxConvThreads)
 	if s.MACs() < parallelMinMACs {
 		workers = 1
 	}
 	if t := s.winoTile(); t != 0 {
-		winoConv(s, t, 1, in, 0, pa, bias, out, 0, scratch, relu, workers, impl)
+		if ep.add {
+			panic("kernels: a Winograd convolution cannot add to its output")
+		}
+		winoConv(s, t, 1, in, 0, pa, bias, out, 0, scratch, ep.relu, workers, impl)
 		return
 	}
 	g := s.gemm()
@@ -340,7 +347,8 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, relu bool, thread
 	} else {
 		g.src = s.source(in, scratch[maxConvThreads*bufLen:])
 	}
-	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:g.m*g.n], g.n, relu, impl
+	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:g.m*g.n], g.n, ep.relu, impl
+	g.accumulate, g.addBias = ep.add, ep.add && bias != nil
 	if bias != nil {
 		g.bias = bias[:g.m]
 	}
@@ -494,7 +502,23 @@ func Conv2DPackedBatch(s ConvShape, n int, in []float32, inStride int, packedW, 
 	if len(scratch) < s.BatchScratchLen(n) {
 		panic("kernels: Conv2DPackedBatch scratch too short")
 	}
-	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, relu, threads, gemmActive)
+	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, epilogue{relu: relu}, threads, gemmActive)
+}
+
+// Conv2DPackedBatchAdd is Conv2DPackedBatch adding to what out holds: each output becomes
+// act(out + (bias + Σ)), Σ the convolution's sum, instead of act(bias + Σ). An
+// Inception-ResNet block's projection runs with it onto a copy of the shortcut, its weights
+// and bias scaled, so that the residual sum costs no pass of its own. s must not be a
+// Winograd shape (s.Winograd()).
+func Conv2DPackedBatchAdd(s ConvShape, n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32, relu bool, threads int) {
+	s.checkBatch(n, in, inStride, bias, out, outStride)
+	if len(packedW) < s.packedLen() {
+		panic("kernels: Conv2DPackedBatchAdd packedW too short")
+	}
+	if len(scratch) < s.BatchScratchLen(n) {
+		panic("kernels: Conv2DPackedBatchAdd scratch too short")
+	}
+	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, epilogue{relu: relu, add: true}, threads, gemmActive)
 }
 
 // checkBatch panics unless s is valid and the n images of in and out, strides apart, fit.
@@ -517,7 +541,7 @@ func (s ConvShape) checkBatch(n int, in []float32, inStride int, bias, out []flo
 // batchGemm returns the GEMM of n images (N = n*OH*OW, gemmPacked.imgN = OH*OW) over the
 // packed weights pa; its source reads in directly or, unless direct, t (len >=
 // n*inputLen()), which fillBatch must fill first.
-func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []float32, outStride int, t []float32, relu bool, impl isa) gemmPacked {
+func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []float32, outStride int, t []float32, ep epilogue, impl isa) gemmPacked {
 	g := s.gemm()
 	ohw := g.n
 	g.n = n * ohw
@@ -532,7 +556,8 @@ func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []
 	}
 	g.src.imgN = ohw
 	g.a, g.c, g.ldc, g.imgN, g.cStride = pa, out[:(n-1)*outStride+g.m*ohw], ohw, ohw, outStride
-	g.relu, g.isa = relu, impl
+	g.relu, g.isa = ep.relu, impl
+	g.accumulate, g.addBias = ep.add, ep.add && bias != nil
 	if bias != nil {
 		g.bias = bias[:g.m]
 	}
@@ -540,18 +565,21 @@ func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []
 }
 
 // conv2DBatch is Conv2DPackedBatch with the kernels to use.
-func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out []float32, outStride int, scratch []float32, relu bool, threads int, impl isa) {
+func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out []float32, outStride int, scratch []float32, ep epilogue, threads int, impl isa) {
+	if ep.add && s.winograd() {
+		panic("kernels: a Winograd convolution cannot add to its output")
+	}
 	if s.winoBatch(n) {
 		workers := min(max(threads, 1), maxConvThreads)
 		if int64(n)*s.MACs() < parallelMinMACs {
 			workers = 1
 		}
-		winoConv(s, s.winoTile(), n, in, inStride, pa, bias, out, outStride, scratch, relu, workers, impl)
+		winoConv(s, s.winoTile(), n, in, inStride, pa, bias, out, outStride, scratch, ep.relu, workers, impl)
 		return
 	}
 	if n == 1 || s.winograd() {
 		for i := 0; i < n; i++ {
-			conv2D(s, in[i*inStride:], pa, bias, out[i*outStride:], scratch, relu, threads, impl)
+			conv2D(s, in[i*inStride:], pa, bias, out[i*outStride:], scratch, ep, threads, impl)
 		}
 		return
 	}
@@ -561,7 +589,7 @@ func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out [
 	}
 	g0 := s.gemm()
 	bufLen := g0.bufLen()
-	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[maxConvThreads*bufLen:], relu, impl)
+	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[maxConvThreads*bufLen:], ep, impl)
 	if workers == 1 {
 		if !s.direct() && !g.src.masked {
 			s.fillBatch(in, inStride, g.src.t, 0, n*s.C, impl)

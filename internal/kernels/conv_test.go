@@ -134,7 +134,7 @@ func runConv(t *testing.T, s ConvShape, in, w, bias []float32, relu bool, thread
 	t.Helper()
 	out := guarded(s.O * s.OutH() * s.OutW())
 	scratch := guarded(s.PackedScratchLen())
-	conv2D(s, in, PackConvWeights(s, w), bias, out, scratch, relu, threads, impl)
+	conv2D(s, in, PackConvWeights(s, w), bias, out, scratch, epilogue{relu: relu}, threads, impl)
 	checkGuard(t, "out", out)
 	checkGuard(t, "scratch", scratch)
 	return out

@@ -43,6 +43,7 @@ const (
 const (
 	gemmAccumulate = 1 // C += A·B, instead of C = bias + A·B
 	gemmReLU       = 2 // then C = max(C, 0)
+	gemmAddBias    = 4 // with gemmAccumulate: C += bias + A·B, the bias added to A·B first
 )
 
 // isa names a set of implementations of the GEMM engine's kernels: the micro-kernels
@@ -100,6 +101,9 @@ func (k isa) gemmTiles6x16(np, ns, kc int, a, b, c []float32, ldc int, bias []fl
 //				acc += a[p*6+i] * b[p*16+j]
 //			}
 //			if flags&gemmAccumulate != 0 {
+//				if flags&gemmAddBias != 0 {
+//					acc += bias[i]
+//				}
 //				c[i*ldc+j] += acc
 //			} else {
 //				c[i*ldc+j] = bias[i] + acc
@@ -111,7 +115,8 @@ func (k isa) gemmTiles6x16(np, ns, kc int, a, b, c []float32, ldc int, bias []fl
 //	}
 //
 // a is a packed kc×6 A panel (row p at a[p*6:p*6+6]), b a packed kc×16 B strip (row p at
-// b[p*16:p*16+16]); bias has at least 6 values and is ignored when accumulating.
+// b[p*16:p*16+16]); bias has at least 6 values and is ignored when accumulating without
+// gemmAddBias.
 func gemmF32_6x16Generic(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	gemmF32Generic(kc, gemmNR, a, b, c, ldc, bias, flags)
 }
@@ -164,6 +169,10 @@ func gemmF32Generic(kc, nr int, a, b, c []float32, ldc int, bias []float32, flag
 		for h := 0; h < nr; h += 8 {
 			c0, c1, c2, c3, c4, c5, c6, c7 := gemmRow8(kc, a[i:], b[h:])
 			ci := (*[8]float32)(c[i*ldc+h:])
+			if flags&(gemmAccumulate|gemmAddBias) == gemmAccumulate|gemmAddBias {
+				bi := bias[i]
+				c0, c1, c2, c3, c4, c5, c6, c7 = c0+bi, c1+bi, c2+bi, c3+bi, c4+bi, c5+bi, c6+bi, c7+bi
+			}
 			if flags&gemmAccumulate != 0 {
 				ci[0] += c0
 				ci[1] += c1
@@ -615,7 +624,8 @@ type gemmPacked struct {
 	cStride    int       // distance in c between images; ldc = imgN
 	jBase      int       // without a batch: C[i][j] at c[i*ldc + j-jBase]
 	bias       []float32 // len >= m, or nil
-	accumulate bool      // C += A·B (bias unused)
+	accumulate bool      // C += A·B (bias unused but with addBias)
+	addBias    bool      // accumulate: C += bias + A·B
 	relu       bool
 	isa        isa // kernels to use
 }
@@ -663,6 +673,9 @@ func (g *gemmPacked) blockFlags(k0, kc int) int {
 	flags := 0
 	if g.accumulate || k0 > 0 {
 		flags |= gemmAccumulate
+	}
+	if g.accumulate && g.addBias && k0 == 0 {
+		flags |= gemmAddBias
 	}
 	if g.relu && k0+kc == g.k {
 		flags |= gemmReLU
@@ -819,6 +832,9 @@ func (g *gemmPacked) gemvEdge(ablk []float32, kc, ir, i1, col, nv int, strips []
 			v := acc[r]
 			c := &g.c[off+r*g.ldc]
 			if flags&gemmAccumulate != 0 {
+				if flags&gemmAddBias != 0 {
+					v += g.bias[ir+r]
+				}
 				v += *c
 			} else if g.bias != nil {
 				v += g.bias[ir+r]

@@ -166,6 +166,9 @@ func (k isa) wino43Output(m []float32, me int, out []float32, ldo, ncols, nrows 
 //				acc = fma(a[p*6+i], b[p*16+j], acc)
 //			}
 //			if flags&gemmAccumulate != 0 {
+//				if flags&gemmAddBias != 0 {
+//					acc += bias[i]
+//				}
 //				c[i*ldc+j] += acc
 //			} else {
 //				c[i*ldc+j] = bias[i] + acc
@@ -177,7 +180,7 @@ func (k isa) wino43Output(m []float32, me int, out []float32, ldo, ncols, nrows 
 //	}
 //
 // a: packed kc×6 A panel; b: packed kc×16 B strip; c: len >= 5*ldc+16; bias: len >= 6 (read
-// unless accumulating). Lengths are not checked: the caller (gemmPacked.run) guarantees them.
+// unless accumulating without gemmAddBias). Lengths are not checked: the caller (gemmPacked.run) guarantees them.
 //
 //go:noescape
 func gemmF32_6x16AVX2(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
@@ -347,6 +350,9 @@ func fmaPeakF32AVX2Flops(n int) float64 {
 //				acc = fma(a[i/6*6*kc+p*6+i%6], b[j/16*16*kc+p*16+j%16], acc)
 //			}
 //			if flags&gemmAccumulate != 0 {
+//				if flags&gemmAddBias != 0 {
+//					acc += bias[i]
+//				}
 //				c[i*ldc+j] += acc
 //			} else {
 //				c[i*ldc+j] = bias[i] + acc
@@ -358,7 +364,8 @@ func fmaPeakF32AVX2Flops(n int) float64 {
 //	}
 //
 // Each element gets the FMAs of gemmF32_6x16AVX2, in the same order: the bits are the same.
-// c: len >= 11*ldc+32; bias: len >= 12 (read unless accumulating). Lengths are not checked:
+// c: len >= 11*ldc+32; bias: len >= 12 (read unless accumulating
+// without gemmAddBias). Lengths are not checked:
 // the caller (gemmPacked.runWide) guarantees them.
 //
 //go:noescape

@@ -146,24 +146,23 @@ func gemmKernel(mr, nv, unroll int) {
 	Label(name + "_epilogue")
 	flags := R10
 	Load(Param("flags"), flags)
-	TESTQ(U32(1), flags)
-	JNZ(LabelRef(name + "_add"))
-	bias := R11
-	Load(Param("bias").Base(), bias)
-	for i := 0; i < mr; i++ {
-		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, av)
-		for v := 0; v < nv; v++ {
-			VADDPS(av, acc(i, v), acc(i, v))
+	addBias := func() {
+		bias := R11
+		Load(Param("bias").Base(), bias)
+		for i := 0; i < mr; i++ {
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, av)
+			for v := 0; v < nv; v++ {
+				VADDPS(av, acc(i, v), acc(i, v))
+			}
 		}
 	}
-	JMP(LabelRef(name + "_relu"))
-	Label(name + "_add")
-	for i := 0; i < mr; i++ {
-		for v := 0; v < nv; v++ {
-			VADDPS(rowMem(bases, ldc, i).Offset(32*v), acc(i, v), acc(i, v))
+	epilogueAdds(name, flags, addBias, func() {
+		for i := 0; i < mr; i++ {
+			for v := 0; v < nv; v++ {
+				VADDPS(rowMem(bases, ldc, i).Offset(32*v), acc(i, v), acc(i, v))
+			}
 		}
-	}
-	Label(name + "_relu")
+	})
 	TESTQ(U32(2), flags)
 	JZ(LabelRef(name + "_store"))
 	VXORPS(av, av, av)
@@ -181,6 +180,23 @@ func gemmKernel(mr, nv, unroll int) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// epilogueAdds emits the additions of a micro-kernel's epilogue, then the label name_relu:
+// the bias (addBias) without gemmAccumulate (flags bit 0); with it, the C tile (addC),
+// after the bias when gemmAddBias (bit 2) is set too. flags holds the flags.
+func epilogueAdds(name string, flags GPPhysical, addBias, addC func()) {
+	TESTQ(U32(1), flags)
+	JZ(LabelRef(name + "_bias"))
+	TESTQ(U32(4), flags)
+	JZ(LabelRef(name + "_addc"))
+	addBias()
+	Label(name + "_addc")
+	addC()
+	JMP(LabelRef(name + "_relu"))
+	Label(name + "_bias")
+	addBias()
+	Label(name + "_relu")
 }
 
 // rowMem addresses row i of C: bases[i/3] + (i%3)*ldc, bases[g] pointing at row 3g.
@@ -860,24 +876,23 @@ func gemmKernel512(np, ns, unroll int) {
 	Label(name + "_epilogue")
 	flags := R10
 	Load(Param("flags"), flags)
-	TESTQ(U32(1), flags)
-	JNZ(LabelRef(name + "_add"))
-	bias := R11
-	Load(Param("bias").Base(), bias)
-	for i := 0; i < mr; i++ {
-		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, av(i))
-		for v := 0; v < ns; v++ {
-			VADDPS(av(i), acc(i, v), acc(i, v))
+	addBias := func() {
+		bias := R11
+		Load(Param("bias").Base(), bias)
+		for i := 0; i < mr; i++ {
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, av(i))
+			for v := 0; v < ns; v++ {
+				VADDPS(av(i), acc(i, v), acc(i, v))
+			}
 		}
 	}
-	JMP(LabelRef(name + "_relu"))
-	Label(name + "_add")
-	for i := 0; i < mr; i++ {
-		for v := 0; v < ns; v++ {
-			VADDPS(rowMem(bases, ldc, i).Offset(64*v), acc(i, v), acc(i, v))
+	epilogueAdds(name, flags, addBias, func() {
+		for i := 0; i < mr; i++ {
+			for v := 0; v < ns; v++ {
+				VADDPS(rowMem(bases, ldc, i).Offset(64*v), acc(i, v), acc(i, v))
+			}
 		}
-	}
-	Label(name + "_relu")
+	})
 	TESTQ(U32(2), flags)
 	JZ(LabelRef(name + "_store"))
 	zero := av(0)
