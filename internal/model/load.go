@@ -95,24 +95,47 @@ func (m MapSource) Tensor(name string) ([]int, []float32, bool) {
 // b of length out (never nil), and w packed for the convolution kernels, once per kernel layout.
 type layerWeights struct {
 	w, b   []float32         // folded; w is nil once packed unless the model keeps its weights
-	packed map[int][]float32 // by ConvShape.PackLayout()
+	packed map[int][]float32 // by ConvShape.PackLayout(), times scale
+	scale  float32           // of the packed weights and sb; 0 until first packed
+	sb     []float32         // b times scale
 }
 
-// pack returns w packed for kernels.Conv2DPacked on shape s, packing it on first use for that layout.
-func (l *layerWeights) pack(s kernels.ConvShape) ([]float32, error) {
+// packScaled returns scale·w packed for kernels.Conv2DPacked on shape s, packing it on first use
+// for that layout, and scale·b. An Inception-ResNet block's projection is packed times the block's scale, so that its
+// GEMM adds the scaled branch straight onto the shortcut (Residual.plan). A layer has one scale:
+// asking for another is a programming error.
+func (l *layerWeights) packScaled(s kernels.ConvShape, scale float32) (w, b []float32, err error) {
+	if l.scale == 0 {
+		l.scale, l.sb = scale, l.b
+		if scale != 1 {
+			l.sb = make([]float32, len(l.b))
+			for i, v := range l.b {
+				l.sb[i] = scale * v
+			}
+		}
+	}
+	if scale != l.scale {
+		panic(fmt.Sprintf("model: a layer packed with scale %v is asked for scale %v", l.scale, scale))
+	}
 	layout := s.PackLayout()
 	if p, ok := l.packed[layout]; ok {
-		return p, nil
+		return p, l.sb, nil
 	}
 	if l.w == nil {
-		return nil, errDropped
+		return nil, nil, errDropped
 	}
 	if l.packed == nil {
 		l.packed = map[int][]float32{}
 	}
+	// Packing only moves the weights and pads with zeros: scaling the packed array scales w.
 	p := kernels.PackConvWeights(s, l.w)
+	if scale != 1 {
+		for i := range p {
+			p[i] *= scale
+		}
+	}
 	l.packed[layout] = p
-	return p, nil
+	return p, l.sb, nil
 }
 
 var errDropped = errors.New("its folded weights were dropped once packed for the sizes in PackFor (set PackFor or KeepWeights before Load)")
@@ -173,6 +196,7 @@ type bindOptions struct {
 	ignore []string                       // checkpoint key prefixes the network does not use
 	keep   bool                           // keep the folded OIHW convolution weights beside the packed ones
 	shapes map[string][]kernels.ConvShape // convolution layer id -> the shapes to pack its weights for now
+	scales map[string]float32             // convolution layer id -> the scale to pack them times (1 when absent)
 }
 
 func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
@@ -265,8 +289,12 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 		lw := fold(dst, g.out, w, b, g.byRole[roleBNWeight], g.byRole[roleBNBias],
 			g.byRole[roleBNMean], g.byRole[roleBNVar], g.ref.eps)
+		scale := float32(1)
+		if v, ok := o.scales[id]; ok {
+			scale = v
+		}
 		for _, s := range shapes {
-			if _, err := lw.pack(s); err != nil {
+			if _, _, err := lw.packScaled(s, scale); err != nil {
 				return nil, err
 			}
 		}

@@ -77,7 +77,7 @@ func (m *Model) Params() []ParamSpec {
 // Load binds the weights in src, folding batch norm. It checks that every key is used once with the right
 // shape and reports every mismatch in one *BindError.
 func (m *Model) Load(src Source) error {
-	shapes := map[string][]kernels.ConvShape{}
+	shapes, scales := map[string][]kernels.ConvShape{}, map[string]float32{}
 	sizes := m.PackFor
 	if len(sizes) == 0 {
 		sizes = []int{m.Variant.Size}
@@ -87,9 +87,11 @@ func (m *Model) Load(src Source) error {
 		if _, err := m.net.Features.outShape("", in); err != nil {
 			return fmt.Errorf("load %s for %dx%d inputs: %w", m.Variant.Name, sz, sz, err)
 		}
-		eachConv(m.net.Features, "", in, func(id string, s kernels.ConvShape) { shapes[id] = append(shapes[id], s) })
+		eachConv(m.net.Features, "", in, func(id string, s kernels.ConvShape, scale float32) {
+			shapes[id], scales[id] = append(shapes[id], s), scale
+		})
 	}
-	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes})
+	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes, scales: scales})
 	if err != nil {
 		return err
 	}
