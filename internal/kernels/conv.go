@@ -282,6 +282,45 @@ func PackConvWeights(s ConvShape, w []float32) []float32 {
 	return pa
 }
 
+// StackPacked returns the packed weights of one convolution made of several that share s but for
+// their output counts outs[i], whose weights were packed by PackConvWeights as packed[i], and where
+// each one's outputs begin in the stack: the stack's O is the sum of outs rounded up to multiples
+// of 6, with zero weights between the members. Running the stack on an input (with the members'
+// biases at the same offsets) computes every member's outputs, bit for bit as the member alone
+// would, from one packing of the input: sibling 1×1 convolutions of an Inception block run as one
+// GEMM. It returns the stack's packed weights, its O and the members' offsets. Winograd shapes
+// cannot be stacked (panics).
+func StackPacked(s ConvShape, outs []int, packed [][]float32) (stack []float32, o int, offs []int) {
+	k := s.C * s.KH * s.KW
+	mp := 0
+	for i, o := range outs {
+		m := s
+		m.O = o
+		if m.winoTile() != 0 || k < 1 || o < 1 {
+			panic("kernels: StackPacked of a Winograd or empty shape")
+		}
+		if len(packed[i]) < m.packedLen() {
+			panic("kernels: StackPacked packed weights too short")
+		}
+		offs = append(offs, mp)
+		mp += (o + gemmMR - 1) / gemmMR * gemmMR
+	}
+	if st := (ConvShape{C: s.C, H: s.H, W: s.W, O: mp, KH: s.KH, KW: s.KW, SH: s.SH, SW: s.SW}); st.winoTile() != 0 {
+		panic("kernels: StackPacked would make a Winograd shape")
+	}
+	// packA's K blocks hold whole 6-row panels: the stack's block is the members' blocks in turn.
+	stack = make([]float32, mp*k)
+	kcb := gemmKCFor(k)
+	for k0 := 0; k0 < k; k0 += kcb {
+		kc := min(kcb, k-k0)
+		for i, o := range outs {
+			mi := (o + gemmMR - 1) / gemmMR * gemmMR
+			copy(stack[k0*mp+offs[i]*kc:k0*mp+(offs[i]+mi)*kc], packed[i][k0*mi:k0*mi+mi*kc])
+		}
+	}
+	return stack, mp, offs
+}
+
 // Conv2DPacked computes Conv2D with weights packed by PackConvWeights(s, w): the result is
 // that of Conv2D(s, in, w, bias, out, scratch, relu, threads), bit for bit. scratch needs
 // only len >= s.PackedScratchLen().

@@ -352,3 +352,58 @@ func TestTailSplit(t *testing.T) {
 		t.Errorf("N=289 on 2 workers: head %d, units %d; want 8 whole strips then 2 strips in 2 parts", sp.head, sp.units)
 	}
 }
+
+// TestStackPacked checks that a stack of packed convolutions computes each member's outputs bit for
+// bit, at its offset, and zeros between them (bias zero there).
+func TestStackPacked(t *testing.T) {
+	for _, base := range []ConvShape{
+		{C: 320, H: 35, W: 35, KH: 1, KW: 1, SH: 1, SW: 1},
+		{C: 600, H: 5, W: 3, KH: 1, KW: 1, SH: 1, SW: 1}, // three K blocks
+		{C: 5, H: 9, W: 8, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	} {
+		outs := []int{32, 7, 64, 13}
+		r := newRand(7)
+		in := randSlice(r, base.C*base.H*base.W)
+		var packed [][]float32
+		var ws, bs [][]float32
+		for _, o := range outs {
+			s := base
+			s.O = o
+			w := randSlice(r, o*base.C*base.KH*base.KW)
+			ws, bs = append(ws, w), append(bs, randSlice(r, o))
+			packed = append(packed, PackConvWeights(s, w))
+		}
+		stack, o, offs := StackPacked(base, outs, packed)
+		st := base
+		st.O = o
+		bias := make([]float32, st.O)
+		for i, b := range bs {
+			copy(bias[offs[i]:], b)
+		}
+		hw := st.OutH() * st.OutW()
+		got := make([]float32, st.O*hw)
+		Conv2DPacked(st, in, stack, bias, got, make([]float32, st.PackedScratchLen()), true, 2)
+		covered := make([]bool, st.O)
+		for i, o := range outs {
+			s := base
+			s.O = o
+			want := make([]float32, o*hw)
+			Conv2D(s, in, ws[i], bs[i], want, make([]float32, s.ScratchLen()), true, 1)
+			for j, v := range want {
+				if g := got[offs[i]*hw+j]; math.Float32bits(g) != math.Float32bits(v) {
+					t.Fatalf("%v member %d: out[%d] = %v, want %v", base, i, j, g, v)
+				}
+			}
+			for c := offs[i]; c < offs[i]+o; c++ {
+				covered[c] = true
+			}
+		}
+		for c, ok := range covered {
+			for j := 0; j < hw && !ok; j++ {
+				if got[c*hw+j] != 0 {
+					t.Fatalf("%v: padding row %d holds %v", base, c, got[c*hw+j])
+				}
+			}
+		}
+	}
+}

@@ -209,3 +209,42 @@ func TestPackFor(t *testing.T) {
 		}
 	}
 }
+
+// TestStackedHeads: the 1×1 convolutions that begin several branches of a block, one of them narrower
+// than stackNarrow, run stacked, at the offsets StackPacked gives (each member rounded up to whole 6-row
+// panels), and the members' own packed weights are dropped; wide heads, and branches that begin otherwise
+// (a pool, a padded or strided convolution), are left alone. The golden logits check that the stacked
+// heads compute what the branches did.
+func TestStackedHeads(t *testing.T) {
+	m := fillModel(t, irv2, "stack")
+	if err := m.ForwardRaw(fill.Tensor("stack", "x", []int{1, 3, 299, 299}, "input"), 1, 299, 299, make([]float32, m.Classes())); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int{
+		"repeat.3.branch0.conv+repeat.3.branch1.0.conv+repeat.3.branch2.0.conv": {0, 36, 72}, // 32 rounds up to 36
+		"mixed_5b.branch0.conv+mixed_5b.branch1.0.conv+mixed_5b.branch2.0.conv": {0, 96, 144},
+	}
+	for key, offs := range want {
+		st, ok := m.store.stacks[key]
+		if !ok {
+			t.Errorf("no stack %s", key)
+			continue
+		}
+		if !slices.Equal(st.offs, offs) {
+			t.Errorf("stack %s: offsets %v, want %v", key, st.offs, offs)
+		}
+		for _, id := range strings.Split(key, "+") {
+			if len(m.store.layer(id).packed) != 0 {
+				t.Errorf("%s: still packed on its own", id)
+			}
+		}
+	}
+	for key := range m.store.stacks {
+		if !strings.HasPrefix(key, "repeat.") && !strings.HasPrefix(key, "mixed_5b.") || strings.Contains(key, "branch3") {
+			t.Errorf("stack %s: only block35 and mixed_5b have narrow heads, and branch3 begins with a pool", key)
+		}
+	}
+	if n := len(m.store.stacks); n != 11 { // 10 block35 and mixed_5b
+		t.Errorf("%d stacks, want 11", n)
+	}
+}

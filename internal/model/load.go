@@ -143,6 +143,50 @@ var errDropped = errors.New("its folded weights were dropped once packed for the
 // weightStore holds the folded weights of a model, by layer id.
 type weightStore struct {
 	layers map[string]*layerWeights
+	stacks map[string]*stackWeights // by the members' layer ids, joined with "+"
+}
+
+// stackWeights are sibling convolutions packed as one (kernels.StackPacked): o outputs, member i's
+// first at offs[i], with its bias at the same offset in b (zeros between members).
+type stackWeights struct {
+	w, b []float32
+	offs []int
+	o    int
+}
+
+// stack returns the layers ids (of shape s but for their outs[i] outputs, unscaled) packed as one
+// convolution, stacking them on first use. The members' own packed weights are dropped then: the
+// plans always run them stacked (Mixed.planHeads decides from the network alone), and 1×1
+// convolutions pack the same for every input size.
+func (s *weightStore) stack(cs kernels.ConvShape, ids []string, outs []int) (*stackWeights, error) {
+	key := strings.Join(ids, "+")
+	if st, ok := s.stacks[key]; ok {
+		return st, nil
+	}
+	packed := make([][]float32, len(ids))
+	bias := make([][]float32, len(ids))
+	for i, id := range ids {
+		m := cs
+		m.O = outs[i]
+		var err error
+		if packed[i], bias[i], err = s.layer(id).packScaled(m, 1); err != nil {
+			return nil, err
+		}
+	}
+	st := &stackWeights{}
+	st.w, st.o, st.offs = kernels.StackPacked(cs, outs, packed)
+	st.b = make([]float32, st.o)
+	for i, b := range bias {
+		copy(st.b[st.offs[i]:], b)
+	}
+	for _, id := range ids {
+		delete(s.layer(id).packed, cs.PackLayout())
+	}
+	if s.stacks == nil {
+		s.stacks = map[string]*stackWeights{}
+	}
+	s.stacks[key] = st
+	return st, nil
 }
 
 func (s *weightStore) layer(id string) *layerWeights {
