@@ -306,7 +306,15 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		g.roles = append(g.roles, p.role)
 	}
 	store := &weightStore{layers: make(map[string]*layerWeights, len(groups))}
-	var scratch []float32
+	// One buffer folds every layer that is dropped once packed, made as large as the largest up front:
+	// grown layer by layer, it left each smaller one as garbage (v3: 10 MB the heap held at its peak).
+	need := 0
+	for _, p := range params {
+		if p.role == roleConvWeight && !o.keep && len(o.shapes[p.layer.id]) > 0 {
+			need = max(need, prod(p.shape))
+		}
+	}
+	scratch := make([]float32, need)
 	for _, id := range order {
 		g := groups[id]
 		for i, k := range g.keys {
@@ -324,9 +332,6 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 		var dst []float32 // the folded weights: kept, or only until packed
 		if drop {
-			if cap(scratch) < len(w) {
-				scratch = make([]float32, len(w))
-			}
 			dst = scratch[:len(w)]
 		} else {
 			dst = make([]float32, len(w))

@@ -99,6 +99,10 @@ func (m *Model) Load(src Source) error {
 	m.store = store
 	m.plans = map[[5]int]*compiled{}
 	m.mu.Unlock()
+	// The fold buffer and the checkpoint's decoded copies are garbage now, and the heap, grown by the
+	// packed weights, would not collect them before the forward pass's buffers come on top: collect
+	// now (a few ms; packed weights hold no pointers), so that those buffers reuse the space.
+	runtime.GC()
 	return nil
 }
 
