@@ -570,6 +570,37 @@ func divRowF32AVX2(d, r []float32)
 //go:noescape
 func copyRowsF32AVX2(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int)
 
+// maxPool3x3S2F32AVX2 computes rows of 3×3 stride-2 maxima, reading the input rows in place
+// (r0, r1, r2: the window's three rows of output row 0, each rs further per output row), and
+// reports whether rows r1 and r2 hold a NaN or -0 among the values read:
+//
+//	for j := 0; j < rows; j++ {
+//		for i := 0; i < n; i++ {
+//			m := float32(math.Inf(-1))
+//			for _, r := range [][]float32{r0, r1, r2} {
+//				for kx := 0; kx < 3; kx++ {
+//					if !(edge && i == n-1 && kx == 2) { // edge: the last window has 2 columns
+//						m = max(m, r[j*rs+2*i+kx])
+//					}
+//				}
+//			}
+//			d[j*ds+i] = m
+//		}
+//	}
+//
+// The results are right only when the input holds no NaN and no -0, where VMAXPS gives Go's
+// max: when it reports one in rows r1 and r2, or row r0 of output row 0 holds one, the caller
+// must compute them otherwise. Lengths are not checked: n >= 8; the rows hold the 2n+1 values
+// read (2n with edge), and nothing past them is read.
+//
+//go:noescape
+func maxPool3x3S2F32AVX2(d []float32, ds int, r0, r1, r2 []float32, rs, rows, n int, edge bool) bool
+
+// anyNaNNegZeroF32AVX2 reports whether any of x[:len(x)/8*8] is a NaN or -0.
+//
+//go:noescape
+func anyNaNNegZeroF32AVX2(x []float32) bool
+
 // addScaledF32AVX2 is addScaledF32Generic with the multiples of 8 done by
 // addScaledRowF32AVX2, bit for bit (the same two roundings per element, Go's max).
 func addScaledF32AVX2(out, x, y []float32, scale float32, relu bool) {
