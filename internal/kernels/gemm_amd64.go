@@ -570,36 +570,37 @@ func divRowF32AVX2(d, r []float32)
 //go:noescape
 func copyRowsF32AVX2(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int)
 
-// maxPool3x3S2F32AVX2 computes rows of 3×3 stride-2 maxima, reading the input rows in place
-// (r0, r1, r2: the window's three rows of output row 0, each rs further per output row), and
-// reports whether rows r1 and r2 hold a NaN or -0 among the values read:
+// maxPool3x3S2F32AVX2 computes rows output rows of 3×3 stride-2 maxima in each of planes
+// planes, reading the input in place, with VMAXPS, and reports whether they may differ from
+// this loop's (with Go's max):
 //
-//	for j := 0; j < rows; j++ {
-//		for i := 0; i < n; i++ {
-//			m := float32(math.Inf(-1))
-//			for _, r := range [][]float32{r0, r1, r2} {
-//				for kx := 0; kx < 3; kx++ {
-//					if !(edge && i == n-1 && kx == 2) { // edge: the last window has 2 columns
-//						m = max(m, r[j*rs+2*i+kx])
+//	for p := 0; p < planes; p++ {
+//		for j := 0; j < rows; j++ {
+//			r := r[p*rp+j*rs:]
+//			y2 := o2
+//			if clip && j == rows-1 {
+//				y2 = o1 // the last window has 2 rows
+//			}
+//			for i := 0; i < n; i++ {
+//				m := float32(math.Inf(-1))
+//				for _, y := range []int{0, o1, y2} {
+//					for kx := 0; kx < 3; kx++ {
+//						if !(edge && i == n-1 && kx == 2) { // the last window has 2 columns
+//							m = max(m, r[y+2*i+kx])
+//						}
 //					}
 //				}
+//				d[p*dp+j*ds+i] = m
 //			}
-//			d[j*ds+i] = m
 //		}
 //	}
 //
-// The results are right only when the input holds no NaN and no -0, where VMAXPS gives Go's
-// max: when it reports one in rows r1 and r2, or row r0 of output row 0 holds one, the caller
-// must compute them otherwise. Lengths are not checked: n >= 8; the rows hold the 2n+1 values
-// read (2n with edge), and nothing past them is read.
+// It reports true when the values read hold a NaN (which VMAXPS may drop) or a result is -0
+// (which a +0 may tie). Lengths are not checked: n >= 4; each row holds the 2n+1 values read
+// (2n with edge), and nothing past them is read.
 //
 //go:noescape
-func maxPool3x3S2F32AVX2(d []float32, ds int, r0, r1, r2 []float32, rs, rows, n int, edge bool) bool
-
-// anyNaNNegZeroF32AVX2 reports whether any of x[:len(x)/8*8] is a NaN or -0.
-//
-//go:noescape
-func anyNaNNegZeroF32AVX2(x []float32) bool
+func maxPool3x3S2F32AVX2(d []float32, ds, dp int, r []float32, o1, o2, rs, rp, planes, rows, n int, edge, clip bool) bool
 
 // addScaledF32AVX2 is addScaledF32Generic with the multiples of 8 done by
 // addScaledRowF32AVX2, bit for bit (the same two roundings per element, Go's max).

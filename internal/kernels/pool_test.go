@@ -294,7 +294,7 @@ var maxPool3x3S2Shapes = []PoolShape{
 func TestMaxPool3x3S2Specials(t *testing.T) {
 	negZero := float32(math.Copysign(0, -1))
 	for i, s := range maxPool3x3S2Shapes {
-		s.C = 1
+		s.C = 2
 		oh, ow := s.OutH(), s.OutW()
 		for _, sp := range []struct {
 			name       string
@@ -308,11 +308,11 @@ func TestMaxPool3x3S2Specials(t *testing.T) {
 			for _, e := range isaImpls("maxpool") {
 				t.Run(e.name+"/"+name, func(t *testing.T) {
 					r := newRand(uint64(i))
-					in := make([]float32, s.H*s.W)
+					in := make([]float32, s.C*s.H*s.W)
 					for j := range in {
 						in[j] = sp.background(r)
 					}
-					want, got := make([]float32, oh*ow), guarded(oh*ow)
+					want, got := make([]float32, s.C*oh*ow), guarded(s.C*oh*ow)
 					for j := range in {
 						v := in[j]
 						in[j] = sp.special
@@ -321,8 +321,8 @@ func TestMaxPool3x3S2Specials(t *testing.T) {
 						in[j] = v
 						for k := range want {
 							if g, w := got[k], want[k]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-								t.Fatalf("%v at (%d, %d): out[%d] = %v (%#x), generic gives %v (%#x)",
-									sp.special, j/s.W, j%s.W, k, g, math.Float32bits(g), w, math.Float32bits(w))
+								t.Fatalf("%v at (%d, %d, %d): out[%d] = %v (%#x), generic gives %v (%#x)",
+									sp.special, j/(s.H*s.W), j/s.W%s.H, j%s.W, k, g, math.Float32bits(g), w, math.Float32bits(w))
 							}
 						}
 					}

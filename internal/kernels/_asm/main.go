@@ -63,7 +63,6 @@ func main() {
 	poolRow("divRowF32AVX2", 1, divPS)
 	copyRows()
 	maxPool3x3S2()
-	anyNaNNegZero()
 	addScaledRow()
 	dot()
 	Generate()
