@@ -95,8 +95,9 @@ func maxPool2DF32Generic(s PoolShape, oh, ow int, in, out []float32) {
 }
 
 // maxPool2DF32AVX2 is maxPool2DF32Generic with its stride-1 and stride-2 row loops in AVX2
-// (maxRowF32AVX2, maxRowS2F32AVX2): same operations in the same order, and max with Go's
-// semantics, so the results are bit-identical (NaN payloads aside).
+// (maxRowF32AVX2, maxRowS2F32AVX2), and 3×3 stride-2 pools in place (maxPool3x3S2): max with
+// Go's semantics, which is associative and commutative (NaN wins, max(-0, +0) = +0), so
+// the results are bit-identical in any order (NaN payloads aside).
 func maxPool2DF32AVX2(s PoolShape, oh, ow int, in, out []float32) {
 	maxPool2D(s, oh, ow, in, out, true)
 }
@@ -395,7 +396,8 @@ const poolPlaneFloats = 8192
 // pool 0.12 against 0.45 ms with a chunk of rows of one plane per call (which remains for
 // stride-1 planes too big for a chunk), and that was 0.46 against 0.83 ms with a call per row
 // (poolRow3, which remains for stride-2 planes too big for a chunk, like v1's 64×112×112,
-// where the dropped half of the columns costs more than the calls per row).
+// where the dropped half of the columns costs more than the calls per row; 3×3 stride-2 max
+// pools of 4 windows a row or more take maxPool3x3S2 instead, which reads them in place).
 type poolPlane struct {
 	p, d   [poolPlaneFloats]float32 // padded input rows, results: wq apart
 	div    [poolPlaneFloats]float32 // averages: the divisors of d (1 where dropped)

@@ -259,17 +259,18 @@ func TestPoolImplementations(t *testing.T) {
 	}
 }
 
-// maxPool3x3S2Shapes are 3×3 stride-2 pools for maxPool3x3S2 (in place, 8 windows a step, the
-// last step overlapping): v1's and v3's layers, rows of 8, 9, 16 and 17 windows inside the
-// image, odd and even widths, ceil mode whose last window has 2 columns or rows, padding on
-// some sides, and planes of 1 to 4 output rows. Rows of fewer than 8 windows take the other
-// kernels.
+// maxPool3x3S2Shapes are 3×3 stride-2 pools for maxPool3x3S2 (in place, 8 windows a step or 4
+// in rows of fewer than 8, the last step overlapping): v1's and v3's layers, rows of 4, 7,
+// 8, 9, 16 and 17 windows inside the image, odd and even widths, ceil mode whose last window
+// has 2 columns or rows, padding on some sides, and planes of 1 to 4 output rows. Rows of
+// fewer than 4 windows take the other kernels.
 var maxPool3x3S2Shapes = []PoolShape{
 	{C: 3, H: 56, W: 56, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
 	{C: 4, H: 28, W: 28, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
 	{C: 3, H: 14, W: 14, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
 	{C: 2, H: 71, W: 71, KH: 3, KW: 3, SH: 2, SW: 2},
 	{C: 3, H: 17, W: 17, KH: 3, KW: 3, SH: 2, SW: 2},
+	{C: 130, H: 17, W: 17, KH: 3, KW: 3, SH: 2, SW: 2}, // 3 chunks of planes
 	{C: 3, H: 18, W: 18, KH: 3, KW: 3, SH: 2, SW: 2},
 	{C: 3, H: 18, W: 18, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
 	{C: 2, H: 9, W: 19, KH: 3, KW: 3, SH: 2, SW: 2},
@@ -284,6 +285,9 @@ var maxPool3x3S2Shapes = []PoolShape{
 	{C: 2, H: 4, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
 	{C: 2, H: 1, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadB: 1},
 	{C: 2, H: 6, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadB: 1, Ceil: true},
+	{C: 2, H: 5, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 3, PadL: 3, PadR: 3}, // windows in the padding
+	{C: 5, H: 7, W: 9, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},                 // rows of 4 windows
+	{C: 5, H: 9, W: 15, KH: 3, KW: 3, SH: 2, SW: 2},                            // rows of 7 windows
 }
 
 // TestMaxPool3x3S2Specials puts a single NaN, then a single -0 among +0s, at each input
