@@ -11,13 +11,15 @@ import (
 // maxima in each of planes planes, read in place with VMAXPS, and whether they may not be Go's
 // max. Output row j of plane p is at d[p*dp+j*ds:], its window's rows at r[p*rp+j*rs:] and
 // o1, o2 further (o2 = o1 in the last row with clip). A step makes 8 outputs from the input
-// columns c..c+16 (4 from c..c+8 with xmm when n < 8): the vertical maxima of the three rows
-// at c, c+8, c+2 and c+9, then VSHUFPS picks their columns 2i, 2i+1 and 2i+2 (in the ymm lane
-// order [0 1 4 5 | 2 3 6 7], which one VPERMPD after the two horizontal VMAXPS undoes). A row
-// has (n-1)/8 steps from column 0 and a last step ending at output n-1 (overlapping the one
-// before unless 8 divides n), so that nothing past column 2n is read. With edge, the last
-// window lacks its third column: the last step takes the columns 2i+2 from the vertical
-// maxima at c+8 (VPERMPS), the last one from column 2n-1 (its column 2i+1 again).
+// columns c..c+16 (4 from c..c+8 with xmm when n < 8): VSHUFPS picks the columns 2i and 2i+1
+// of the vertical maxima of the three rows at c and c+8 (in the ymm lane order
+// [0 1 4 5 | 2 3 6 7], which one VPERMPD before the store undoes), and the columns 2i+2 are
+// the columns 2i of the step and the next (perm), or, at a row's last two steps, VSHUFPS's
+// picks from the vertical maxima at c+2 and c+9. A row has (n-1)/8 steps from column 0 and a
+// last step ending at output n-1 (overlapping the one before unless 8 divides n), so that
+// nothing past column 2n is read. With edge, the last window lacks its third column: the
+// last step takes the columns 2i+2 from the vertical maxima at c+8 (VPERMPS), the last one
+// from column 2n-1 (its column 2i+1 again).
 //
 // VMAXPS returns one of its operands: without NaN, a maximal one, which is Go's max unless
 // it is -0 while a +0 ties. So the kernel checks on the side the columns c..c+15 of the three
@@ -62,6 +64,12 @@ func maxPool3x3S2() {
 		DATA(4*i, U32(v))
 	}
 	VMOVDQU(idx, Y15)
+	// Y14: the VPERMPS indices that move the columns 2i of a step down a lane.
+	idx = GLOBL("maxPool3x3S2Next", RODATA|NOPTR)
+	for i, v := range []uint32{1, 4, 3, 6, 5, 2, 7, 0} {
+		DATA(4*i, U32(v))
+	}
+	VMOVDQU(idx, Y14)
 	TESTQ(np, np)
 	JZ(LabelRef(name + "_done"))
 	Load(Param("rows"), j)
@@ -98,12 +106,13 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 	SHRQ(U8(log2(lanes)), steps)
 
 	at := func(p GPPhysical, disp int) Mem { return Mem{Base: p, Index: o, Scale: 2, Disp: disp} }
-	// check ORs into nan whether the vectors x hold a NaN: VCMPPS (unordered) takes two.
-	check := func(x ...VecPhysical) {
+	// check ORs into nan whether the vectors x hold a NaN: VCMPPS (unordered) takes two; t
+	// is scratch.
+	check := func(t VecPhysical, x ...VecPhysical) {
 		for i := 0; i < len(x); i += 2 {
 			y := x[min(i+1, len(x)-1)]
-			VCMPPS(U8(3), y, x[i], v(10)) // unordered: a NaN
-			VORPS(v(10), nan, nan)
+			VCMPPS(U8(3), y, x[i], t) // unordered: a NaN
+			VORPS(t, nan, nan)
 		}
 	}
 	// vmax sets m to the vertical maximum of the vector at byte offset disp of the three rows.
@@ -112,21 +121,38 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 		VMAXPS(at(q[1], disp), m, m)
 		VMAXPS(at(q[2], disp), m, m)
 	}
-	// step makes the lanes outputs at byte offset o: last checks column 2n too, edge makes the
-	// last window without its third column.
-	step := func(last, edge bool) {
+	// eo loads the columns c..c+2*lanes-1 of the three rows, checks them, and sets v(0) to
+	// the vertical maxima of the columns 2i (E), v(1) to those of 2i+1 and mo to the larger.
+	a, b := v(6), v(7)
+	eo := func(mo VecPhysical) {
 		ra := []VecPhysical{v(0), v(1), v(2)} // columns c..: the three rows
 		rb := []VecPhysical{v(3), v(4), v(5)} // c+lanes..
-		a, b, a2, b2 := v(6), v(7), v(8), v(9)
 		for i, p := range q {
 			VMOVUPS(at(p, 0), ra[i])
 			VMOVUPS(at(p, w), rb[i])
 		}
-		check(ra[0], rb[0], ra[1], rb[1], ra[2], rb[2])
+		check(a, ra[0], rb[0], ra[1], rb[1], ra[2], rb[2])
 		VMAXPS(ra[1], ra[0], a)
 		VMAXPS(ra[2], a, a)
 		VMAXPS(rb[1], rb[0], b)
 		VMAXPS(rb[2], b, b)
+		VSHUFPS(U8(0x88), b, a, v(0)) // columns 2i:   ymm [0 2 8 10 | 4 6 12 14]
+		VSHUFPS(U8(0xdd), b, a, v(1)) // columns 2i+1: ymm [1 3 9 11 | 5 7 13 15]
+		VMAXPS(v(1), v(0), mo)
+	}
+	// store puts the maxima x in order, notes a -0, and stores them disp bytes from offset o.
+	store := func(x VecPhysical, disp int) {
+		if lanes == 8 {
+			VPERMPD(U8(0xd8), x, x)
+		}
+		VPMINSD(x, neg, neg)
+		VMOVUPS(x, Mem{Base: d, Index: o, Scale: 1, Disp: disp})
+	}
+	// finish ends the step at offset o given mo (eo's): the columns 2i+2 come from the
+	// vertical maxima at c+2 and c+lanes+1 (VSHUFPS); last checks column 2n too, edge makes
+	// the last window without its third column.
+	finish := func(mo VecPhysical, last, edge bool) {
+		a2, b2 := v(10), v(11)
 		vmax(8, a2) // c+2..
 		switch {
 		case edge && lanes == 8:
@@ -135,26 +161,31 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 			VPERMILPS(U8(0xc8), b, b2) // lanes 1, 3: c+6, c+7
 		case last:
 			// c+lanes+1..c+2*lanes: its last column, 2n, is not among those checked.
+			r := []VecPhysical{v(3), v(4), v(5)}
 			for i, p := range q {
-				VMOVUPS(at(p, w+4), ra[i])
+				VMOVUPS(at(p, w+4), r[i])
 			}
-			check(ra...)
-			VMAXPS(ra[1], ra[0], b2)
-			VMAXPS(ra[2], b2, b2)
+			check(b2, r...)
+			VMAXPS(r[1], r[0], b2)
+			VMAXPS(r[2], b2, b2)
 		default:
 			vmax(w+4, b2) // c+lanes+1..c+2*lanes
 		}
-		VSHUFPS(U8(0x88), b, a, v(0))   // columns 2i:   ymm [0 2 8 10 | 4 6 12 14]
-		VSHUFPS(U8(0xdd), b, a, v(1))   // columns 2i+1: ymm [1 3 9 11 | 5 7 13 15]
-		VSHUFPS(U8(0xd8), b2, a2, v(2)) // columns 2i+2: ymm [2 4 10 12 | 6 8 14 16]
-		VMAXPS(v(1), v(0), v(0))
-		VMAXPS(v(2), v(0), v(0))
-		if lanes == 8 {
-			VPERMPD(U8(0xd8), Y0, Y0)
-		}
-		VPMINSD(v(0), neg, neg)
-		VMOVUPS(v(0), Mem{Base: d, Index: o, Scale: 1})
+		VSHUFPS(U8(0xd8), b2, a2, v(4)) // columns 2i+2: ymm [2 4 10 12 | 6 8 14 16]
+		VMAXPS(v(4), mo, v(4))
+		store(v(4), 0)
 	}
+	// Between steps, the columns 2i+2 of a step are its columns 2i moved down a lane and the
+	// next step's first (perm: ymm lanes 1, 4, 3, 6, 5, 2, 7 of E, then E[0] for the step
+	// before; xmm 1, 2, 3, 0): a VPERMPS and a blend instead of 6 loads and 5 operations.
+	perm := func(e, p VecPhysical) {
+		if lanes == 8 {
+			VPERMPS(e, Y14, p)
+		} else {
+			VPERMILPS(U8(0x39), e, p)
+		}
+	}
+	lastLane := U8(1 << (lanes - 1))
 
 	Label(label + "_plane")
 	MOVQ(dpl, d)
@@ -171,19 +202,33 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 	MOVQ(steps, k)
 	TESTQ(k, k)
 	JZ(LabelRef(label + "_last"))
+	mo, p := v(8), v(9) // the step before's eo and perm
+	eo(mo)
+	perm(v(0), p)
+	DECQ(k)
+	JZ(LabelRef(label + "_tail"))
 	Label(label + "_loop")
-	step(false, false)
 	ADDQ(U8(w), o)
+	eo(v(2))
+	perm(v(0), v(3))
+	VBLENDPS(lastLane, v(3), p, v(4))
+	VMAXPS(v(4), mo, v(4))
+	store(v(4), -w)
+	VMOVAPS(v(2), mo)
+	VMOVAPS(v(3), p)
 	DECQ(k)
 	JNZ(LabelRef(label + "_loop"))
+	Label(label + "_tail")
+	finish(mo, false, false)
 	Label(label + "_last")
 	MOVQ(last, o)
+	eo(v(2))
 	TESTB(AL, AL)
 	JNZ(LabelRef(label + "_edge"))
-	step(true, false)
+	finish(v(2), true, false)
 	JMP(LabelRef(label + "_next"))
 	Label(label + "_edge")
-	step(true, true)
+	finish(v(2), true, true)
 	Label(label + "_next")
 	ADDQ(ds, d)
 	ADDQ(rs, q[0])
