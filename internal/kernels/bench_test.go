@@ -163,8 +163,17 @@ func BenchmarkPoolImpls(b *testing.B) {
 	}{
 		{"v3_Mixed_5b_3x3_s1_pad1", PoolShape{C: 192, H: 35, W: 35, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 		{"v3_Mixed_6b_3x3_s1_pad1", PoolShape{C: 768, H: 17, W: 17, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+		// Every stride-2 max pool of the six networks (all 3×3, no padding; v1 and v2 in ceil mode).
+		{"v3_MaxPool_3a_3x3_s2", PoolShape{C: 64, H: 147, W: 147, KH: 3, KW: 3, SH: 2, SW: 2}},
 		{"v3_MaxPool_5a_3x3_s2", PoolShape{C: 192, H: 71, W: 71, KH: 3, KW: 3, SH: 2, SW: 2}},
+		{"v3_Mixed_6a_3x3_s2", PoolShape{C: 288, H: 35, W: 35, KH: 3, KW: 3, SH: 2, SW: 2}},
+		{"v4_Mixed_6a_3x3_s2", PoolShape{C: 384, H: 35, W: 35, KH: 3, KW: 3, SH: 2, SW: 2}},
+		{"v3_Mixed_7a_3x3_s2", PoolShape{C: 768, H: 17, W: 17, KH: 3, KW: 3, SH: 2, SW: 2}},
+		{"irv2_mixed_7a_3x3_s2", PoolShape{C: 1088, H: 17, W: 17, KH: 3, KW: 3, SH: 2, SW: 2}},
 		{"v1_maxpool1_3x3_s2_ceil", PoolShape{C: 64, H: 112, W: 112, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true}},
+		{"v1_maxpool2_3x3_s2_ceil", PoolShape{C: 192, H: 56, W: 56, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true}},
+		{"v1_maxpool3_3x3_s2_ceil", PoolShape{C: 480, H: 28, W: 28, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true}},
+		{"v1_maxpool4_3x3_s2_ceil", PoolShape{C: 832, H: 14, W: 14, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true}},
 	} {
 		s := bm.s
 		oh, ow := s.OutH(), s.OutW()

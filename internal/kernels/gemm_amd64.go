@@ -577,6 +577,38 @@ func divRowF32AVX2(d, r []float32)
 //go:noescape
 func copyRowsF32AVX2(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int)
 
+// maxPool3x3S2F32AVX2 computes rows output rows of 3×3 stride-2 maxima in each of planes
+// planes, reading the input in place, with VMAXPS, and reports whether they may differ from
+// this loop's (with Go's max):
+//
+//	for p := 0; p < planes; p++ {
+//		for j := 0; j < rows; j++ {
+//			r := r[p*rp+j*rs:]
+//			y2 := o2
+//			if clip && j == rows-1 {
+//				y2 = o1 // the last window has 2 rows
+//			}
+//			for i := 0; i < n; i++ {
+//				m := float32(math.Inf(-1))
+//				for _, y := range []int{0, o1, y2} {
+//					for kx := 0; kx < 3; kx++ {
+//						if !(edge && i == n-1 && kx == 2) { // the last window has 2 columns
+//							m = max(m, r[y+2*i+kx])
+//						}
+//					}
+//				}
+//				d[p*dp+j*ds+i] = m
+//			}
+//		}
+//	}
+//
+// It reports true when the values read hold a NaN (which VMAXPS may drop) or a result is -0
+// (which a +0 may tie). Lengths are not checked: n >= 4; each row holds the 2n+1 values read
+// (2n with edge), and nothing past them is read.
+//
+//go:noescape
+func maxPool3x3S2F32AVX2(d []float32, ds, dp int, r []float32, o1, o2, rs, rp, planes, rows, n int, edge, clip bool) bool
+
 // addScaledF32AVX2 is addScaledF32Generic with the multiples of 8 done by
 // addScaledRowF32AVX2, bit for bit (the same two roundings per element, Go's max).
 func addScaledF32AVX2(out, x, y []float32, scale float32, relu bool) {

@@ -93,6 +93,11 @@ func addRows3S2F32AVX2(d, r0, r1, r2 []float32, nrows int) { panic("kernels: no 
 // divRowF32AVX2 is never called without amd64 assembly.
 func divRowF32AVX2(d, r []float32) { panic("kernels: no AVX2") }
 
+// maxPool3x3S2F32AVX2 is never called without amd64 assembly.
+func maxPool3x3S2F32AVX2(d []float32, ds, dp int, r []float32, o1, o2, rs, rp, planes, rows, n int, edge, clip bool) bool {
+	panic("kernels: no AVX2")
+}
+
 // copyRowsF32AVX2 is never called without amd64 assembly.
 func copyRowsF32AVX2(dst []float32, dstStride int, src []float32, srcStride int, rows, cols int) {
 	panic("kernels: no AVX2")

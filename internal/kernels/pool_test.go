@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -206,6 +207,7 @@ func TestPoolImplementations(t *testing.T) {
 		{C: 1, H: 147, W: 147, KH: 3, KW: 3, SH: 2, SW: 2},
 		{C: 1, H: 120, W: 150, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Ceil: true},
 	}
+	shapes = append(shapes, maxPool3x3S2Shapes...)
 	for _, tt := range poolTests {
 		shapes = append(shapes, tt.s)
 	}
@@ -251,6 +253,84 @@ func TestPoolImplementations(t *testing.T) {
 					avgPool2DF32Generic(s, oh, ow, in, want, cip)
 					e.fn.(avgPoolFunc)(s, oh, ow, in, got, cip)
 					same(t, "out", got, want)
+				})
+			}
+		}
+	}
+}
+
+// maxPool3x3S2Shapes are 3×3 stride-2 pools for maxPool3x3S2 (in place, 8 windows a step or 4
+// in rows of fewer than 8, the last step overlapping): v1's and v3's layers, rows of 4, 7,
+// 8, 9, 16 and 17 windows inside the image, odd and even widths, ceil mode whose last window
+// has 2 columns or rows, padding on some sides, and planes of 1 to 4 output rows. Rows of
+// fewer than 4 windows take the other kernels.
+var maxPool3x3S2Shapes = []PoolShape{
+	{C: 3, H: 56, W: 56, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+	{C: 4, H: 28, W: 28, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+	{C: 3, H: 14, W: 14, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+	{C: 2, H: 71, W: 71, KH: 3, KW: 3, SH: 2, SW: 2},
+	{C: 3, H: 17, W: 17, KH: 3, KW: 3, SH: 2, SW: 2},
+	{C: 130, H: 17, W: 17, KH: 3, KW: 3, SH: 2, SW: 2}, // 3 chunks of planes
+	{C: 3, H: 18, W: 18, KH: 3, KW: 3, SH: 2, SW: 2},
+	{C: 3, H: 18, W: 18, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+	{C: 2, H: 9, W: 19, KH: 3, KW: 3, SH: 2, SW: 2},
+	{C: 2, H: 10, W: 33, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+	{C: 2, H: 11, W: 34, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+	{C: 2, H: 12, W: 35, KH: 3, KW: 3, SH: 2, SW: 2},
+	{C: 2, H: 20, W: 37, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Ceil: true},
+	{C: 2, H: 21, W: 38, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	{C: 2, H: 21, W: 38, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 2, PadL: 2, PadR: 1, Ceil: true},
+	{C: 2, H: 16, W: 41, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadR: 2, Ceil: true},
+	{C: 2, H: 3, W: 40, KH: 3, KW: 3, SH: 2, SW: 2},
+	{C: 2, H: 4, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},
+	{C: 2, H: 1, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadB: 1},
+	{C: 2, H: 6, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadB: 1, Ceil: true},
+	{C: 2, H: 5, W: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 3, PadL: 3, PadR: 3}, // windows in the padding
+	{C: 5, H: 7, W: 9, KH: 3, KW: 3, SH: 2, SW: 2, Ceil: true},                 // rows of 4 windows
+	{C: 5, H: 9, W: 15, KH: 3, KW: 3, SH: 2, SW: 2},                            // rows of 7 windows
+}
+
+// TestMaxPool3x3S2Specials puts a single NaN, then a single -0 among +0s, at each input
+// position in turn, and checks that every "maxpool" implementation gives the bits of
+// maxPool2DF32Generic: maxPool3x3S2's kernel computes with VMAXPS, which loses NaNs and may
+// return -0 for max(-0, +0), so it must notice every such value it reads and leave the plane
+// to the exact kernels.
+func TestMaxPool3x3S2Specials(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	for i, s := range maxPool3x3S2Shapes {
+		s.C = 2
+		oh, ow := s.OutH(), s.OutW()
+		for _, sp := range []struct {
+			name       string
+			background func(r *rand.Rand) float32
+			special    float32
+		}{
+			{"nan", func(r *rand.Rand) float32 { return 2*r.Float32() - 1 }, nan32},
+			{"-0", func(r *rand.Rand) float32 { return 0 }, negZero},
+		} {
+			name := fmt.Sprintf("%dx%d_p%d%d%d%d_ceil=%t/%s", s.H, s.W, s.PadT, s.PadL, s.PadB, s.PadR, s.Ceil, sp.name)
+			for _, e := range isaImpls("maxpool") {
+				t.Run(e.name+"/"+name, func(t *testing.T) {
+					r := newRand(uint64(i))
+					in := make([]float32, s.C*s.H*s.W)
+					for j := range in {
+						in[j] = sp.background(r)
+					}
+					want, got := make([]float32, s.C*oh*ow), guarded(s.C*oh*ow)
+					for j := range in {
+						v := in[j]
+						in[j] = sp.special
+						maxPool2DF32Generic(s, oh, ow, in, want)
+						e.fn.(poolFunc)(s, oh, ow, in, got)
+						in[j] = v
+						for k := range want {
+							if g, w := got[k], want[k]; math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+								t.Fatalf("%v at (%d, %d, %d): out[%d] = %v (%#x), generic gives %v (%#x)",
+									sp.special, j/(s.H*s.W), j/s.W%s.H, j%s.W, k, g, math.Float32bits(g), w, math.Float32bits(w))
+							}
+						}
+					}
+					checkGuard(t, "out", got)
 				})
 			}
 		}

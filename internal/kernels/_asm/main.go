@@ -62,6 +62,7 @@ func main() {
 	poolRows3("addRows3S2F32AVX2", 2, false)
 	poolRow("divRowF32AVX2", 1, divPS)
 	copyRows()
+	maxPool3x3S2()
 	addScaledRow()
 	dot()
 	Generate()
