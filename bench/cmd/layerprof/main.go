@@ -8,6 +8,11 @@
 //
 // Each layer runs -reps times after a warm-up; its time is the median. Inputs and weights are random:
 // the time of a convolution does not depend on the values.
+//
+// -ort FILE adds ONNX Runtime's time for the same layers, from `node bench/ort.js --profile FILE` on the
+// exported network (bench/cmd/onnxexport): its node names are the layers' own, with a suffix for its
+// blocked layout ("_nchwc"), and a pool's is its block's followed by "/MaxPool…". ORT's times are in the
+// whole network (its input and weights as the pass leaves them in the caches), ours of each layer alone.
 package main
 
 import (
@@ -17,6 +22,8 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/inception-cli/inception/internal/kernels"
@@ -28,8 +35,17 @@ func main() {
 	threads := flag.Int("threads", 1, "threads per convolution")
 	reps := flag.Int("reps", 15, "timed runs of each layer")
 	top := flag.Int("top", 12, "slowest layers to list")
+	ortFile := flag.String("ort", "", "per-node times of ONNX Runtime on the same network (bench/ort.js --profile)")
 	flag.Parse()
-	if err := run(*arch, *threads, *reps, *top); err != nil {
+	var ort map[string]float64
+	if *ortFile != "" {
+		var err error
+		if ort, err = readORT(*ortFile); err != nil {
+			fmt.Fprintln(os.Stderr, "layerprof:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(*arch, *threads, *reps, *top, ort); err != nil {
 		fmt.Fprintln(os.Stderr, "layerprof:", err)
 		os.Exit(1)
 	}
@@ -56,7 +72,30 @@ func median(reps int, f func()) time.Duration {
 	return d[reps/2]
 }
 
-func run(arch string, threads, reps, top int) error {
+// readORT reads bench/ort.js --profile output (name, op, ms per line) into ms by layer name: the name
+// without ORT's "_nchwc" suffix, or for a node inside a block ("mixed_6a/MaxPool_nchwc") the block's.
+func readORT(path string) (map[string]float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ort := map[string]float64{}
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			return nil, fmt.Errorf("%s:%d: want name, op and ms separated by tabs", path, i+1)
+		}
+		v, err := strconv.ParseFloat(f[2], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+		}
+		name, _, _ := strings.Cut(strings.TrimSuffix(f[0], "_nchwc"), "/")
+		ort[name] += v
+	}
+	return ort, nil
+}
+
+func run(arch string, threads, reps, top int, ort map[string]float64) error {
 	v, err := model.Lookup(arch)
 	if err != nil {
 		return err
@@ -101,10 +140,12 @@ func run(arch string, threads, reps, top int) error {
 	}
 
 	type agg struct {
-		kind string
-		macs int64
-		t    time.Duration
-		n    int
+		kind       string
+		macs       int64
+		t          time.Duration
+		n          int
+		ortMs      float64       // ORT's time for the layers it names
+		ourMatched time.Duration // ours for the same layers
 	}
 	byKind := map[string]*agg{}
 	var total time.Duration
@@ -118,6 +159,10 @@ func run(arch string, threads, reps, top int) error {
 		a.macs += x.macs
 		a.t += x.t
 		a.n++
+		if v, ok := ort[x.name]; ok {
+			a.ortMs += v
+			a.ourMatched += x.t
+		}
 		total += x.t
 		macs += x.macs
 	}
@@ -128,16 +173,38 @@ func run(arch string, threads, reps, top int) error {
 	sort.Slice(ks, func(i, j int) bool { return ks[i].t > ks[j].t })
 	fmt.Printf("%s at %d×%d, %d layers, threads %d: %.1f ms, %.1f GFLOP/s\n\n",
 		arch, v.Size, v.Size, len(ts), threads, ms(total), gflops(macs, total))
-	fmt.Println("| kind | layers | MACs % | time ms | time % | GFLOP/s |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	vsORT := func(ours time.Duration, ortMs float64) string {
+		if ortMs == 0 {
+			return " – |"
+		}
+		return fmt.Sprintf(" %.2f | %.2f |", ortMs, ms(ours)/ortMs)
+	}
+	head, rule := "", ""
+	if ort != nil {
+		head, rule = " ORT ms | ours/ORT |", "---:|---:|"
+	}
+	fmt.Println("| kind | layers | MACs % | time ms | time % | GFLOP/s |" + head)
+	fmt.Println("|---|---:|---:|---:|---:|---:|" + rule)
 	for _, a := range ks {
-		fmt.Printf("| %s | %d | %.1f | %.2f | %.1f | %.0f |\n", a.kind, a.n,
+		fmt.Printf("| %s | %d | %.1f | %.2f | %.1f | %.0f |", a.kind, a.n,
 			100*float64(a.macs)/float64(macs), ms(a.t), 100*float64(a.t)/float64(total), gflops(a.macs, a.t))
+		if ort != nil {
+			fmt.Print(vsORT(a.ourMatched, a.ortMs))
+		}
+		fmt.Println()
 	}
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].t > ts[j].t })
-	fmt.Printf("\nslowest layers:\n\n| layer | C×H×W → O | kind | ms | GFLOP/s |\n|---|---|---|---:|---:|\n")
+	fmt.Printf("\nslowest layers:\n\n| layer | C×H×W → O | kind | ms | GFLOP/s |%s\n|---|---|---|---:|---:|%s\n", head, rule)
 	for _, x := range ts[:min(top, len(ts))] {
-		fmt.Printf("| %s | %s | %s | %.3f | %.0f |\n", x.name, x.shape, x.kind, ms(x.t), gflops(x.macs, x.t))
+		fmt.Printf("| %s | %s | %s | %.3f | %.0f |", x.name, x.shape, x.kind, ms(x.t), gflops(x.macs, x.t))
+		if ort != nil {
+			v, ok := ort[x.name]
+			if !ok {
+				v = 0
+			}
+			fmt.Print(vsORT(x.t, v))
+		}
+		fmt.Println()
 	}
 	return nil
 }
