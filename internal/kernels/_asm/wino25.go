@@ -81,8 +81,8 @@ func wino25Input() {
 			VMOVUPS(d(k, 0), H1[k])
 			VSUBPS(d(k, 2), H1[k], H1[k]) // t = d0-d2
 			VMOVUPS(d(k, 4), t)
-			VSUBPS(d(k, 2), t, t)         // c = d4-d2
-			VFMADD213PS(t, four, H1[k])   // 4t + c
+			VSUBPS(d(k, 2), t, t)       // c = d4-d2
+			VFMADD213PS(t, four, H1[k]) // 4t + c
 			VMOVUPS(d(k, 1), H2[k])
 			VSUBPS(d(k, 3), H2[k], H2[k]) // u = d1-d3
 			VMOVUPS(d(k, 5), t)
