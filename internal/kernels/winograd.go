@@ -56,7 +56,8 @@ func (s ConvShape) winograd() bool {
 // winoTile returns the output tile of s's Winograd convolution: 4 for F(4×4, 3×3) (see
 // wino43), 2 for F(2×2, 3×3), F(2, 7) and F(2×2, 5×5), 0 when s is not Winograd. Among Winograd shapes the choice
 // depends on the kernel, C and O, and only for 3×3 layers with C·O above wino43MaxCO on the map's
-// area, never on the padding; PackLayout exports it, and the model's weight cache keys on it.
+// area, never on the padding; whether a 5×5 layer runs as Winograd at all depends on its output
+// area (wino25). PackLayout exports it, and the model's weight cache keys on it.
 func (s ConvShape) winoTile() int {
 	switch {
 	case !s.winograd():
@@ -320,19 +321,35 @@ func winoConvParallel(w winoConvState, workers int) {
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
 // small enough that workers pairs of V and M fit in the scratch winoConv keeps for two,
-// at least two chunks per worker and 64 tiles per chunk; ok is false for smaller maps.
+// at least two chunks per worker and 64 tiles per chunk (F(2×2, 5×5), failing that: one
+// chunk per worker, see wino25MinChunkTiles); ok is false for smaller maps.
 func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool) {
 	if workers < 2 {
 		return p, false
 	}
-	q = p
 	for rows := min(p.rows, p.trows()/(2*workers)); rows >= 1 && rows*p.tw >= 64; rows-- {
-		q.rows = rows
-		q.ld = (rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
-		q.ve, q.me = skew(s.C*q.ld), skew(p.mp*q.ld)
-		if workers*(q.ve+q.me) <= 2*(p.ve+p.me) {
+		if q, ok = s.winoChunkRows(p, rows, workers); ok {
 			return q, true
 		}
+	}
+	if p.r == 5 {
+		rows := max((p.trows()+workers-1)/workers, (wino25MinChunkTiles+p.tw-1)/p.tw)
+		if rows < p.trows() {
+			return s.winoChunkRows(p, rows, workers)
+		}
+	}
+	return p, false
+}
+
+// winoChunkRows returns p with chunks of rows tile rows, and whether workers pairs of their
+// V and M fit in the scratch p keeps for two.
+func (s ConvShape) winoChunkRows(p winoPlan, rows, workers int) (q winoPlan, ok bool) {
+	q = p
+	q.rows = rows
+	q.ld = (rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
+	q.ve, q.me = skew(s.C*q.ld), skew(p.mp*q.ld)
+	if workers*(q.ve+q.me) <= 2*(p.ve+p.me) {
+		return q, true
 	}
 	return p, false
 }

@@ -35,15 +35,40 @@ package kernels
 // wino25MinC and wino25MinO bound the channels of the 5×5 stride-1 convolutions that run as
 // F(2×2, 5×5), as for F(2×2, 3×3): the transforms cost the same per tile and channel, the
 // GEMMs less with fewer channels. All of v1's, v3's and IRv2's 5×5 layers have more.
-const wino25MinC, wino25MinO = 16, 16
+//
+// wino25MinArea is the smallest output area that runs as F(2×2, 5×5). Every real 5×5 layer
+// ran faster than the im2col GEMM on one thread (BenchmarkConv2D, median of alternated runs):
+// v3's Mixed_5b (48→64, 35×35) 1.41× with AVX-512 and 1.78× with AVX2; BVLC GoogLeNet's
+// 1.12–1.58× and 1.35–1.93×, its 7×7 ones (5a 32→128, 5b 48→128) 1.37–1.58× and
+// 1.69–1.93×: the GEMMs of one 7×7 image's 16 tiles fill one 16-column strip, where the im2col
+// GEMM's 49 columns take four. Below 6×6 outputs the 36 GEMMs cost what they cost at 7×7 (9
+// or fewer tiles still make a strip) while the direct GEMM shrinks with the area: across
+// C→O from 16→32 to 48→128, 5×5 outputs ran at 0.78–1.19× the GEMM's speed, 4×4 and 3×3 at
+// 0.51–0.75×, 6×6 at 1.06–2.03× (both ISAs, one thread). The rule depends on the output size,
+// so a layer's PackLayout does too: 0 for maps under 6×6, 2 from there up.
+const (
+	wino25MinC, wino25MinO = 16, 16
+	wino25MinArea          = 6 * 6
+)
 
 // wino25 reports whether s runs as Winograd F(2×2, 5×5): a 5×5 stride-1 convolution with
-// enough channels and at least 2×2 outputs. It looks at the kernel, stride, C, O and the
-// output size, never the padding (see winoTile).
+// enough channels and outputs (at least 2 rows and columns). It looks at the kernel,
+// stride, C, O and the output size, never the padding alone (see winoTile).
 func (s ConvShape) wino25() bool {
+	oh, ow := s.OutH(), s.OutW()
 	return s.KH == 5 && s.KW == 5 && s.SH == 1 && s.SW == 1 && s.C >= wino25MinC && s.O >= wino25MinO &&
-		s.OutH() >= 2 && s.OutW() >= 2
+		oh >= 2 && ow >= 2 && oh*ow >= wino25MinArea
 }
+
+// wino25MinChunkTiles is the smallest chunk with which F(2×2, 5×5) runs on several threads
+// one chunk per worker (winoChunkedPlan), when its maps are too small for two chunks of 64
+// tiles each (28×28 and 14×14). Each worker then transforms and multiplies its own tiles;
+// with the phases of winoConvParallel instead, the transformed tiles and products went from
+// core to core, and 2 threads ran BVLC GoogLeNet's 28×28 and 14×14 5×5 layers slower than
+// 1 (3a: 138 µs against 115, 4a: 73 against 47; AVX-512). With one chunk per worker: 79 and
+// 36 µs, and 4b, 4d, 4e 55–59% of the phases' time. 7×7 maps (16 tiles) keep the phases: with
+// 8 tiles a chunk, 5b ran 13–38% slower.
+const wino25MinChunkTiles = 16
 
 // wino25G is the F(2×2, 5×5) weight transform G (see the top of this file).
 var wino25G = [6][5]float64{

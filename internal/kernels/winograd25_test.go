@@ -124,14 +124,17 @@ func TestWino25Chosen(t *testing.T) {
 	}{
 		{pad2(ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1}), true},  // v3 Mixed_5b, IRv2 mixed_5b
 		{pad2(ConvShape{C: 16, H: 28, W: 28, O: 32, KH: 5, KW: 5, SH: 1, SW: 1}), true},  // v1 inception_3a
-		{pad2(ConvShape{C: 32, H: 28, W: 28, O: 96, KH: 5, KW: 5, SH: 1, SW: 1}), true},  // v1 inception_3b
 		{pad2(ConvShape{C: 32, H: 14, W: 14, O: 128, KH: 5, KW: 5, SH: 1, SW: 1}), true}, // v1 inception_4e
+		{pad2(ConvShape{C: 48, H: 7, W: 7, O: 128, KH: 5, KW: 5, SH: 1, SW: 1}), true},   // v1 inception_5b
+		{pad2(ConvShape{C: 48, H: 6, W: 6, O: 128, KH: 5, KW: 5, SH: 1, SW: 1}), true},   // 6×6 outputs
+		{pad2(ConvShape{C: 48, H: 5, W: 5, O: 128, KH: 5, KW: 5, SH: 1, SW: 1}), false},  // 5×5 outputs
+		{pad2(ConvShape{C: 48, H: 4, W: 9, O: 128, KH: 5, KW: 5, SH: 1, SW: 1}), true},   // 4×9
+		{pad2(ConvShape{C: 48, H: 1, W: 40, O: 128, KH: 5, KW: 5, SH: 1, SW: 1}), false}, // 1 output row
 		{ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1}, true},        // unpadded
 		{pad2(ConvShape{C: 8, H: 28, W: 28, O: 32, KH: 5, KW: 5, SH: 1, SW: 1}), false},  // C < 16
 		{pad2(ConvShape{C: 16, H: 28, W: 28, O: 8, KH: 5, KW: 5, SH: 1, SW: 1}), false},  // O < 16
 		{pad2(ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 2, SW: 2}), false}, // stride 2
 		{pad2(ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 3, SH: 1, SW: 1}), false}, // 5×3
-		{ConvShape{C: 48, H: 5, W: 9, O: 64, KH: 5, KW: 5, SH: 1, SW: 1}, false},         // 1 output row
 	}
 	for _, tt := range tests {
 		if got := tt.s.wino25(); got != tt.want {
@@ -148,31 +151,30 @@ func TestWino25Chosen(t *testing.T) {
 }
 
 // TestWino25PackLayout checks the tile choice's contract with callers that pack a layer once
-// per PackLayout (the model's weight cache): PackConvWeights gives the length of that layout
-// and the padding never matters.
+// per PackLayout (the model's weight cache): PackConvWeights gives the length of that layout,
+// which depends on C, O and the output size only (wino25MinArea), not on the padding.
 func TestWino25PackLayout(t *testing.T) {
 	for _, c := range []int{8, 16, 24, 32, 48, 300} {
 		for _, o := range []int{8, 16, 32, 48, 64, 96, 128} {
-			for _, hw := range []int{2, 3, 4, 5, 7, 8, 9, 14, 17, 28, 35, 73} {
-				var layouts []int
-				for _, pad := range []int{0, 1, 2} {
-					s := ConvShape{C: c, H: hw, W: hw + 1, O: o, KH: 5, KW: 5, SH: 1, SW: 1, PadT: pad, PadL: pad, PadB: pad, PadR: pad}
-					if s.OutH() < 2 || s.OutW() < 2 {
-						continue
+			for _, oh := range []int{1, 2, 3, 4, 5, 6, 7, 9, 14, 17, 28, 35} {
+				for _, ow := range []int{oh, oh + 3} {
+					want := 0
+					if c >= 16 && o >= 16 && oh >= 2 && ow >= 2 && oh*ow >= 36 {
+						want = 2
 					}
-					got := s.PackLayout()
-					layouts = append(layouts, got)
-					want := packedALen(o, c*25)
-					if got != 0 {
-						want = s.winoPackedLen(got)
-					}
-					if n := len(PackConvWeights(s, make([]float32, o*c*25))); n != want {
-						t.Fatalf("%+v: packed %d floats, want %d", s, n, want)
-					}
-				}
-				for _, l := range layouts {
-					if l != layouts[0] {
-						t.Fatalf("C=%d O=%d %d×%d: PackLayout() by padding 0, 1, 2: %v", c, o, hw, hw+1, layouts)
+					for _, pad := range []int{0, 1, 2} {
+						s := ConvShape{C: c, H: oh + 4 - 2*pad, W: ow + 4 - 2*pad, O: o, KH: 5, KW: 5, SH: 1, SW: 1,
+							PadT: pad, PadL: pad, PadB: pad, PadR: pad}
+						if got := s.PackLayout(); got != want {
+							t.Fatalf("%+v: PackLayout() = %d, want %d", s, got, want)
+						}
+						wantLen := packedALen(o, c*25)
+						if want != 0 {
+							wantLen = s.winoPackedLen(want)
+						}
+						if n := len(PackConvWeights(s, make([]float32, o*c*25))); n != wantLen {
+							t.Fatalf("%+v: packed %d floats, want %d", s, n, wantLen)
+						}
 					}
 				}
 			}
@@ -183,7 +185,7 @@ func TestWino25PackLayout(t *testing.T) {
 // TestWino25PackWeights checks the packed weights against U_e = (G g Gᵀ)_e computed with the
 // matrix, at the positions packA gives A[o][c] (see TestPackConvWeights).
 func TestWino25PackWeights(t *testing.T) {
-	s := ConvShape{C: 300, H: 8, W: 8, O: 17, KH: 5, KW: 5, SH: 1, SW: 1} // two K blocks of 150
+	s := ConvShape{C: 300, H: 10, W: 10, O: 17, KH: 5, KW: 5, SH: 1, SW: 1} // two K blocks of 150
 	if !s.wino25() {
 		t.Fatalf("%+v does not run as F(2×2, 5×5)", s)
 	}
@@ -264,12 +266,11 @@ func TestWino25Kernels(t *testing.T) {
 }
 
 // TestWino25Sizes runs F(2×2, 5×5) on every output size 2..17 (odd sizes, each position of
-// the last tile and of the last 8-tile step), square and not, padded, unpadded and
-// asymmetrically padded, against the float64 reference with every gemm implementation, and
-// checks that threads 1..4 give the same bits.
+// the last tile and of the last 8-tile step, maps too small for Conv2D to choose it), square
+// and not, padded, unpadded and asymmetrically padded, against the float64 reference with
+// every gemm implementation, and checks that threads 1..4 give the same bits, and Conv2D
+// too where it chooses F(2×2, 5×5).
 func TestWino25Sizes(t *testing.T) {
-	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
-	parallelMinMACs = 0
 	for _, pads := range [][4]int{{2, 2, 2, 2}, {0, 0, 0, 0}, {1, 3, 4, 0}} {
 		for n := 2; n <= 17; n++ {
 			s := ConvShape{C: 16, O: 17, KH: 5, KW: 5, SH: 1, SW: 1, PadT: pads[0], PadL: pads[1], PadB: pads[2], PadR: pads[3]}
@@ -280,9 +281,6 @@ func TestWino25Sizes(t *testing.T) {
 					continue
 				}
 				t.Run(fmt.Sprintf("pad%v_out%dx%d", pads, s.OutH(), s.OutW()), func(t *testing.T) {
-					if !s.wino25() {
-						t.Fatalf("%+v does not run as F(2×2, 5×5)", s)
-					}
 					r := newRand(uint64(n))
 					in := randSlice(r, s.C*s.H*s.W)
 					w := randSlice(r, s.O*s.C*25)
@@ -291,14 +289,27 @@ func TestWino25Sizes(t *testing.T) {
 					for i := range tol {
 						tol[i] *= wino25ErrorBound / float64(s.C*25+2) // the bound, not the direct sum's
 					}
+					pu := make([]float32, s.winoPackedLen(2))
+					s.winoPackWeights(2, w, pu)
 					for _, e := range isaImpls("gemm") {
 						impl := e.fn.(isa)
-						got := runConv(t, s, in, w, bias, true, 1, impl)
+						run := func(threads int) []float32 {
+							out := guarded(s.O * s.OutH() * s.OutW())
+							scratch := guarded(s.winoScratchLen(2))
+							winoConv(s, 2, 1, in, 0, pu, bias, out, 0, scratch, true, threads, impl)
+							checkGuard(t, "out", out)
+							checkGuard(t, "scratch", scratch)
+							return out
+						}
+						got := run(1)
 						closeTo(t, e.name, got, want, tol)
 						for threads := 2; threads <= 4; threads++ {
-							if g := runConv(t, s, in, w, bias, true, threads, impl); !slices.Equal(g, got) {
+							if g := run(threads); !slices.Equal(g, got) {
 								t.Fatalf("%s: threads=%d differs from threads=1", e.name, threads)
 							}
+						}
+						if s.wino25() && !slices.Equal(runConv(t, s, in, w, bias, true, 2, impl), got) {
+							t.Fatalf("%s: Conv2D differs from winoConv", e.name)
 						}
 					}
 				})
@@ -381,5 +392,28 @@ func TestWino25Plans(t *testing.T) {
 		if _, ok := tt.s.winoChunkedPlan(p, 2); !ok {
 			t.Errorf("%s: no chunked plan for 2 workers", tt.name)
 		}
+	}
+	// Maps too small for two 64-tile chunks per worker run one chunk per worker from 16 tiles
+	// (wino25MinChunkTiles): convTests' 28×28 and 14×14 layers, not the 7×7 one.
+	for _, tt := range []struct {
+		s      ConvShape
+		chunks int // of 2 workers' plan, 0 for none
+	}{
+		{ConvShape{C: 16, H: 28, W: 28, O: 32, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}, 2},
+		{ConvShape{C: 24, H: 14, W: 14, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}, 2},
+		{ConvShape{C: 48, H: 7, W: 7, O: 128, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}, 0},
+	} {
+		p := tt.s.winoPlan(2)
+		q, ok := tt.s.winoChunkedPlan(p, 2)
+		chunks := 0
+		if ok {
+			chunks = (q.trows() + q.rows - 1) / q.rows
+		}
+		if chunks != tt.chunks {
+			t.Errorf("%+v: %d chunks for 2 workers, want %d", tt.s, chunks, tt.chunks)
+		}
+	}
+	if s := (ConvShape{C: 16, H: 24, W: 24, O: 32, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadB: 2, PadL: 2, PadR: 2}); !s.winoBatch(3) {
+		t.Errorf("wino25_batch_split: winoBatch(3) = false, want true")
 	}
 }
