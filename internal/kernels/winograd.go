@@ -321,8 +321,9 @@ func winoConvParallel(w winoConvState, workers int) {
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
 // small enough that workers pairs of V and M fit in the scratch winoConv keeps for two,
-// at least two chunks per worker and 64 tiles per chunk (F(2×2, 5×5), failing that: one
-// chunk per worker, see wino25MinChunkTiles); ok is false for smaller maps.
+// at least two chunks per worker and 64 tiles per chunk or, for F(2×2, 5×5) on maps too
+// small for that, one chunk per worker of at least wino25MinChunkTiles tiles; ok is false
+// for smaller maps.
 func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool) {
 	if workers < 2 {
 		return p, false

@@ -37,11 +37,12 @@ package kernels
 // GEMMs less with fewer channels. All of v1's, v3's and IRv2's 5×5 layers have more.
 //
 // wino25MinArea is the smallest output area that runs as F(2×2, 5×5). Every real 5×5 layer
-// ran faster than the im2col GEMM on one thread (BenchmarkConv2D, median of alternated runs):
-// v3's Mixed_5b (48→64, 35×35) 1.41× with AVX-512 and 1.78× with AVX2; BVLC GoogLeNet's
-// 1.12–1.58× and 1.35–1.93×, its 7×7 ones (5a 32→128, 5b 48→128) 1.37–1.58× and
-// 1.69–1.93×: the GEMMs of one 7×7 image's 16 tiles fill one 16-column strip, where the im2col
-// GEMM's 49 columns take four. Below 6×6 outputs the 36 GEMMs cost what they cost at 7×7 (9
+// ran faster than the im2col GEMM on one thread (BenchmarkConv2D, medians of 5 alternated
+// runs): v3's Mixed_5b (48→64, 35×35) 1.63× with AVX-512 and 1.90× with AVX2; BVLC
+// GoogLeNet's 1.07–1.53× and 1.37–1.99×, its 7×7 ones (5a 32→128, 5b 48→128) 1.29–1.53× and
+// 1.71–1.99×: the GEMMs of one 7×7 image's 16 tiles fill one 16-column strip, where the im2col
+// GEMM's 49 columns take four. On two threads: 0.89–1.61× (AVX-512; 3a and 5a a little
+// slower) and 1.23–1.71× (AVX2). Below 6×6 outputs the 36 GEMMs cost what they cost at 7×7 (9
 // or fewer tiles still make a strip) while the direct GEMM shrinks with the area: across
 // C→O from 16→32 to 48→128, 5×5 outputs ran at 0.78–1.19× the GEMM's speed, 4×4 and 3×3 at
 // 0.51–0.75×, 6×6 at 1.06–2.03× (both ISAs, one thread). The rule depends on the output size,
