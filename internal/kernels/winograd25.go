@@ -67,7 +67,7 @@ func (s ConvShape) wino25() bool {
 // with the phases of winoConvParallel instead, the transformed tiles and products went from
 // core to core, and 2 threads ran BVLC GoogLeNet's 28×28 and 14×14 5×5 layers slower than
 // 1 (3a: 138 µs against 115, 4a: 73 against 47; AVX-512). With one chunk per worker: 79 and
-// 36 µs, and 4b, 4d, 4e 55–59% of the phases' time. 7×7 maps (16 tiles) keep the phases: with
+// 36 µs, and 4b, 4d, 4e 59–60% of the phases' time (70–77% with AVX2). 7×7 maps (16 tiles) keep the phases: with
 // 8 tiles a chunk, 5b ran 13–38% slower.
 const wino25MinChunkTiles = 16
 
