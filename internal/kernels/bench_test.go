@@ -26,6 +26,15 @@ var convBenchmarks = []struct {
 	{"v3_Mixed_5b_3x3dbl_2", ConvShape{C: 64, H: 35, W: 35, O: 96, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Mixed_5b_3x3dbl_3", ConvShape{C: 96, H: 35, W: 35, O: 96, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Mixed_5b_5x5", ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	// BVLC GoogLeNet's true 5×5 branches (IRv2's mixed_5b 5×5 is v3's shape); 4b and 4c share a shape.
+	{"v1_bvlc_inception_3a_5x5", ConvShape{C: 16, H: 28, W: 28, O: 32, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_3b_5x5", ConvShape{C: 32, H: 28, W: 28, O: 96, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_4a_5x5", ConvShape{C: 16, H: 14, W: 14, O: 48, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_4b_5x5", ConvShape{C: 24, H: 14, W: 14, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_4d_5x5", ConvShape{C: 32, H: 14, W: 14, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_4e_5x5", ConvShape{C: 32, H: 14, W: 14, O: 128, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_5a_5x5", ConvShape{C: 32, H: 7, W: 7, O: 128, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_5b_5x5", ConvShape{C: 48, H: 7, W: 7, O: 128, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
 	{"v3_Mixed_6b_1x7", ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 	// The 1×7 and 7×1 layers, F(2, 7) Winograd (winograd1d.go).
 	{"v3_Mixed_6b_7x1", ConvShape{C: 128, H: 17, W: 17, O: 192, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},

@@ -243,7 +243,9 @@ func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
 // 1024 <= C·O <= 32768, as F(4×4, 3×3) (winograd43.go; error ≤ 64 u of Σ|w·x|, 11–29× F(2×2)'s).
 // 1×7 and 7×1 stride-1 convolutions padded only along the kernel's axis, with at least 128
 // input and output channels, run as a 1-D Winograd F(2, 7) (winograd1d.go; error ≤ 32 u of
-// Σ|w·x|, TestWino27Error). Accumulation is float32.
+// Σ|w·x|, TestWino27Error). 5×5 stride-1 convolutions with at least 16 input and output
+// channels and 6×6 outputs run as Winograd F(2×2, 5×5) (winograd25.go; error ≤ 48 u of
+// Σ|w·x|, TestWino25Error). Accumulation is float32.
 //
 // threads is the number of goroutines to use (values < 1 mean 1, at most 16): the output
 // columns (pixels) are split between them in 16-column strips, or the output channels in

@@ -83,6 +83,22 @@ var convTests = []struct {
 	{"wino27_1x7_C_over_kc", ConvShape{C: 300, H: 4, W: 5, O: 130, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 	{"wino27_1x7_chunks", ConvShape{C: 128, H: 40, W: 30, O: 129, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},
 	{"wino27_7x1_chunks", ConvShape{C: 128, H: 80, W: 15, O: 129, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3}},
+	// Winograd F(2×2, 5×5) (5×5 stride 1, from 6×6 outputs): the real layers (v3 Mixed_5b–5d
+	// and IRv2 mixed_5b share v3's shape; BVLC GoogLeNet's at 28, 14 and 7), odd outputs,
+	// asymmetric and no padding, the smallest map, rows of more than 8 tiles, C over a K block,
+	// several chunks (and the chunked parallel plan), and batches split into chunks that end
+	// inside an image.
+	{"v3_Mixed_5b_5x5", ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_3a_5x5", ConvShape{C: 16, H: 28, W: 28, O: 32, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_4b_5x5", ConvShape{C: 24, H: 14, W: 14, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"v1_bvlc_inception_5b_5x5", ConvShape{C: 48, H: 7, W: 7, O: 128, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"wino25_odd_out", ConvShape{C: 16, H: 13, W: 11, O: 19, KH: 5, KW: 5, SH: 1, SW: 1}},
+	{"wino25_asym_pad", ConvShape{C: 17, H: 11, W: 19, O: 16, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 0, PadL: 3, PadB: 1, PadR: 0}},
+	{"wino25_7x6_out", ConvShape{C: 16, H: 11, W: 10, O: 17, KH: 5, KW: 5, SH: 1, SW: 1}},
+	{"wino25_wide", ConvShape{C: 16, H: 3, W: 70, O: 16, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadB: 2, PadL: 2, PadR: 2}},
+	{"wino25_C_over_kc", ConvShape{C: 300, H: 8, W: 7, O: 18, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"wino25_chunks", ConvShape{C: 16, H: 79, W: 120, O: 17, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+	{"wino25_batch_split", ConvShape{C: 16, H: 24, W: 24, O: 32, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadB: 2, PadL: 2, PadR: 2}},
 }
 
 func TestConvShape(t *testing.T) {
@@ -266,6 +282,7 @@ func TestConv2DNoAllocs(t *testing.T) {
 		{C: 16, H: 9, W: 9, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, // Winograd
 		{C: 128, H: 9, W: 9, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3},                 // F(2, 7)
 		{C: 128, H: 9, W: 9, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3},                 // F(2, 7)
+		{C: 16, H: 9, W: 9, O: 16, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}, // F(2×2, 5×5)
 	} {
 		in := make([]float32, s.C*s.H*s.W)
 		w := make([]float32, s.O*s.C*s.KH*s.KW)

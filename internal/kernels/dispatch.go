@@ -33,6 +33,7 @@ var kernelTable = append(archKernels[:len(archKernels):len(archKernels)], []kern
 	{op: "wino23", name: "wino23F32Generic", available: &always, fn: isaGeneric},
 	{op: "wino43", name: "wino43F32Generic", available: &always, fn: isaGeneric},
 	{op: "wino27", name: "wino27F32Generic", available: &always, fn: isaGeneric},
+	{op: "wino25", name: "wino25F32Generic", available: &always, fn: isaGeneric},
 	{op: "fmapeak", name: "fmaPeakF32Generic", available: &always, fn: fmaPeakFunc(fmaPeakF32Generic)},
 	{op: "dot", name: "dotF32Generic", available: &always, fn: dotF32Generic},
 	{op: "relu", name: "reluF32Generic", available: &always, fn: reluF32Generic},
@@ -54,7 +55,7 @@ func activeKernel(op string) any {
 
 // gemmActive is the implementation of the GEMM engine's kernels (micro-kernels, B packers,
 // the stride-2 input split and the Winograd transforms: the "gemm", "packb", "packmasked", "unzip2",
-// "wino23", "wino43" and "wino27" ops go together) that every GEMM and convolution uses, chosen once.
+// "wino23", "wino43", "wino27" and "wino25" ops go together) that every GEMM and convolution uses, chosen once.
 var gemmActive = activeKernel("gemm").(isa)
 
 // Impl describes one compiled kernel implementation, for `inception version --kernels`.

@@ -26,6 +26,7 @@ var archKernels = []kernelEntry{
 	{op: "wino23", name: "wino23F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "wino43", name: "wino43F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "wino27", name: "wino27F32AVX2", available: &avx2Kernels, fn: isaAVX2},
+	{op: "wino25", name: "wino25F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "fmapeak", name: "fmaPeakF32AVX2", available: &avx2Kernels, fn: fmaPeakFunc(fmaPeakF32AVX2Flops)},
 	{op: "maxpool", name: "maxPool2DF32AVX2", available: &avx2Kernels, fn: poolFunc(maxPool2DF32AVX2)},
 	{op: "avgpool", name: "avgPool2DF32AVX2", available: &avx2Kernels, fn: avgPoolFunc(avgPool2DF32AVX2)},

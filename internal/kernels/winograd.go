@@ -24,7 +24,9 @@ package kernels
 // are exact, so the error stays that of the float32 sums (TestWinogradError).
 //
 // Shapes with C·O in [1024, 32768] run as F(4×4, 3×3) instead (winograd43.go): the same
-// driver with 6×6 input tiles, 36 GEMMs and 4×4 output tiles (winoTile, winoPlan.t).
+// driver with 6×6 input tiles, 36 GEMMs and 4×4 output tiles (winoTile, winoPlan.t). 5×5
+// stride-1 shapes run as F(2×2, 5×5) (winograd25.go): 2×2 output tiles of 6×6 input tiles,
+// the input tile t+r-1 for an r×r kernel (winoPlan.r).
 
 // The F(2×2, 3×3) matrices:
 //
@@ -38,26 +40,29 @@ package kernels
 const winoChunkFloats = 1 << 19
 
 // Winograd reports whether Conv2D computes s with Winograd (F(2×2,3×3) or F(4×4,3×3), chosen by C and O
-// and for many channels by the map; F(2,7) for 1×7 and 7×1, winograd1d.go) rather than the GEMM.
+// and for many channels by the map; F(2,7) for 1×7 and 7×1, winograd1d.go; F(2×2,5×5) for 5×5,
+// winograd25.go) rather than the GEMM.
 // Callers that pre-pack a layer's weights for several input sizes key the packing on PackLayout.
 func (s ConvShape) Winograd() bool { return s.winograd() }
 
 // winograd reports whether the convolution runs as Winograd: 3×3, stride 1, and
-// enough channels for the GEMMs to dominate the transforms, or F(2, 7) (wino27).
+// enough channels for the GEMMs to dominate the transforms, or F(2, 7) (wino27), or
+// F(2×2, 5×5) (wino25).
 func (s ConvShape) winograd() bool {
-	return s.wino27() || s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.C >= 16 && s.O >= 16 &&
+	return s.wino27() || s.wino25() || s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.C >= 16 && s.O >= 16 &&
 		s.OutH() >= 2 && s.OutW() >= 2
 }
 
 // winoTile returns the output tile of s's Winograd convolution: 4 for F(4×4, 3×3) (see
-// wino43), 2 for F(2×2, 3×3) and F(2, 7), 0 when s is not Winograd. Among Winograd shapes the choice
+// wino43), 2 for F(2×2, 3×3), F(2, 7) and F(2×2, 5×5), 0 when s is not Winograd. Among Winograd shapes the choice
 // depends on the kernel, C and O, and only for 3×3 layers with C·O above wino43MaxCO on the map's
-// area, never on the padding; PackLayout exports it, and the model's weight cache keys on it.
+// area, never on the padding; whether a 5×5 layer runs as Winograd at all depends on its output
+// area (wino25). PackLayout exports it, and the model's weight cache keys on it.
 func (s ConvShape) winoTile() int {
 	switch {
 	case !s.winograd():
 		return 0
-	case s.wino27():
+	case s.wino27(), s.wino25():
 		return 2
 	case s.wino43():
 		return 4
@@ -68,11 +73,12 @@ func (s ConvShape) winoTile() int {
 // winoPlan holds the geometry of a Winograd convolution (for F(2, 7), the fields say what
 // wino27Plan says).
 type winoPlan struct {
-	t, ne  int // output tile t×t (2 or 4), ne = (t+2)² GEMMs
+	t, ne  int // output tile t×t (2 or 4), ne = (t+r-1)² GEMMs
+	r      int // kernel r×r (3 or 5)
 	oh, ow int // output size
 	th, tw int // tiles: ceil(oh/t) × ceil(ow/t)
 	imgs   int // images: tile rows img*th+ty of a batch are row ty of image img (F(2, 7): 1)
-	hp, wp int // padded input plane: rows 0..t*th+1, columns with room for the last step
+	hp, wp int // padded input plane: rows 0..t*th+r-2, columns with room for the last step
 	mp     int // O rounded up to 6
 	rows   int // tile rows per chunk
 	ld     int // leading dimension of V_e and M_e rows: the chunk's tiles, rounded up, plus slack
@@ -89,11 +95,16 @@ func (s ConvShape) winoBatchPlan(t, n int) winoPlan {
 	if s.wino27() {
 		return s.wino27Plan()
 	}
-	p := winoPlan{t: t, ne: (t + 2) * (t + 2), oh: s.OutH(), ow: s.OutW(), imgs: n}
+	a := s.winoInTile(t)
+	p := winoPlan{t: t, ne: a * a, r: s.KH, oh: s.OutH(), ow: s.OutW(), imgs: n}
 	p.th, p.tw = (p.oh+t-1)/t, (p.ow+t-1)/t
-	p.hp = t*p.th + 2
-	// A row's steps read t·ceil(tw/4)·4 + 2 columns (F(2×2)), + 4 (F(4×4): see wino43Input).
+	p.hp = t*p.th + p.r - 1
+	// A row's steps read t·ceil(tw/4)·4 + 2 columns (F(2×2)), + 4 (F(4×4): see wino43Input);
+	// F(2×2, 5×5) rows are two halves of wino25Wq (see wino25Fill).
 	p.wp = t*((p.tw+3)/4*4) + t
+	if p.r == 5 {
+		p.wp = 2 * wino25Wq(p.tw)
+	}
 	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
 	// At least 64 tiles per chunk, or the GEMMs' 16-column strips run short.
 	p.rows = min(p.trows(), max(winoChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
@@ -118,24 +129,29 @@ func skew(n int) int {
 	return (n | 1) * 16
 }
 
-// winoPackedLen returns the length of the packed transformed weights of tile t: (t+2)² GEMM
-// A matrices of O×C, each packed by packA, winoPlaneLen apart.
+// winoPackedLen returns the length of the packed transformed weights of tile t: (t+r-1)²
+// GEMM A matrices of O×C, each packed by packA, winoPlaneLen apart.
 func (s ConvShape) winoPackedLen(t int) int {
 	if s.wino27() {
 		return s.wino27PackedLen()
 	}
-	return (t + 2) * (t + 2) * s.winoPlaneLen()
+	a := s.winoInTile(t)
+	return a * a * s.winoPlaneLen()
 }
+
+// winoInTile returns the input tile side t+r-1 of s's r×r Winograd convolution (r = KH) by
+// output tile t.
+func (s ConvShape) winoInTile(t int) int { return t + s.KH - 1 }
 
 // winoPlaneLen returns the distance between the packed U_e: packedALen(O, C), skewed.
 func (s ConvShape) winoPlaneLen() int { return skew(packedALen(s.O, s.C)) }
 
-// winoPackWeights transforms w (O×C×3×3) into U_e = (G g Gᵀ)_e, e = (t+2)r+q, for tile t
-// and packs the (t+2)² O×C matrices by packA into dst (len >= s.winoPackedLen(t)), U_e at
-// e*winoPlaneLen(). It reads w in order within each K block (each write then lands 6 floats
-// after the previous one of its matrix); the arithmetic is float32 for F(2×2) (G's ½s are
-// exact), float64 rounded once for F(4×4) (wino43Weights). F(2, 7) shapes pack by
-// wino27PackWeights.
+// winoPackWeights transforms w (O×C×r×r, r = 3 or 5) into U_e = (G g Gᵀ)_e, e = a·i+q for
+// the input tile a = t+r-1, and packs the a² O×C matrices by packA into dst (len >=
+// s.winoPackedLen(t)), U_e at e*winoPlaneLen(). It reads w in order within each K block
+// (each write then lands 6 floats after the previous one of its matrix); the arithmetic is
+// float32 for F(2×2, 3×3) (G's ½s are exact), float64 rounded once for F(4×4, 3×3) and
+// F(2×2, 5×5) (wino43Weights, wino25Weights). F(2, 7) shapes pack by wino27PackWeights.
 func (s ConvShape) winoPackWeights(t int, w, dst []float32) {
 	if s.wino27() {
 		s.wino27PackWeights(w, dst)
@@ -144,7 +160,8 @@ func (s ConvShape) winoPackWeights(t int, w, dst []float32) {
 	mp := (s.O + gemmMR - 1) / gemmMR * gemmMR
 	plen := s.winoPlaneLen()
 	kcb := gemmKCFor(s.C)
-	ne := (t + 2) * (t + 2)
+	ne := s.winoInTile(t) * s.winoInTile(t)
+	kk := s.KH * s.KW
 	dst = dst[:ne*plen]
 	for k0 := 0; k0 < s.C; k0 += kcb {
 		kc := min(kcb, s.C-k0)
@@ -159,10 +176,16 @@ func (s ConvShape) winoPackWeights(t int, w, dst []float32) {
 				}
 				continue
 			}
-			row := w[(o*s.C+k0)*9 : (o*s.C+k0+kc)*9]
+			row := w[(o*s.C+k0)*kk : (o*s.C+k0+kc)*kk]
 			for c := 0; c < kc; c++ {
-				g := (*[9]float32)(row[c*9:])
 				d := dst[at+c*gemmMR:]
+				if kk == 25 {
+					for e, v := range wino25Weights((*[25]float32)(row[c*25:])) {
+						d[e*plen] = v
+					}
+					continue
+				}
+				g := (*[9]float32)(row[c*9:])
 				if t == 4 {
 					for e, v := range wino43Weights(g) {
 						d[e*plen] = v
@@ -210,7 +233,7 @@ func (s ConvShape) winoBatchScratchLen(t, n int) int {
 }
 
 // winoBatch reports whether Conv2DPackedBatch runs s's n images as one Winograd convolution
-// (winoBatchPlan): F(2×2) and F(4×4) shapes whose images have fewer tiles than a chunk
+// (winoBatchPlan): F(2×2) and F(4×4) shapes (3×3 or 5×5) whose images have fewer tiles than a chunk
 // holds, so that the GEMMs get wider. F(2, 7) shapes, and maps that fill whole chunks alone,
 // run image by image. It is monotonic in n (with R >= th rows per chunk, false means
 // n(R-th) < R), so BatchScratchLen(n) also covers the batches of fewer images.
@@ -298,19 +321,36 @@ func winoConvParallel(w winoConvState, workers int) {
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
 // small enough that workers pairs of V and M fit in the scratch winoConv keeps for two,
-// at least two chunks per worker and 64 tiles per chunk; ok is false for smaller maps.
+// at least two chunks per worker and 64 tiles per chunk or, for F(2×2, 5×5) on maps too
+// small for that, one chunk per worker of at least wino25MinChunkTiles tiles; ok is false
+// for smaller maps.
 func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool) {
 	if workers < 2 {
 		return p, false
 	}
-	q = p
 	for rows := min(p.rows, p.trows()/(2*workers)); rows >= 1 && rows*p.tw >= 64; rows-- {
-		q.rows = rows
-		q.ld = (rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
-		q.ve, q.me = skew(s.C*q.ld), skew(p.mp*q.ld)
-		if workers*(q.ve+q.me) <= 2*(p.ve+p.me) {
+		if q, ok = s.winoChunkRows(p, rows, workers); ok {
 			return q, true
 		}
+	}
+	if p.r == 5 {
+		rows := max((p.trows()+workers-1)/workers, (wino25MinChunkTiles+p.tw-1)/p.tw)
+		if rows < p.trows() {
+			return s.winoChunkRows(p, rows, workers)
+		}
+	}
+	return p, false
+}
+
+// winoChunkRows returns p with chunks of rows tile rows, and whether workers pairs of their
+// V and M fit in the scratch p keeps for two.
+func (s ConvShape) winoChunkRows(p winoPlan, rows, workers int) (q winoPlan, ok bool) {
+	q = p
+	q.rows = rows
+	q.ld = (rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
+	q.ve, q.me = skew(s.C*q.ld), skew(p.mp*q.ld)
+	if workers*(q.ve+q.me) <= 2*(p.ve+p.me) {
+		return q, true
 	}
 	return p, false
 }
@@ -379,7 +419,11 @@ func (w *winoConvState) fill(u0, u1 int) {
 	for u := u0; u < u1; {
 		img, c := u/C, u%C
 		c1 := min(C, c+u1-u)
-		w.s.winoFill(w.in[img*w.inStride:], w.pad[img*C*plane:], w.p, c, c1)
+		if w.p.r == 5 {
+			w.s.wino25Fill(w.in[img*w.inStride:], w.pad[img*C*plane:], w.p, c, c1, w.impl)
+		} else {
+			w.s.winoFill(w.in[img*w.inStride:], w.pad[img*C*plane:], w.p, c, c1)
+		}
 		u += c1 - c
 	}
 }
@@ -396,6 +440,10 @@ func (w *winoConvState) input(ch, c0, c1 int) {
 		for ty := ty0; ty < ty1; ty++ {
 			img, y := ty/p.th, ty%p.th
 			src := w.pad[(img*w.s.C+c)*p.hp*p.wp+p.t*y*p.wp:]
+			if p.r == 5 {
+				w.impl.wino25Input(src, p.wp/2, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
+				continue
+			}
 			if p.t == 4 {
 				w.impl.wino43Input(src, p.wp, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
 				continue
@@ -448,6 +496,10 @@ func (w *winoConvState) output(ch, o0, o1 int) {
 		for ty := ty0; ty < ty1; ty++ {
 			y := p.t * (ty % p.th)
 			out := w.out[ty/p.th*w.outStride+(o*p.oh+y)*p.ow:]
+			if p.r == 5 {
+				w.impl.wino25Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, out, p.ow, p.ow, min(2, p.oh-y), b, w.relu)
+				continue
+			}
 			if p.t == 4 {
 				w.impl.wino43Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, out, p.ow, p.ow, min(4, p.oh-y), b, w.relu)
 				continue

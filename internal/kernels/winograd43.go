@@ -45,8 +45,8 @@ func (s ConvShape) wino43() bool {
 }
 
 // PackLayout names the layout PackConvWeights gives s's weights: 0 for the GEMM's, else the
-// Winograd tile (2: F(2×2, 3×3) or F(2, 7); 4: F(4×4, 3×3)), which depends on the kernel, the
-// channels and, for 3×3 layers with many channels, the map size. Weights packed for one shape
+// Winograd tile (2: F(2×2, 3×3), F(2, 7) or F(2×2, 5×5); 4: F(4×4, 3×3)), which depends on the kernel, the
+// channels and, for 3×3 layers with many channels and 5×5 layers, the map size. Weights packed for one shape
 // serve any other shape of the same layer with the same PackLayout.
 func (s ConvShape) PackLayout() int { return s.winoTile() }
 

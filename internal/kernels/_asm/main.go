@@ -43,6 +43,8 @@ func main() {
 	wino27Output(false)
 	wino27Output(true)
 	wino27Split()
+	wino25Input()
+	wino25Output()
 	fmaPeak()
 	gemmKernel512(2, 2, unrollK)
 	gemmKernel512(2, 1, unrollK)
