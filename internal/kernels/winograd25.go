@@ -61,14 +61,14 @@ func (s ConvShape) wino25() bool {
 		oh >= 2 && ow >= 2 && oh*ow >= wino25MinArea
 }
 
-// wino25MinChunkTiles is the smallest chunk with which F(2×2, 5×5) runs on several threads
+// wino25MinChunkTiles is the smallest chunk with which a 2-D Winograd runs on several threads
 // one chunk per worker (winoChunkedPlan), when its maps are too small for two chunks of 64
-// tiles each (28×28 and 14×14). Each worker then transforms and multiplies its own tiles;
+// tiles each (35×35 and less). Each worker then transforms and multiplies its own tiles;
 // with the phases of winoConvParallel instead, the transformed tiles and products went from
 // core to core, and 2 threads ran BVLC GoogLeNet's 28×28 and 14×14 5×5 layers slower than
 // 1 (3a: 138 µs against 115, 4a: 73 against 47; AVX-512). With one chunk per worker: 79 and
-// 36 µs, and 4b, 4d, 4e 59–60% of the phases' time (70–77% with AVX2). 7×7 maps (16 tiles) keep the phases: with
-// 8 tiles a chunk, 5b ran 13–38% slower.
+// 36 µs, and 4b, 4d, 4e 59–60% of the phases' time (70–77% with AVX2). 7×7 maps (16 tiles)
+// keep the phases: with 8 tiles a chunk, 5b ran 13–38% slower.
 const wino25MinChunkTiles = 16
 
 // wino25G is the F(2×2, 5×5) weight transform G (see the top of this file).
