@@ -536,13 +536,7 @@ func (s ConvShape) BatchScratchLen(n int) int {
 // >= s.BatchScratchLen(n), contents ignored. threads as for Conv2D, the serial threshold
 // applying to the whole batch.
 func Conv2DPackedBatch(s ConvShape, n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32, relu bool, threads int) {
-	s.checkBatch(n, in, inStride, bias, out, outStride)
-	if len(packedW) < s.packedLen() {
-		panic("kernels: Conv2DPackedBatch packedW too short")
-	}
-	if len(scratch) < s.BatchScratchLen(n) {
-		panic("kernels: Conv2DPackedBatch scratch too short")
-	}
+	s.checkPackedBatch(n, in, inStride, packedW, bias, out, outStride, scratch)
 	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, epilogue{relu: relu}, threads, gemmActive)
 }
 
@@ -552,14 +546,20 @@ func Conv2DPackedBatch(s ConvShape, n int, in []float32, inStride int, packedW, 
 // and bias scaled, so that the residual sum costs no pass of its own. s must not be a
 // Winograd shape (s.Winograd()).
 func Conv2DPackedBatchAdd(s ConvShape, n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32, relu bool, threads int) {
+	s.checkPackedBatch(n, in, inStride, packedW, bias, out, outStride, scratch)
+	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, epilogue{relu: relu, add: true}, threads, gemmActive)
+}
+
+// checkPackedBatch panics unless the arguments of Conv2DPackedBatch fit s (checkBatch) and
+// packedW and scratch are long enough.
+func (s ConvShape) checkPackedBatch(n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32) {
 	s.checkBatch(n, in, inStride, bias, out, outStride)
 	if len(packedW) < s.packedLen() {
-		panic("kernels: Conv2DPackedBatchAdd packedW too short")
+		panic("kernels: Conv2DPackedBatch packedW too short")
 	}
 	if len(scratch) < s.BatchScratchLen(n) {
-		panic("kernels: Conv2DPackedBatchAdd scratch too short")
+		panic("kernels: Conv2DPackedBatch scratch too short")
 	}
-	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, epilogue{relu: relu, add: true}, threads, gemmActive)
 }
 
 // checkBatch panics unless s is valid and the n images of in and out, strides apart, fit.

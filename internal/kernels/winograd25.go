@@ -158,15 +158,7 @@ func wino25InputF32Generic(src []float32, wq int, dst []float32, ve, n int) {
 			e, o := src[2*k*wq+j:2*k*wq+j+3], src[(2*k+1)*wq+j:(2*k+1)*wq+j+3]
 			h[k][0], h[k][1], h[k][2], h[k][3], h[k][4], h[k][5] = wino43BT(e[0], o[0], e[1], o[1], e[2], o[2])
 		}
-		for q := 0; q < 6; q++ {
-			v0, v1, v2, v3, v4, v5 := wino43BT(h[0][q], h[1][q], h[2][q], h[3][q], h[4][q], h[5][q])
-			dst[q*ve+j] = v0
-			dst[(6+q)*ve+j] = v1
-			dst[(12+q)*ve+j] = v2
-			dst[(18+q)*ve+j] = v3
-			dst[(24+q)*ve+j] = v4
-			dst[(30+q)*ve+j] = v5
-		}
+		wino43BTColumns(&h, dst, ve, j)
 	}
 }
 

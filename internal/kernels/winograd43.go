@@ -116,15 +116,22 @@ func wino43InputF32Generic(src []float32, wp int, dst []float32, ve, n int) {
 			d := src[k*wp+4*j : k*wp+4*j+6]
 			h[k][0], h[k][1], h[k][2], h[k][3], h[k][4], h[k][5] = wino43BT(d[0], d[1], d[2], d[3], d[4], d[5])
 		}
-		for q := 0; q < 6; q++ {
-			v0, v1, v2, v3, v4, v5 := wino43BT(h[0][q], h[1][q], h[2][q], h[3][q], h[4][q], h[5][q])
-			dst[q*ve+j] = v0
-			dst[(6+q)*ve+j] = v1
-			dst[(12+q)*ve+j] = v2
-			dst[(18+q)*ve+j] = v3
-			dst[(24+q)*ve+j] = v4
-			dst[(30+q)*ve+j] = v5
-		}
+		wino43BTColumns(&h, dst, ve, j)
+	}
+}
+
+// wino43BTColumns finishes a 6×6 input transform whose rows h[k] are transformed: it
+// transforms each column q and stores V[r][q] at dst[(6*r+q)*ve + j] (F(4×4, 3×3) and F(2×2,
+// 5×5) share Bᵀ).
+func wino43BTColumns(h *[6][6]float32, dst []float32, ve, j int) {
+	for q := 0; q < 6; q++ {
+		v0, v1, v2, v3, v4, v5 := wino43BT(h[0][q], h[1][q], h[2][q], h[3][q], h[4][q], h[5][q])
+		dst[q*ve+j] = v0
+		dst[(6+q)*ve+j] = v1
+		dst[(12+q)*ve+j] = v2
+		dst[(18+q)*ve+j] = v3
+		dst[(24+q)*ve+j] = v4
+		dst[(30+q)*ve+j] = v5
 	}
 }
 

@@ -552,25 +552,12 @@ func wino23Output() {
 	}
 	TEXT("wino23OutputF32AVX2", NOSPLIT, "func(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)")
 	Doc("wino23OutputF32AVX2 computes a row of Winograd output transforms: see the Go declaration.")
-	mp, me, me3, out, ldo, rem, nrows, relu := RSI, RAX, RBX, RDI, R8, RCX, RDX, R9
+	r := winoOutRegs{mp: RSI, me: RAX, out: RDI, ldo: R8, rem: RCX, nrows: RDX, relu: R9}
+	mp, me, me3 := r.mp, r.me, RBX
 	m4, m8, m12 := R10, R11, R12
-	Load(Param("m").Base(), mp)
-	Load(Param("me"), me)
-	SHLQ(U8(2), me)
-	Load(Param("out").Base(), out)
-	Load(Param("ldo"), ldo)
-	SHLQ(U8(2), ldo)
-	Load(Param("ncols"), rem)
-	Load(Param("nrows"), nrows)
-	Load(Param("relu"), relu.As8())
-	b, err := Param("bias").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	VBROADCASTSS(b.Addr, Y14)
-	VXORPS(Y15, Y15, Y15)
+	winoOutPrologue(r)
 	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
-	TESTQ(rem, rem)
+	TESTQ(r.rem, r.rem)
 	JLE(LabelRef("winoout_done"))
 	qoff := func(base GPPhysical, q int) Mem {
 		switch q {
@@ -614,49 +601,91 @@ func wino23Output() {
 			VSUBPS(si[3], y[i][1], y[i][1])
 			VADDPS(bias, y[i][1], y[i][1])
 		}
-		norelu := fmt.Sprintf("winoout_norelu%d", lanes)
-		TESTB(relu.As8(), relu.As8())
-		JZ(LabelRef(norelu))
-		for i := 0; i < 2; i++ {
-			for k := 0; k < 2; k++ {
-				// y first: MAXPS returns its second (Intel) source when either is NaN.
-				VMAXPS(y[i][k], zero, y[i][k])
-			}
-		}
-		Label(norelu)
 		rows = [2][2]VecPhysical{{v(0), v(1)}, {v(2), v(3)}}
-		for i := 0; i < 2; i++ {
-			if lanes == 4 {
-				// The unpacks give columns 0..3 and 4..7.
-				VUNPCKLPS(y[i][1], y[i][0], rows[i][0])
-				VUNPCKHPS(y[i][1], y[i][0], rows[i][1])
-				continue
-			}
-			// Interleave y0 and y1: the unpacks give columns [0..3 | 8..11] and [4..7 |
-			// 12..15], VPERM2F128 puts the 128-bit halves in order.
-			VUNPCKLPS(y[i][1], y[i][0], v(4))
-			VUNPCKHPS(y[i][1], y[i][0], v(5))
-			VPERM2F128(U8(0x20), v(5), v(4), rows[i][0])
-			VPERM2F128(U8(0x31), v(5), v(4), rows[i][1])
-		}
+		winoOutRows("winoout", lanes, r.relu, y, zero, [2]VecPhysical{v(4), v(5)}, rows)
 		return rows
 	}
-	// masked stores rows under mask[j] = rem > j (columns rem.. are past the row).
+	winoOutLoop("winoout", r, step, func(l int) Mem { return iota.Offset(4 * l) }, [3]int{12, 13, 12})
+	VZEROUPPER()
+	RET()
+}
+
+// winoOutRegs are the arguments of a 2-D Winograd output transform (wino23Output,
+// wino25Output) in registers: m's base, me and ldo in bytes, ncols counting down in rem.
+type winoOutRegs struct{ mp, me, out, ldo, rem, nrows, relu GPPhysical }
+
+// winoOutPrologue loads the arguments of func(m []float32, me int, out []float32, ldo, ncols,
+// nrows int, bias float32, relu bool) into r, the bias broadcast into Y14 and zero into Y15.
+func winoOutPrologue(r winoOutRegs) {
+	Load(Param("m").Base(), r.mp)
+	Load(Param("me"), r.me)
+	SHLQ(U8(2), r.me)
+	Load(Param("out").Base(), r.out)
+	Load(Param("ldo"), r.ldo)
+	SHLQ(U8(2), r.ldo)
+	Load(Param("ncols"), r.rem)
+	Load(Param("nrows"), r.nrows)
+	Load(Param("relu"), r.relu.As8())
+	b, err := Param("bias").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(b.Addr, Y14)
+	VXORPS(Y15, Y15, Y15)
+}
+
+// winoOutRows applies ReLU to the two output rows y of a step when relu is set (label
+// prefix_norelu<lanes>), then interleaves each row's two columns of every tile into rows (tmp:
+// two scratch registers).
+func winoOutRows(prefix string, lanes int, relu GPPhysical, y [2][2]VecPhysical, zero VecPhysical, tmp [2]VecPhysical, rows [2][2]VecPhysical) {
+	norelu := fmt.Sprintf("%s_norelu%d", prefix, lanes)
+	TESTB(relu.As8(), relu.As8())
+	JZ(LabelRef(norelu))
+	for i := 0; i < 2; i++ {
+		for k := 0; k < 2; k++ {
+			// y first: MAXPS returns its second (Intel) source when either is NaN.
+			VMAXPS(y[i][k], zero, y[i][k])
+		}
+	}
+	Label(norelu)
+	for i := 0; i < 2; i++ {
+		if lanes == 4 {
+			// The unpacks give columns 0..3 and 4..7.
+			VUNPCKLPS(y[i][1], y[i][0], rows[i][0])
+			VUNPCKHPS(y[i][1], y[i][0], rows[i][1])
+			continue
+		}
+		// Interleave y0 and y1: the unpacks give columns [0..3 | 8..11] and [4..7 |
+		// 12..15], VPERM2F128 puts the 128-bit halves in order.
+		VUNPCKLPS(y[i][1], y[i][0], tmp[0])
+		VUNPCKHPS(y[i][1], y[i][0], tmp[1])
+		VPERM2F128(U8(0x20), tmp[1], tmp[0], rows[i][0])
+		VPERM2F128(U8(0x31), tmp[1], tmp[0], rows[i][1])
+	}
+}
+
+// winoOutLoop emits the row loop of a 2-D Winograd output transform: step(lanes) transforms 8
+// tiles (ymm) or 4 (xmm) into rows[i][0..1], columns 0..2·lanes-1 of output row i, stored whole,
+// or under mask[j] = rem > j at the end of the row (columns rem.. are past it): iotaAt(l)
+// addresses lanes l.. of 0, 1, 2, …, and regs are the vector registers (by number) of the
+// broadcast rem and of the two masks. The labels begin with prefix; it ends with prefix_done.
+func winoOutLoop(prefix string, r winoOutRegs, step func(lanes int) [2][2]VecPhysical, iotaAt func(l int) Mem, regs [3]int) {
+	out, ldo, rem, nrows := r.out, r.ldo, r.rem, r.nrows
+	label := func(name string) string { return prefix + "_" + name }
 	masked := func(lanes int, rows [2][2]VecPhysical) {
 		v := vregs(lanes)
 		VMOVQ(rem, X12)
-		VPBROADCASTD(X12, v(12))
-		VPCMPGTD(iota, v(12), v(13))
-		VPCMPGTD(iota.Offset(4*lanes), v(12), v(12))
-		VMASKMOVPS(rows[0][0], v(13), Mem{Base: out})
-		VMASKMOVPS(rows[0][1], v(12), Mem{Base: out, Disp: 4 * lanes})
+		VPBROADCASTD(X12, v(regs[0]))
+		VPCMPGTD(iotaAt(0), v(regs[0]), v(regs[1]))
+		VPCMPGTD(iotaAt(lanes), v(regs[0]), v(regs[2]))
+		VMASKMOVPS(rows[0][0], v(regs[1]), Mem{Base: out})
+		VMASKMOVPS(rows[0][1], v(regs[2]), Mem{Base: out, Disp: 4 * lanes})
 		CMPQ(nrows, U8(2))
-		JL(LabelRef("winoout_done"))
-		VMASKMOVPS(rows[1][0], v(13), Mem{Base: out, Index: ldo, Scale: 1})
-		VMASKMOVPS(rows[1][1], v(12), Mem{Base: out, Index: ldo, Scale: 1, Disp: 4 * lanes})
-		JMP(LabelRef("winoout_done"))
+		JL(LabelRef(label("done")))
+		VMASKMOVPS(rows[1][0], v(regs[1]), Mem{Base: out, Index: ldo, Scale: 1})
+		VMASKMOVPS(rows[1][1], v(regs[2]), Mem{Base: out, Index: ldo, Scale: 1, Disp: 4 * lanes})
+		JMP(LabelRef(label("done")))
 	}
-	// whole stores rows in full.
 	whole := func(lanes int, rows [2][2]VecPhysical, next string) {
 		VMOVUPS(rows[0][0], Mem{Base: out})
 		VMOVUPS(rows[0][1], Mem{Base: out, Disp: 4 * lanes})
@@ -665,33 +694,31 @@ func wino23Output() {
 		VMOVUPS(rows[1][0], Mem{Base: out, Index: ldo, Scale: 1})
 		VMOVUPS(rows[1][1], Mem{Base: out, Index: ldo, Scale: 1, Disp: 4 * lanes})
 	}
-	Label("winoout_loop")
+	Label(label("loop"))
 	CMPQ(rem, U8(8))
-	JLE(LabelRef("winoout_tail"))
+	JLE(LabelRef(label("tail")))
 	rows := step(8)
 	CMPQ(rem, U8(16))
-	JL(LabelRef("winoout_masked8"))
-	whole(8, rows, "winoout_next")
-	Label("winoout_next")
-	ADDQ(U8(32), mp)
+	JL(LabelRef(label("masked8")))
+	whole(8, rows, label("next"))
+	Label(label("next"))
+	ADDQ(U8(32), r.mp)
 	ADDQ(U8(64), out)
 	SUBQ(U8(16), rem)
-	JG(LabelRef("winoout_loop"))
-	JMP(LabelRef("winoout_done"))
-	Label("winoout_masked8")
+	JG(LabelRef(label("loop")))
+	JMP(LabelRef(label("done")))
+	Label(label("masked8"))
 	masked(8, rows)
 
-	Label("winoout_tail")
+	Label(label("tail"))
 	rows = step(4)
 	CMPQ(rem, U8(8))
-	JL(LabelRef("winoout_masked4"))
-	whole(4, rows, "winoout_done")
-	JMP(LabelRef("winoout_done"))
-	Label("winoout_masked4")
+	JL(LabelRef(label("masked4")))
+	whole(4, rows, label("done"))
+	JMP(LabelRef(label("done")))
+	Label(label("masked4"))
 	masked(4, rows)
-	Label("winoout_done")
-	VZEROUPPER()
-	RET()
+	Label(label("done"))
 }
 
 // dot emits dotF32AVX2: four ymm accumulators over 32 floats per step, then a horizontal

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -143,28 +141,15 @@ func wino25Input() {
 func wino25Output() {
 	TEXT("wino25OutputF32AVX2", NOSPLIT, "func(m []float32, me int, out []float32, ldo, ncols, nrows int, bias float32, relu bool)")
 	Doc("wino25OutputF32AVX2 computes a row of F(2×2, 5×5) output transforms: see the Go declaration.")
-	mp, p, p3, out, ldo, rem, nrows, relu := RSI, RDI, R13, R8, R9, RCX, R10, R11
-	me, me3, me5, me6 := RAX, RBX, RDX, R12
-	Load(Param("m").Base(), mp)
-	Load(Param("me"), me)
-	SHLQ(U8(2), me)
-	Load(Param("out").Base(), out)
-	Load(Param("ldo"), ldo)
-	SHLQ(U8(2), ldo)
-	Load(Param("ncols"), rem)
-	Load(Param("nrows"), nrows)
-	Load(Param("relu"), relu.As8())
-	b, err := Param("bias").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	VBROADCASTSS(b.Addr, Y14)
-	VXORPS(Y15, Y15, Y15)
+	r := winoOutRegs{mp: RSI, me: RAX, out: R8, ldo: R9, rem: RCX, nrows: R10, relu: R11}
+	mp, p, p3 := r.mp, RDI, R13
+	me, me3, me5, me6 := r.me, RBX, RDX, R12
+	winoOutPrologue(r)
 	VBROADCASTSS(wino43Const(2), Y13)
 	LEAQ(Mem{Base: me, Index: me, Scale: 2}, me3)
 	LEAQ(Mem{Base: me, Index: me, Scale: 4}, me5)
 	LEAQ(Mem{Base: me3, Index: me3, Scale: 1}, me6)
-	TESTQ(rem, rem)
+	TESTQ(r.rem, r.rem)
 	JLE(LabelRef("wino25out_done"))
 	// step transforms 8 tiles (ymm) or 4 (xmm) into rows[i][0..1], columns 0..2·lanes-1 of
 	// output row i.
@@ -227,82 +212,11 @@ func wino25Output() {
 				VADDPS(bias, y[i][k], y[i][k])
 			}
 		}
-		norelu := fmt.Sprintf("wino25out_norelu%d", lanes)
-		TESTB(relu.As8(), relu.As8())
-		JZ(LabelRef(norelu))
-		for i := 0; i < 2; i++ {
-			for k := 0; k < 2; k++ {
-				// y first: MAXPS returns its second (Intel) source when either is NaN.
-				VMAXPS(y[i][k], zero, y[i][k])
-			}
-		}
-		Label(norelu)
 		rows = [2][2]VecPhysical{{v(2), v(3)}, {v(4), v(5)}}
-		for i := 0; i < 2; i++ {
-			if lanes == 4 {
-				// The unpacks give columns 0..3 and 4..7.
-				VUNPCKLPS(y[i][1], y[i][0], rows[i][0])
-				VUNPCKHPS(y[i][1], y[i][0], rows[i][1])
-				continue
-			}
-			// Interleave y0 and y1: the unpacks give columns [0..3 | 8..11] and [4..7 |
-			// 12..15], VPERM2F128 puts the 128-bit halves in order.
-			VUNPCKLPS(y[i][1], y[i][0], v(8))
-			VUNPCKHPS(y[i][1], y[i][0], v(9))
-			VPERM2F128(U8(0x20), v(9), v(8), rows[i][0])
-			VPERM2F128(U8(0x31), v(9), v(8), rows[i][1])
-		}
+		winoOutRows("wino25out", lanes, r.relu, y, zero, [2]VecPhysical{v(8), v(9)}, rows)
 		return rows
 	}
-	// masked stores rows under mask[j] = rem > j (columns rem.. are past the row).
-	masked := func(lanes int, rows [2][2]VecPhysical) {
-		v := vregs(lanes)
-		VMOVQ(rem, X12)
-		VPBROADCASTD(X12, v(12))
-		VPCMPGTD(wino27IotaAt(0), v(12), v(10))
-		VPCMPGTD(wino27IotaAt(lanes), v(12), v(11))
-		VMASKMOVPS(rows[0][0], v(10), Mem{Base: out})
-		VMASKMOVPS(rows[0][1], v(11), Mem{Base: out, Disp: 4 * lanes})
-		CMPQ(nrows, U8(2))
-		JL(LabelRef("wino25out_done"))
-		VMASKMOVPS(rows[1][0], v(10), Mem{Base: out, Index: ldo, Scale: 1})
-		VMASKMOVPS(rows[1][1], v(11), Mem{Base: out, Index: ldo, Scale: 1, Disp: 4 * lanes})
-		JMP(LabelRef("wino25out_done"))
-	}
-	// whole stores rows in full.
-	whole := func(lanes int, rows [2][2]VecPhysical, next string) {
-		VMOVUPS(rows[0][0], Mem{Base: out})
-		VMOVUPS(rows[0][1], Mem{Base: out, Disp: 4 * lanes})
-		CMPQ(nrows, U8(2))
-		JL(LabelRef(next))
-		VMOVUPS(rows[1][0], Mem{Base: out, Index: ldo, Scale: 1})
-		VMOVUPS(rows[1][1], Mem{Base: out, Index: ldo, Scale: 1, Disp: 4 * lanes})
-	}
-	Label("wino25out_loop")
-	CMPQ(rem, U8(8))
-	JLE(LabelRef("wino25out_tail"))
-	rows := step(8)
-	CMPQ(rem, U8(16))
-	JL(LabelRef("wino25out_masked8"))
-	whole(8, rows, "wino25out_next")
-	Label("wino25out_next")
-	ADDQ(U8(32), mp)
-	ADDQ(U8(64), out)
-	SUBQ(U8(16), rem)
-	JG(LabelRef("wino25out_loop"))
-	JMP(LabelRef("wino25out_done"))
-	Label("wino25out_masked8")
-	masked(8, rows)
-
-	Label("wino25out_tail")
-	rows = step(4)
-	CMPQ(rem, U8(8))
-	JL(LabelRef("wino25out_masked4"))
-	whole(4, rows, "wino25out_done")
-	JMP(LabelRef("wino25out_done"))
-	Label("wino25out_masked4")
-	masked(4, rows)
-	Label("wino25out_done")
+	winoOutLoop("wino25out", r, step, wino27IotaAt, [3]int{12, 10, 11})
 	VZEROUPPER()
 	RET()
 }
