@@ -527,17 +527,24 @@ func wino23Input() {
 			ADDQ(U8(4*lanes), d[r])
 		}
 	}
-	Label("winoin_loop")
+	winoInSteps("winoin", n, step)
+}
+
+// winoInSteps ends a 2-D Winograd input transform: step(8) while n, the groups of 4 tiles
+// left, is 2 or more, then step(4) for a last group, then return (labels prefix_loop,
+// prefix_tail, prefix_done; prefix_done is where the function's early exit jumps).
+func winoInSteps(prefix string, n GPPhysical, step func(lanes int)) {
+	Label(prefix + "_loop")
 	CMPQ(n, U8(2))
-	JL(LabelRef("winoin_tail"))
+	JL(LabelRef(prefix + "_tail"))
 	step(8)
 	SUBQ(U8(2), n)
-	JMP(LabelRef("winoin_loop"))
-	Label("winoin_tail")
+	JMP(LabelRef(prefix + "_loop"))
+	Label(prefix + "_tail")
 	TESTQ(n, n)
-	JZ(LabelRef("winoin_done"))
+	JZ(LabelRef(prefix + "_done"))
 	step(4)
-	Label("winoin_done")
+	Label(prefix + "_done")
 	VZEROUPPER()
 	RET()
 }
@@ -1503,19 +1510,7 @@ func wino43Input() {
 		ADDQ(U8(16*lanes), s3)
 		ADDQ(U8(4*lanes), dst)
 	}
-	Label("wino43in_loop")
-	CMPQ(n, U8(2))
-	JL(LabelRef("wino43in_tail"))
-	step(8)
-	SUBQ(U8(2), n)
-	JMP(LabelRef("wino43in_loop"))
-	Label("wino43in_tail")
-	TESTQ(n, n)
-	JZ(LabelRef("wino43in_done"))
-	step(4)
-	Label("wino43in_done")
-	VZEROUPPER()
-	RET()
+	winoInSteps("wino43in", n, step)
 }
 
 // sized returns r at the width of ref: its xmm half when ref is an xmm register.

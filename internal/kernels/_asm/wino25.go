@@ -116,19 +116,7 @@ func wino25Input() {
 			ADDQ(U8(4*lanes), r)
 		}
 	}
-	Label("wino25in_loop")
-	CMPQ(n, U8(2))
-	JL(LabelRef("wino25in_tail"))
-	step(8)
-	SUBQ(U8(2), n)
-	JMP(LabelRef("wino25in_loop"))
-	Label("wino25in_tail")
-	TESTQ(n, n)
-	JZ(LabelRef("wino25in_done"))
-	step(4)
-	Label("wino25in_done")
-	VZEROUPPER()
-	RET()
+	winoInSteps("wino25in", n, step)
 }
 
 // wino25Output emits wino25OutputF32AVX2: the Winograd F(2×2, 5×5) output transform of a
