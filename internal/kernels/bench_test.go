@@ -59,6 +59,8 @@ var convBenchmarks = []struct {
 	{"irv2_block17_1x1", ConvShape{C: 1088, H: 17, W: 17, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block17_up_1x1", ConvShape{C: 384, H: 17, W: 17, O: 1088, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
+	// 7×7 maps: N = 49, a strip pair and a last one of 17 columns.
+	{"v2_inception_5b_1x1", ConvShape{C: 1024, H: 7, W: 7, O: 352, KH: 1, KW: 1, SH: 1, SW: 1}},
 }
 
 // implShortName returns the ISA of a kernel name in lower case: "avx2" for gemmF32_6x16AVX2.

@@ -33,6 +33,7 @@ var convTests = []struct {
 	{"1x1_pad1", ConvShape{C: 3, H: 4, W: 5, O: 2, KH: 1, KW: 1, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"K_over_one_block", ConvShape{C: 40, H: 6, W: 7, O: 5, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"1x1_K_over_two_blocks", ConvShape{C: 600, H: 3, W: 5, O: 3, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"1x1_7x7_last_strips_17", ConvShape{C: 300, H: 7, W: 7, O: 40, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"only_bottom_right_pad", ConvShape{C: 2, H: 6, W: 6, O: 2, KH: 2, KW: 2, SH: 2, SW: 2, PadB: 1, PadR: 1}},
 	// Real layers.
 	{"v3_Mixed_6b_1x7", ConvShape{C: 128, H: 17, W: 17, O: 128, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3}},

@@ -764,48 +764,66 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 				g.src.pack(g.isa, koff[:kc], col+s*gemmNR, min(gemmNR, nv-s*gemmNR), buf[s*kc*gemmNR:(s+1)*kc*gemmNR])
 			}
 			strips := buf[:ns*kc*gemmNR]
-			for ir := i0; ir < i1; ir += 2 * gemmMR {
-				np := 1
-				if ir+gemmMR < i1 {
-					np = 2 // i1 <= mp: the second panel exists
+			if ns == 2 && nv <= gemmNR+gemvMaxCols && g.isa == isaAVX512 {
+				// A last strip pair of 17–20 columns (N = 49, 7×7 maps, ends in 17): its first
+				// 16 columns as 12×16 tiles and the others a column at a time, instead of
+				// 12×32 tiles that compute 32.
+				g.wideTiles(i0, i1, ablk, kc, col, gemmNR, strips, flags, &tile, &tbias)
+				for ir := i0; ir < i1; ir += gemvPanels * gemmMR {
+					g.gemvEdge(ablk, kc, ir, min(i1, ir+gemvPanels*gemmMR), col+gemmNR, nv-gemmNR, strips[gemmNR*kc:], flags)
 				}
-				panels := ablk[ir*kc : (ir+np*gemmMR)*kc]
-				mv := min(np*gemmMR, g.m-ir)
-				bias := zeroBias[:]
-				if g.bias != nil {
-					if mv == np*gemmMR {
-						bias = g.bias[ir : ir+mv]
-					} else {
-						copy(tbias[:], g.bias[ir:g.m])
-						bias = tbias[:]
-					}
-				}
-				if off, one := g.cAt(ir, col, nv); mv == np*gemmMR && nv == ns*gemmNR && one {
-					g.isa.gemmWide(np, ns, kc, panels, strips, g.c[off:], g.ldc, bias, flags)
-					continue
-				}
-				if nv <= gemvMaxCols && g.isa == isaAVX512 {
-					// A last strip of a few columns: up to 8 panels a column at a time.
-					g.gemvEdge(ablk, kc, ir, min(i1, ir+gemvPanels*gemmMR), col, nv, strips, flags)
-					ir += (gemvPanels - 2) * gemmMR // the loop adds the other 2
-					continue
-				}
-				// Edge tile (or one spanning two images): compute into tile, then keep mv×nv.
-				if flags&gemmAccumulate != 0 {
-					g.tileCopy(true, ir, mv, col, nv, tile[:], gemmBufNR)
-				}
-				if nv <= 8 {
-					// A last strip of at most 8 columns (N = 289 ends in 1): the 6×8
-					// kernel per panel does half the FMAs of a 12×16 tile.
-					for q := 0; q < np; q++ {
-						g.isa.gemm6x8(kc, panels[q*gemmMR*kc:], strips, tile[q*gemmMR*gemmBufNR:], gemmBufNR, bias[q*gemmMR:], flags)
-					}
-				} else {
-					g.isa.gemmWide(np, ns, kc, panels, strips, tile[:], gemmBufNR, bias, flags)
-				}
-				g.tileCopy(false, ir, mv, col, nv, tile[:], gemmBufNR)
+				continue
+			}
+			g.wideTiles(i0, i1, ablk, kc, col, nv, strips, flags, &tile, &tbias)
+		}
+	}
+}
+
+// wideTiles computes C rows i0..i1 and the nv columns from col of one K block (packed A block
+// ablk of kc rows, packed B strips strips) with runWide's tiles: 12×32 where whole, the edges
+// through a local tile, or a column at a time for a last strip of a few columns.
+func (g *gemmPacked) wideTiles(i0, i1 int, ablk []float32, kc, col, nv int, strips []float32, flags int, tile *[2 * gemmMR * gemmBufNR]float32, tbias *[2 * gemmMR]float32) {
+	ns := (nv + gemmNR - 1) / gemmNR
+	for ir := i0; ir < i1; ir += 2 * gemmMR {
+		np := 1
+		if ir+gemmMR < i1 {
+			np = 2 // i1 <= mp: the second panel exists
+		}
+		panels := ablk[ir*kc : (ir+np*gemmMR)*kc]
+		mv := min(np*gemmMR, g.m-ir)
+		bias := zeroBias[:]
+		if g.bias != nil {
+			if mv == np*gemmMR {
+				bias = g.bias[ir : ir+mv]
+			} else {
+				copy(tbias[:], g.bias[ir:g.m])
+				bias = tbias[:]
 			}
 		}
+		if off, one := g.cAt(ir, col, nv); mv == np*gemmMR && nv == ns*gemmNR && one {
+			g.isa.gemmWide(np, ns, kc, panels, strips, g.c[off:], g.ldc, bias, flags)
+			continue
+		}
+		if nv <= gemvMaxCols && g.isa == isaAVX512 {
+			// A last strip of a few columns: up to 8 panels a column at a time.
+			g.gemvEdge(ablk, kc, ir, min(i1, ir+gemvPanels*gemmMR), col, nv, strips, flags)
+			ir += (gemvPanels - 2) * gemmMR // the loop adds the other 2
+			continue
+		}
+		// Edge tile (or one spanning two images): compute into tile, then keep mv×nv.
+		if flags&gemmAccumulate != 0 {
+			g.tileCopy(true, ir, mv, col, nv, tile[:], gemmBufNR)
+		}
+		if nv <= 8 {
+			// A last strip of at most 8 columns (N = 289 ends in 1): the 6×8
+			// kernel per panel does half the FMAs of a 12×16 tile.
+			for q := 0; q < np; q++ {
+				g.isa.gemm6x8(kc, panels[q*gemmMR*kc:], strips, tile[q*gemmMR*gemmBufNR:], gemmBufNR, bias[q*gemmMR:], flags)
+			}
+		} else {
+			g.isa.gemmWide(np, ns, kc, panels, strips, tile[:], gemmBufNR, bias, flags)
+		}
+		g.tileCopy(false, ir, mv, col, nv, tile[:], gemmBufNR)
 	}
 }
 
