@@ -308,21 +308,28 @@ func wino27OutputRowsF32Generic(m []float32, me int, out []float32, ldo, ncols, 
 	_ = m[7*me+ntr*ncols-1]
 	for r := 0; r < ntr; r++ {
 		for j := 0; j < ncols; j++ {
-			var mm [8]float32
-			for e := range mm {
-				mm[e] = m[e*me+r*ncols+j]
-			}
-			y0, y1 := wino27AT(&mm)
-			y0, y1 = y0+bias, y1+bias
-			if relu {
-				y0, y1 = max(y0, 0), max(y1, 0)
-			}
+			y0, y1 := wino27Tile(m, me, r*ncols+j, bias, relu)
 			out[2*r*ldo+j] = y0
 			if nrows == 2 {
 				out[(2*r+1)*ldo+j] = y1
 			}
 		}
 	}
+}
+
+// wino27Tile returns the two outputs act(Aᵀ m + bias) of the tile whose 8 products are
+// m[e*me + i], e < 8 (act: max(·, 0) with relu, NaN staying NaN; the identity otherwise).
+func wino27Tile(m []float32, me, i int, bias float32, relu bool) (y0, y1 float32) {
+	var mm [8]float32
+	for e := range mm {
+		mm[e] = m[e*me+i]
+	}
+	y0, y1 = wino27AT(&mm)
+	y0, y1 = y0+bias, y1+bias
+	if relu {
+		y0, y1 = max(y0, 0), max(y1, 0)
+	}
+	return y0, y1
 }
 
 // wino27OutputZipF32Generic computes the F(2, 7) output transforms Y = Aᵀ M + bias of rows
@@ -341,15 +348,7 @@ func wino27OutputZipF32Generic(m []float32, me int, out []float32, ldo, ncols, r
 	_ = m[7*me+rows*n-1]
 	for r := 0; r < rows; r++ {
 		for j := 0; j < n; j++ {
-			var mm [8]float32
-			for e := range mm {
-				mm[e] = m[e*me+r*n+j]
-			}
-			y0, y1 := wino27AT(&mm)
-			y0, y1 = y0+bias, y1+bias
-			if relu {
-				y0, y1 = max(y0, 0), max(y1, 0)
-			}
+			y0, y1 := wino27Tile(m, me, r*n+j, bias, relu)
 			out[r*ldo+2*j] = y0
 			if 2*j+1 < ncols {
 				out[r*ldo+2*j+1] = y1

@@ -380,13 +380,7 @@ func unzip2() {
 	SHRQ(U8(3), blocks)
 	JZ(LabelRef("unzip2_tail"))
 	Label("unzip2_loop")
-	VMOVUPS(Mem{Base: src}, Y0)           // s0..s7
-	VMOVUPS(Mem{Base: src, Disp: 32}, Y1) // s8..s15
-	// Within 128-bit lanes: [s0 s2 s8 s10 | s4 s6 s12 s14], then 64-bit lanes 0,2,1,3.
-	VSHUFPS(U8(0x88), Y1, Y0, Y2)
-	VSHUFPS(U8(0xdd), Y1, Y0, Y3)
-	VPERMPD(U8(0xd8), Y2, Y2)
-	VPERMPD(U8(0xd8), Y3, Y3)
+	deinterleave8(Mem{Base: src}, Y0, Y1, Y2, Y3)
 	VMOVUPS(Y2, Mem{Base: ev})
 	VMOVUPS(Y3, Mem{Base: od})
 	ADDQ(U8(64), src)
