@@ -474,28 +474,35 @@ func (g *poolPlane) runAll(s PoolShape, oh, ow int, in, out []float32, add, coun
 		d := g.d[:n]
 		fill(d, pv)
 		p := g.p[:]
-		switch {
-		case add && st == 1:
-			addRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-		case add:
-			addRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-		case anyNaNF32AVX2(p[:(st*n+2*wq+32+7)/8*8]):
-			if st == 1 {
-				maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-			} else {
-				maxRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-			}
-		case st == 1:
-			maxRows3FastF32AVX2(d, p, p[wq:], p[2*wq:])
-		default:
-			maxRows3FastS2F32AVX2(d, p, p[wq:], p[2*wq:])
-		}
+		poolRows3(st, wq, add, d, p, p[:(st*n+2*wq+32+7)/8*8])
 		if add {
 			divRowF32AVX2(d, g.div[:n])
 		}
 		for k := 0; k < nc; k++ {
 			copyRowsF32AVX2(out[(c0+k)*oh*ow:], ow, g.d[k*dblk:], wq, oh, ow)
 		}
+	}
+}
+
+// poolRows3 runs the AVX2 kernel of poolPlane over padded rows p, wq apart, into d (stride st):
+// sums when add, else maxima, by the faster kernel when the input region check, the part of p
+// the windows read, holds no NaN.
+func poolRows3(st, wq int, add bool, d, p, check []float32) {
+	switch {
+	case add && st == 1:
+		addRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+	case add:
+		addRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+	case anyNaNF32AVX2(check[:len(check)/8*8]) || hasNaN(check[len(check)/8*8:]):
+		if st == 1 {
+			maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		} else {
+			maxRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
+		}
+	case st == 1:
+		maxRows3FastF32AVX2(d, p, p[wq:], p[2*wq:])
+	default:
+		maxRows3FastS2F32AVX2(d, p, p[wq:], p[2*wq:])
 	}
 }
 
@@ -536,22 +543,7 @@ func (g *poolPlane) run(s PoolShape, oh, ow int, plane, dst []float32, add, coun
 		}
 		d := g.d[:n]
 		fill(d, pv)
-		switch {
-		case add && st == 1:
-			addRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-		case add:
-			addRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-		case anyNaNF32AVX2(p[:len(p)/8*8]) || hasNaN(p[len(p)/8*8:]):
-			if st == 1 {
-				maxRows3F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-			} else {
-				maxRows3S2F32AVX2(d, p, p[wq:], p[2*wq:], 3)
-			}
-		case st == 1:
-			maxRows3FastF32AVX2(d, p, p[wq:], p[2*wq:])
-		default:
-			maxRows3FastS2F32AVX2(d, p, p[wq:], p[2*wq:])
-		}
+		poolRows3(st, wq, add, d, p, p)
 		for r := 0; add && r < nr; r++ {
 			oy := oy0 + r
 			div := g.div[:wq]
