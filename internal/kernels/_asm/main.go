@@ -1076,6 +1076,19 @@ func poolRow(name string, stride int, op func(d, r, dst VecPhysical)) {
 	RET()
 }
 
+// rows3Args loads the arguments d, r0, r1, r2 of the 3-row pooling kernels: d's base and length
+// (the outputs) and the three rows' bases.
+func rows3Args() (d, n GPPhysical, rows []GPPhysical) {
+	d, n = RDI, RCX
+	rows = []GPPhysical{RSI, R10, R11}
+	Load(Param("d").Base(), d)
+	Load(Param("d").Len(), n)
+	for i, r := range rows {
+		Load(Param(fmt.Sprintf("r%d", i)).Base(), r)
+	}
+	return d, n, rows
+}
+
 // poolRows3 emits name(d, r0, r1, r2 []float32, nrows int): one output row of a 3-wide
 // pooling window over nrows (1..3) padded input rows r0, r1, r2, d[i] = op(d[i],
 // r_iy[stride*i+kx]) for iy < nrows, kx < 3, 8 outputs at a time with d held in a register
@@ -1087,13 +1100,8 @@ func poolRow(name string, stride int, op func(d, r, dst VecPhysical)) {
 func poolRows3(name string, stride int, isMax bool) {
 	TEXT(name, NOSPLIT, "func(d, r0, r1, r2 []float32, nrows int)")
 	Doc(name + " combines nrows input rows into a row of 3-wide pooling windows: see the Go declaration.")
-	d, n, nrows := RDI, RCX, R9
-	rows := []GPPhysical{RSI, R10, R11}
-	Load(Param("d").Base(), d)
-	Load(Param("d").Len(), n)
-	Load(Param("r0").Base(), rows[0])
-	Load(Param("r1").Base(), rows[1])
-	Load(Param("r2").Base(), rows[2])
+	d, n, rows := rows3Args()
+	nrows := R9
 	Load(Param("nrows"), nrows)
 	SHRQ(U8(3), n)
 	JZ(LabelRef(name + "_done"))
@@ -1237,13 +1245,7 @@ func copyRows() {
 func maxRows3Fast(name string, stride int) {
 	TEXT(name, NOSPLIT, "func(d, r0, r1, r2 []float32)")
 	Doc(name + " combines 3 input rows without NaN into a row of 3-wide maxima: see the Go declaration.")
-	d, n := RDI, RCX
-	rows := []GPPhysical{RSI, R10, R11}
-	Load(Param("d").Base(), d)
-	Load(Param("d").Len(), n)
-	Load(Param("r0").Base(), rows[0])
-	Load(Param("r1").Base(), rows[1])
-	Load(Param("r2").Base(), rows[2])
+	d, n, rows := rows3Args()
 	SHRQ(U8(3), n)
 	JZ(LabelRef(name + "_done"))
 	acc, and, v, zero, sign := Y0, Y1, Y2, Y14, Y15
