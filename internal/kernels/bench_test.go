@@ -58,6 +58,11 @@ var convBenchmarks = []struct {
 	{"v4_stem_3x3_s2", ConvShape{C: 64, H: 147, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}},
 	{"irv2_block17_1x1", ConvShape{C: 1088, H: 17, W: 17, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block17_up_1x1", ConvShape{C: 384, H: 17, W: 17, O: 1088, KH: 1, KW: 1, SH: 1, SW: 1}},
+	// IRv2's stacked branch heads (kernels.StackPacked): block17's 192 + 128, block35's three 32.
+	{"irv2_block17_heads_1x1", ConvShape{C: 1088, H: 17, W: 17, O: 320, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv2_block35_heads_1x1", ConvShape{C: 320, H: 35, W: 35, O: 96, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv2_block35_up_1x1", ConvShape{C: 128, H: 35, W: 35, O: 320, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv2_conv2d_3b_1x1", ConvShape{C: 64, H: 73, W: 73, O: 80, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
 	// 7×7 maps: N = 49, a strip pair and a last one of 17 columns.
 	{"v2_inception_5b_1x1", ConvShape{C: 1024, H: 7, W: 7, O: 352, KH: 1, KW: 1, SH: 1, SW: 1}},

@@ -19,11 +19,16 @@ package kernels
 // ReLU. Edge tiles (M or N not a multiple of the tile) are computed into a local 6×16 tile;
 // a last strip of at most 8 columns uses the 6×8 micro-kernel.
 //
-// With AVX-512 (isaAVX512) the tiles are 12×32 instead (runWide): two consecutive A panels
-// by two B strips packed side by side, so the packed weights keep the layout above whatever
-// the ISA. On the dev box the 12×32 kernel runs at ~210 GFLOP/s in L1 (the zmm FMA peak is
-// ~224, two 512-bit FMA pipes) and the layers of bench_test.go at 140–260 (3×3 ones through
-// Winograd: effective), against 100–190 with AVX2; kc = 128 lost 3–20% against 256.
+// With AVX-512 (isaAVX512) the tiles are 6×64 (quadTiles: one A panel by four B strips packed
+// side by side) where four whole strips remain, else 12×32 (runWide: two consecutive A panels
+// by two strips), so the packed weights keep the layout above whatever the ISA. On the dev box
+// the 12×32 kernel runs at ~210 GFLOP/s in L1 (the zmm FMA peak is ~224, two 512-bit FMA
+// pipes) and the layers of bench_test.go at 140–260 (3×3 ones through Winograd: effective),
+// against 100–190 with AVX2; kc = 128 lost 3–20% against 256. The 6×64 kernel feeds its 24
+// FMAs per k step with 10 loads instead of 14 (215 GFLOP/s in L1) and reads each A block once
+// per 64 columns instead of 32: the same speed as 12×32 on a layer in cache, 3–4% less time
+// per forward pass (BenchmarkForward, cpu-ms/op: v2, v3, v4, irv1), where the weights and
+// activations come from memory.
 //
 // Measured on the dev box (Xeon with 48 KiB L1d and 2 MiB L2, single thread, CPU time, the
 // layers of bench_test.go): the 6×16 AVX2 micro-kernel runs at 125 GFLOP/s in L1 for
@@ -664,7 +669,7 @@ func (g *gemmPacked) tileCopy(load bool, i, mv, j, nv int, tile []float32, ldt i
 
 // bufLen returns the float32s of B packing buffer one worker needs, for any isa.
 func (g *gemmPacked) bufLen() int {
-	return gemmKCFor(g.k) * gemmBufNR
+	return gemmKCFor(g.k) * 2 * gemmBufNR // four strips for quadTiles
 }
 
 // blockFlags returns the micro-kernel flags for the K block starting at k0 of length kc: accumulate
@@ -755,6 +760,15 @@ func (g *gemmPacked) runWide(i0, i1, j0, j1 int, buf []float32) {
 		flags := g.blockFlags(k0, kc)
 		ablk := g.a[k0*mp : k0*mp+mp*kc]
 		for col := j0; col < j1; col += gemmBufNR {
+			if g.isa == isaAVX512 && !g.src.masked && j1-col >= 2*gemmBufNR && len(buf) >= 4*kc*gemmNR {
+				// Four whole strips: 6×64 tiles.
+				for s := 0; s < 4; s++ {
+					g.src.pack(g.isa, koff[:kc], col+s*gemmNR, gemmNR, buf[s*kc*gemmNR:(s+1)*kc*gemmNR])
+				}
+				g.quadTiles(i0, i1, ablk, kc, col, buf[:4*kc*gemmNR], flags, &tile, &tbias)
+				col += gemmBufNR // and the loop's
+				continue
+			}
 			nv := min(gemmBufNR, j1-col)
 			ns := (nv + gemmNR - 1) / gemmNR
 			if g.src.masked {
@@ -824,6 +838,26 @@ func (g *gemmPacked) wideTiles(i0, i1 int, ablk []float32, kc, col, nv int, stri
 			g.isa.gemmWide(np, ns, kc, panels, strips, tile[:], gemmBufNR, bias, flags)
 		}
 		g.tileCopy(false, ir, mv, col, nv, tile[:], gemmBufNR)
+	}
+}
+
+// quadTiles computes C rows i0..i1 and the 64 columns from col of one K block (packed A block
+// ablk of kc rows, four packed B strips strips) with 6×64 tiles, one A panel each: 4 strip
+// loads and 6 broadcasts feed 24 FMAs per k step, where a 12×32 tile needs 2 and 12. A last
+// partial panel, or a tile spanning two images, goes through wideTiles a strip pair at a time.
+func (g *gemmPacked) quadTiles(i0, i1 int, ablk []float32, kc, col int, strips []float32, flags int, tile *[2 * gemmMR * gemmBufNR]float32, tbias *[2 * gemmMR]float32) {
+	for ir := i0; ir < i1; ir += gemmMR {
+		if off, one := g.cAt(ir, col, 2*gemmBufNR); ir+gemmMR <= g.m && one {
+			bias := zeroBias[:gemmMR]
+			if g.bias != nil {
+				bias = g.bias[ir : ir+gemmMR]
+			}
+			g.isa.gemm6x64(kc, ablk[ir*kc:(ir+gemmMR)*kc], strips, g.c[off:], g.ldc, bias, flags)
+			continue
+		}
+		for h := 0; h < 2; h++ {
+			g.wideTiles(ir, min(ir+gemmMR, i1), ablk, kc, col+h*gemmBufNR, gemmBufNR, strips[h*2*kc*gemmNR:(h+1)*2*kc*gemmNR], flags, tile, tbias)
+		}
 	}
 }
 

@@ -62,6 +62,15 @@ func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32
 	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
 }
 
+// gemm6x64 computes a 6×64 tile of C from one packed A panel and four consecutive packed B
+// strips (AVX-512 only): see gemmF32_6x64AVX512.
+func (k isa) gemm6x64(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	if k != isaAVX512 {
+		panic("kernels: 6×64 tiles need AVX-512")
+	}
+	gemmF32_6x64AVX512(kc, a, b, c, ldc, bias, flags)
+}
+
 // gemv48 computes one column of up to 8 A panels: see gemvF32_48Generic.
 func (k isa) gemv48(kc int, a []float32, np int, b, out []float32) {
 	if k == isaAVX512 {
@@ -403,6 +412,23 @@ func gemmF32_12x16AVX512(kc int, a, b, c []float32, ldc int, bias []float32, fla
 //
 //go:noescape
 func gemmF32_6x32AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemmF32_6x64AVX512 computes one 6×64 tile of C as gemmF32_12x32AVX512 does a 12×32 one,
+// from one A panel and four B strips (24 accumulators; 4 loads and 6 broadcasts per 24 FMAs,
+// against 2 and 12):
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 64; j++ {
+//			var acc float32
+//			for p := 0; p < kc; p++ {
+//				acc = fma(a[p*6+i], b[j/16*16*kc+p*16+j%16], acc)
+//			}
+//			… stored as by gemmF32_12x32AVX512
+//
+// c: len >= 5*ldc+64; bias: len >= 6.
+//
+//go:noescape
+func gemmF32_6x64AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
 
 // gemvF32_48AVX512 computes one column of np <= 8 consecutive packed A panels (6*np rows)
 // times a packed B strip's column 0, one zmm accumulator per panel (rows in lanes 0..5,

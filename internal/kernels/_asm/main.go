@@ -49,6 +49,7 @@ func main() {
 	gemmKernel512(2, 2, unrollK)
 	gemmKernel512(2, 1, unrollK)
 	gemmKernel512(1, 2, unrollK)
+	gemmKernel512(1, 4, unrollK)
 	gemv512()
 	fmaPeak512()
 	poolRow("maxRowF32AVX2", 1, maxExact)
@@ -835,6 +836,15 @@ func gemmKernel512(np, ns, unroll int) {
 		ADDQ(ldc, nb)
 		bases = append(bases, nb)
 	}
+	// Four strips (6×64): the fourth is 3·bStep on, in a register of its own (R12 is free
+	// with one panel).
+	bStep3 := R12
+	if ns == 4 {
+		if np != 1 {
+			panic("four strips take one panel")
+		}
+		LEAQ(Mem{Base: bStep, Index: bStep, Scale: 2}, bStep3)
+	}
 	// Prefetch the C tile: its rows are ldc apart, usually not in cache.
 	for i := 0; i < mr; i++ {
 		for off := 0; off < 4*nr; off += 64 {
@@ -850,8 +860,11 @@ func gemmKernel512(np, ns, unroll int) {
 	step := func(u int) {
 		for v := 0; v < ns; v++ {
 			m := Mem{Base: b, Disp: 4 * u * stripNR}
-			if v == 1 {
-				m = Mem{Base: b, Index: bStep, Scale: 1, Disp: 4 * u * stripNR}
+			switch v {
+			case 1, 2:
+				m = Mem{Base: b, Index: bStep, Scale: uint8(v), Disp: 4 * u * stripNR}
+			case 3:
+				m = Mem{Base: b, Index: bStep3, Scale: 1, Disp: 4 * u * stripNR}
 			}
 			VMOVUPS(m, bv(v))
 		}
