@@ -63,6 +63,10 @@ var convBenchmarks = []struct {
 	{"irv2_block35_heads_1x1", ConvShape{C: 320, H: 35, W: 35, O: 96, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block35_up_1x1", ConvShape{C: 128, H: 35, W: 35, O: 320, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_conv2d_3b_1x1", ConvShape{C: 64, H: 73, W: 73, O: 80, KH: 1, KW: 1, SH: 1, SW: 1}},
+	// IRv1's block17 heads and projection, block35 projection.
+	{"irv1_block17_1x1", ConvShape{C: 896, H: 17, W: 17, O: 128, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv1_block17_up_1x1", ConvShape{C: 256, H: 17, W: 17, O: 896, KH: 1, KW: 1, SH: 1, SW: 1}},
+	{"irv1_block35_up_1x1", ConvShape{C: 96, H: 35, W: 35, O: 256, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
 	// 7×7 maps: N = 49, a strip pair and a last one of 17 columns.
 	{"v2_inception_5b_1x1", ConvShape{C: 1024, H: 7, W: 7, O: 352, KH: 1, KW: 1, SH: 1, SW: 1}},

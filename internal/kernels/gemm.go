@@ -846,18 +846,30 @@ func (g *gemmPacked) wideTiles(i0, i1 int, ablk []float32, kc, col, nv int, stri
 // loads and 6 broadcasts feed 24 FMAs per k step, where a 12×32 tile needs 2 and 12. A last
 // partial panel, or a tile spanning two images, goes through wideTiles a strip pair at a time.
 func (g *gemmPacked) quadTiles(i0, i1 int, ablk []float32, kc, col int, strips []float32, flags int, tile *[2 * gemmMR * gemmBufNR]float32, tbias *[2 * gemmMR]float32) {
+	const nq = 2 * gemmBufNR
 	for ir := i0; ir < i1; ir += gemmMR {
-		if off, one := g.cAt(ir, col, 2*gemmBufNR); ir+gemmMR <= g.m && one {
-			bias := zeroBias[:gemmMR]
-			if g.bias != nil {
+		panel := ablk[ir*kc : (ir+gemmMR)*kc]
+		mv := min(gemmMR, g.m-ir)
+		bias := zeroBias[:gemmMR]
+		if g.bias != nil {
+			if mv == gemmMR {
 				bias = g.bias[ir : ir+gemmMR]
+			} else {
+				copy(tbias[:], g.bias[ir:g.m])
+				bias = tbias[:gemmMR]
 			}
-			g.isa.gemm6x64(kc, ablk[ir*kc:(ir+gemmMR)*kc], strips, g.c[off:], g.ldc, bias, flags)
+		}
+		if off, one := g.cAt(ir, col, nq); mv == gemmMR && one {
+			g.isa.gemm6x64(kc, panel, strips, g.c[off:], g.ldc, bias, flags)
 			continue
 		}
-		for h := 0; h < 2; h++ {
-			g.wideTiles(ir, min(ir+gemmMR, i1), ablk, kc, col+h*gemmBufNR, gemmBufNR, strips[h*2*kc*gemmNR:(h+1)*2*kc*gemmNR], flags, tile, tbias)
+		// The last, partial panel (M = 128 ends in 2 rows) or a tile spanning two images:
+		// through a local 6×64 tile.
+		if flags&gemmAccumulate != 0 {
+			g.tileCopy(true, ir, mv, col, nq, tile[:], nq)
 		}
+		g.isa.gemm6x64(kc, panel, strips, tile[:], nq, bias, flags)
+		g.tileCopy(false, ir, mv, col, nq, tile[:], nq)
 	}
 }
 
