@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -483,6 +484,7 @@ func eachConv(n node, path string, in Shape, f func(id string, s kernels.ConvSha
 func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view) {
 	type branch struct {
 		steps []func(*exec)
+		done  []int64 // the branch's multiply-adds up to each step, that step included
 		macs  int64
 	}
 	var bs []branch
@@ -498,7 +500,7 @@ func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view)
 		if sub.err != nil {
 			pl.fail(sub.err)
 		}
-		bs = append(bs, branch{sub.steps, sub.macs})
+		bs = append(bs, branch{sub.steps, sub.stepMACs, sub.macs})
 	}
 	pl.pool.free = append(pl.pool.free, freed...)
 	sort.SliceStable(bs, func(i, j int) bool { return bs[i].macs > bs[j].macs })
@@ -512,12 +514,25 @@ func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view)
 		total += b.macs
 	}
 	help := bs[0].macs*5 > total*3
+	others := total - bs[0].macs
 	pl.add(func(e *exec) {
 		var next, idle atomic.Int32
+		nw := min(len(e.workers), len(bs))
 		work := func(w *exec) {
 			for i := int(next.Add(1)) - 1; i < len(bs); i = int(next.Add(1)) - 1 {
-				for _, s := range bs[i].steps {
-					if help {
+				b := &bs[i]
+				for k, s := range b.steps {
+					if help && i == 0 {
+						// The other branches started with this one and have no more work than its
+						// steps so far: they are about to finish. When this step is at least as
+						// big as they are, wait for their cores rather than run it on one (IRv1's
+						// block17: branch0 and this chain's first 1×1 have the same shape, and the
+						// 1×7 after it mostly ran alone).
+						if k > 0 && others <= b.done[k-1] && b.done[k]-b.done[k-1] >= others {
+							for int(idle.Load()) < nw-1 {
+								runtime.Gosched()
+							}
+						}
 						w.threads = min(e.threads, 1+int(idle.Load()))
 					}
 					s(w)
@@ -530,7 +545,6 @@ func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view)
 		// convolution, rather than goroutines started here, which an idle core may take a
 		// millisecond to run. A worker loop runs on one goroutine at a time: the caller runs
 		// the loops no helper took.
-		nw := min(len(e.workers), len(bs))
 		kernels.ParallelFor(nw, nw, func(lo, hi int) {
 			for _, w := range e.workers[lo:hi] {
 				work(w)
