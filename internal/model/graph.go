@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -484,7 +483,6 @@ func eachConv(n node, path string, in Shape, f func(id string, s kernels.ConvSha
 func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view) {
 	type branch struct {
 		steps []func(*exec)
-		done  []int64 // the branch's multiply-adds up to each step, that step included
 		macs  int64
 	}
 	var bs []branch
@@ -500,51 +498,44 @@ func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view)
 		if sub.err != nil {
 			pl.fail(sub.err)
 		}
-		bs = append(bs, branch{sub.steps, sub.stepMACs, sub.macs})
+		bs = append(bs, branch{sub.steps, sub.macs})
 	}
 	pl.pool.free = append(pl.pool.free, freed...)
 	sort.SliceStable(bs, func(i, j int) bool { return bs[i].macs > bs[j].macs })
 	// When one branch holds most of the work (Inception-ResNet's long chains: 63–70% of a block's
-	// multiply-adds; at most 58% in v3's and v4's Inception blocks), the cores whose branches finish
-	// first help with its remaining convolutions; the kernels give the same bits for any thread count.
-	// inception bench --threads 2, two alternating rounds: irv2 121/120 -> 112/118 ms, irv1 54/57 ->
-	// 53/52 ms, v3 and v4 unchanged. Helping in every block measured 2-4% slower on v3 and v4.
+	// multiply-adds; at most 58% in v3's and v4's Inception blocks), its convolutions run with all the
+	// threads: the helpers, busy with the other branches at first, join each one as soon as they are free
+	// (a convolution's work units are taken as they come); the kernels give the same bits for any thread
+	// count. inception bench --threads 2, two alternating rounds: irv2 121/120 -> 112/118 ms, irv1 54/57 ->
+	// 53/52 ms, v3 and v4 unchanged. Helping in every block measured 2-4% slower on v3 and v4. Choosing a
+	// convolution's thread count when it started (1 while a sibling ran) left IRv1's block17 1×7, which
+	// starts as its sibling branch0 (same shape as the chain's first 1×1) ends, mostly on one core: per-node
+	// times at threads=2, block17 1.28 -> 1.20 ms and mixed_6a 4.24 -> 3.88 ms with joining. The chain
+	// must run on the caller's goroutine for that (a helper running it would hand its convolutions to
+	// itself); the caller takes the first branch before a helper wakes, nearly always.
 	var total int64
 	for _, b := range bs {
 		total += b.macs
 	}
 	help := bs[0].macs*5 > total*3
-	others := total - bs[0].macs
 	pl.add(func(e *exec) {
-		var next, idle atomic.Int32
-		nw := min(len(e.workers), len(bs))
+		var next atomic.Int32
 		work := func(w *exec) {
 			for i := int(next.Add(1)) - 1; i < len(bs); i = int(next.Add(1)) - 1 {
-				b := &bs[i]
-				for k, s := range b.steps {
-					if help && i == 0 {
-						// The other branches started with this one and have no more work than its
-						// steps so far: they are about to finish. When this step is at least as
-						// big as they are, wait for their cores rather than run it on one (IRv1's
-						// block17: branch0 and this chain's first 1×1 have the same shape, and the
-						// 1×7 after it mostly ran alone).
-						if k > 0 && others <= b.done[k-1] && b.done[k]-b.done[k-1] >= others {
-							for int(idle.Load()) < nw-1 {
-								runtime.Gosched()
-							}
-						}
-						w.threads = min(e.threads, 1+int(idle.Load()))
-					}
+				if help && i == 0 {
+					w.threads = e.threads
+				}
+				for _, s := range bs[i].steps {
 					s(w)
 				}
+				w.threads = 1
 			}
-			w.threads = 1
-			idle.Add(1)
 		}
 		// The workers are the convolutions' helper goroutines, still polling after the last
 		// convolution, rather than goroutines started here, which an idle core may take a
 		// millisecond to run. A worker loop runs on one goroutine at a time: the caller runs
 		// the loops no helper took.
+		nw := min(len(e.workers), len(bs))
 		kernels.ParallelFor(nw, nw, func(lo, hi int) {
 			for _, w := range e.workers[lo:hi] {
 				work(w)

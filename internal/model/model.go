@@ -335,7 +335,6 @@ type bufPool struct{ free [][]float32 }
 type planner struct {
 	n          int
 	steps      []func(*exec)
-	stepMACs   []int64 // macs when each step was added: the multiply-adds of the steps up to it
 	weights    *weightStore
 	threads    int // threads of the run being planned; 1 inside a branch planned to run on its own core
 	scratchLen int
@@ -353,10 +352,7 @@ type planner struct {
 	observe func(name string, out view)
 }
 
-func (p *planner) add(s func(*exec)) {
-	p.steps = append(p.steps, s)
-	p.stepMACs = append(p.stepMACs, p.macs)
-}
+func (p *planner) add(s func(*exec)) { p.steps = append(p.steps, s) }
 
 // fail records the first error met while planning.
 func (p *planner) fail(err error) {
