@@ -68,6 +68,8 @@ var convBenchmarks = []struct {
 	{"irv1_block17_up_1x1", ConvShape{C: 256, H: 17, W: 17, O: 896, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv1_block35_up_1x1", ConvShape{C: 96, H: 35, W: 35, O: 256, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block8_1x1", ConvShape{C: 2080, H: 8, W: 8, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
+	// v2's stacked 1×1 heads at 14×14 (N = 196: three 64-column groups and 4 columns).
+	{"v2_inception_4a_heads_1x1", ConvShape{C: 576, H: 14, W: 14, O: 384, KH: 1, KW: 1, SH: 1, SW: 1}},
 	// 7×7 maps: N = 49, a strip pair and a last one of 17 columns.
 	{"v2_inception_5b_1x1", ConvShape{C: 1024, H: 7, W: 7, O: 352, KH: 1, KW: 1, SH: 1, SW: 1}},
 }

@@ -828,7 +828,7 @@ func (g *gemmPacked) wideTiles(i0, i1 int, ablk []float32, kc, col, nv int, stri
 		if flags&gemmAccumulate != 0 {
 			g.tileCopy(true, ir, mv, col, nv, tile[:], gemmBufNR)
 		}
-		if nv <= 8 {
+		if nv <= 8 && g.isa != isaAVX512 {
 			// A last strip of at most 8 columns (N = 289 ends in 1): the 6×8
 			// kernel per panel does half the FMAs of a 12×16 tile.
 			for q := 0; q < np; q++ {
@@ -875,8 +875,11 @@ func (g *gemmPacked) quadTiles(i0, i1 int, ablk []float32, kc, col int, strips [
 
 // gemvMaxCols is the widest last strip runWide computes a column at a time (gemvEdge):
 // per 48 rows and k step, gemvF32_48AVX512 takes ~4 cycles a column against ~32 for the
-// 6×8 kernels on 12-row tiles.
-const gemvMaxCols = 4
+// 6×8 kernels on 12-row tiles. But each column streams the A block once more, where a 12×16
+// tile (AVX-512, wider strips) streams it once for all: with 4 columns (v2's 14×14 stacked
+// heads, N = 196) the gemv took 21% of the layer, and 12×16 tiles take it from 486–501 to
+// 450–454 µs; with one (N = 289, 17×17) the gemv stays 3–5% faster.
+const gemvMaxCols = 2
 
 // gemvPanels is the A panels gemvF32_48AVX512 takes at once.
 const gemvPanels = 8
