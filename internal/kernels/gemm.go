@@ -26,8 +26,8 @@ package kernels
 // pipes) and the layers of bench_test.go at 140–260 (3×3 ones through Winograd: effective),
 // against 100–190 with AVX2; kc = 128 lost 3–20% against 256. The 6×64 kernel feeds its 24
 // FMAs per k step with 10 loads instead of 14 (215 GFLOP/s in L1) and reads each A block once
-// per 64 columns instead of 32: the same speed as 12×32 on a layer in cache, 3–4% less time
-// per forward pass (BenchmarkForward, cpu-ms/op: v2, v3, v4, irv1), where the weights and
+// per 64 columns instead of 32: the same speed as 12×32 on a layer in cache, 3–7% less time
+// per forward pass (BenchmarkForward, cpu-ms/op: v3, v4, irv1, irv2), where the weights and
 // activations come from memory.
 //
 // Measured on the dev box (Xeon with 48 KiB L1d and 2 MiB L2, single thread, CPU time, the
@@ -668,9 +668,11 @@ func (g *gemmPacked) tileCopy(load bool, i, mv, j, nv int, tile []float32, ldt i
 }
 
 // bufLen returns the float32s of B packing buffer one worker needs, for any isa.
-func (g *gemmPacked) bufLen() int {
-	return gemmKCFor(g.k) * 2 * gemmBufNR // four strips for quadTiles
-}
+func (g *gemmPacked) bufLen() int { return stripBufLen(g.k) }
+
+// stripBufLen returns the B packing buffer of one worker of a GEMM over k rows of B: the four
+// strips of quadTiles' 6×64 tiles for its largest K block.
+func stripBufLen(k int) int { return gemmKCFor(k) * 2 * gemmBufNR }
 
 // blockFlags returns the micro-kernel flags for the K block starting at k0 of length kc: accumulate
 // onto C after the first block (or always when the caller accumulates), ReLU on the last.
@@ -844,7 +846,7 @@ func (g *gemmPacked) wideTiles(i0, i1 int, ablk []float32, kc, col, nv int, stri
 // quadTiles computes C rows i0..i1 and the 64 columns from col of one K block (packed A block
 // ablk of kc rows, four packed B strips strips) with 6×64 tiles, one A panel each: 4 strip
 // loads and 6 broadcasts feed 24 FMAs per k step, where a 12×32 tile needs 2 and 12. A last
-// partial panel, or a tile spanning two images, goes through wideTiles a strip pair at a time.
+// partial panel, or a tile spanning two images, is computed into a local 6×64 tile.
 func (g *gemmPacked) quadTiles(i0, i1 int, ablk []float32, kc, col int, strips []float32, flags int, tile *[2 * gemmMR * gemmBufNR]float32, tbias *[2 * gemmMR]float32) {
 	const nq = 2 * gemmBufNR
 	for ir := i0; ir < i1; ir += gemmMR {

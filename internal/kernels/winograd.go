@@ -215,10 +215,6 @@ func wino23Weights(g *[9]float32) (u [16]float32) {
 	return u
 }
 
-// winoBufLen returns the B packing buffer of one worker of a Winograd convolution over c
-// channels: room for the four strips of runWide's 6×64 tiles.
-func winoBufLen(c int) int { return gemmKCFor(c) * 2 * gemmBufNR }
-
 // winoScratchLen returns the scratch of a packed Winograd convolution: per-worker B strips,
 // the padded input, V and M of two chunks (winoConvChunked gives each worker its own).
 func (s ConvShape) winoScratchLen(t int) int { return s.winoBatchScratchLen(t, 1) }
@@ -233,7 +229,7 @@ func (s ConvShape) winoBatchScratchLen(t, n int) int {
 		vm = max(vm, 2*p.ne*(p.ve+p.me))
 	}
 	p := s.winoPlan(t)
-	return maxConvThreads*winoBufLen(s.C) + n*s.C*p.hp*p.wp + vm
+	return maxConvThreads*stripBufLen(s.C) + n*s.C*p.hp*p.wp + vm
 }
 
 // winoBatch reports whether Conv2DPackedBatch runs s's n images as one Winograd convolution
@@ -258,7 +254,7 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 	p := s.winoBatchPlan(t, n)
 	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl,
 		inStride: inStride, outStride: outStride}
-	w.bufLen = winoBufLen(s.C)
+	w.bufLen = stripBufLen(s.C)
 	w.bufs, scratch = scratch[:maxConvThreads*w.bufLen], scratch[maxConvThreads*w.bufLen:]
 	w.pad, scratch = scratch[:n*s.C*p.hp*p.wp], scratch[n*s.C*p.hp*p.wp:]
 	w.ve, w.me = p.ve, p.me
