@@ -241,7 +241,18 @@ func (m *Model) plan(n, h, w, threads, slot int) (*compiled, error) {
 // runOn runs the plan on its images x, the images i0… of a batch, and copies the requested outputs of
 // that batch into o.
 func (c *compiled) runOn(x []float32, o Outputs, i0 int, feat Shape) {
-	copy(c.input, x)
+	if pre := c.prefix; pre != nil {
+		k := len(pre.input)
+		for i := 0; i < c.n; i++ {
+			copy(pre.input, x[i*k:(i+1)*k])
+			for _, s := range pre.steps {
+				s(pre.exec)
+			}
+			copy(c.inputView.img(i), pre.prefixOut.img(0))
+		}
+	} else {
+		copy(c.input, x)
+	}
 	for _, s := range c.steps {
 		s(c.exec)
 	}
@@ -342,7 +353,10 @@ type planner struct {
 	pool       *bufPool
 	deferred   *[][]float32 // when set, freed buffers wait here (sibling branches run concurrently)
 	input      []float32
+	inputView  view
 	output     []float32
+	prefix     *planner  // set: the network's first nodes, planned for one image, run per image first
+	prefixOut  view      // the prefix's output, copied into inputView image by image
 	err        error     // the first planning error
 	features   view      // the last feature maps, before global pooling
 	pooled     []float32 // their global average, the head's input
@@ -399,10 +413,25 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
 	}
 	p := &planner{n: n, weights: m.store, threads: threads, pool: &bufPool{}, observe: m.observe}
+	features := m.net.Features
+	if seq, ok := features.(*Seq); ok && n > 1 && threads == 1 {
+		// A batch on one thread runs its large maps image by image (prefix), the rest batched.
+		if k, mid := seq.batchFrom(in); k > 0 {
+			pre := &planner{n: 1, weights: m.store, threads: 1, pool: &bufPool{}, observe: m.observe}
+			px := pre.alloc(in)
+			pre.input, pre.prefixOut = px.data, pre.alloc(mid)
+			(&Seq{Key: seq.Key, Nodes: seq.Nodes[:k]}).plan(pre, "", px, pre.prefixOut)
+			if pre.err != nil {
+				return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, pre.err)
+			}
+			p.prefix, p.macs = pre, pre.macs
+			features, in = &Seq{Key: seq.Key, Nodes: seq.Nodes[k:]}, mid
+		}
+	}
 	x := p.alloc(in)
-	p.input = x.data
+	p.input, p.inputView = x.data, x
 	f := p.alloc(feat)
-	m.net.Features.plan(p, "", x, f)
+	features.plan(p, "", x, f)
 	if p.err != nil {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, p.err)
 	}
@@ -431,10 +460,39 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p.output = cur
 	// One exec per thread, each with its own scratch: the first runs the steps; the others serve the
 	// blocks whose branches run concurrently.
+	if p.prefix != nil {
+		p.scratchLen = max(p.scratchLen, p.prefix.scratchLen) // the prefix runs first, on the same goroutine
+	}
 	p.exec = &exec{n: n, threads: threads, scratch: make([]float32, p.scratchLen)}
 	p.exec.workers = []*exec{{n: n, threads: 1, scratch: p.exec.scratch}}
 	for t := 1; t < threads; t++ {
 		p.exec.workers = append(p.exec.workers, &exec{n: n, threads: 1, scratch: make([]float32, p.scratchLen)})
 	}
+	if pre := p.prefix; pre != nil {
+		pre.exec = &exec{n: 1, threads: 1, scratch: p.exec.scratch}
+		pre.exec.workers = []*exec{{n: 1, threads: 1, scratch: p.exec.scratch}}
+	}
 	return p, nil
 }
+
+// batchFrom returns the index of the first of s's nodes that a batch should run batched, and its input
+// shape, when the nodes before it are better run image by image: 0 when none are. On one thread, a batch
+// of 299×299 images ran 35×35 and larger maps slower per image than one image at a time (IRv1, batch 4
+// against 1: 71×71 and 35×35 stages 6–18% slower, their activations four times over no longer in L2),
+// and 17×17 and smaller maps faster (1–4%: the GEMMs' columns and weight reuse grow with the batch).
+func (s *Seq) batchFrom(in Shape) (int, Shape) {
+	p := join("", s.Key)
+	for i, n := range s.Nodes {
+		if i > 0 && in.H*in.W <= batchMaxHW {
+			return i, in
+		}
+		var err error
+		if in, err = n.outShape(p, in); err != nil {
+			return 0, Shape{}
+		}
+	}
+	return 0, Shape{}
+}
+
+// batchMaxHW is the largest map a batch runs batched on one thread (batchFrom).
+const batchMaxHW = 17 * 17
