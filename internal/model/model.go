@@ -242,16 +242,16 @@ func (m *Model) plan(n, h, w, threads, slot int) (*compiled, error) {
 // that batch into o.
 func (c *compiled) runOn(x []float32, o Outputs, i0 int, feat Shape) {
 	if pre := c.prefix; pre != nil {
-		k := len(pre.input)
+		k := len(pre.input.data)
 		for i := 0; i < c.n; i++ {
-			copy(pre.input, x[i*k:(i+1)*k])
+			copy(pre.input.data, x[i*k:(i+1)*k])
 			for _, s := range pre.steps {
 				s(pre.exec)
 			}
-			copy(c.inputView.img(i), pre.prefixOut.img(0))
+			copy(c.input.img(i), pre.prefixOut.img(0))
 		}
 	} else {
-		copy(c.input, x)
+		copy(c.input.data, x)
 	}
 	for _, s := range c.steps {
 		s(c.exec)
@@ -352,11 +352,10 @@ type planner struct {
 	macs       int64
 	pool       *bufPool
 	deferred   *[][]float32 // when set, freed buffers wait here (sibling branches run concurrently)
-	input      []float32
-	inputView  view
+	input      view
 	output     []float32
 	prefix     *planner  // set: the network's first nodes, planned for one image, run per image first
-	prefixOut  view      // the prefix's output, copied into inputView image by image
+	prefixOut  view      // the prefix's output, copied into input image by image
 	err        error     // the first planning error
 	features   view      // the last feature maps, before global pooling
 	pooled     []float32 // their global average, the head's input
@@ -418,9 +417,8 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 		// A batch on one thread runs its large maps image by image (prefix), the rest batched.
 		if k, mid := seq.batchFrom(in); k > 0 {
 			pre := &planner{n: 1, weights: m.store, threads: 1, pool: &bufPool{}, observe: m.observe}
-			px := pre.alloc(in)
-			pre.input, pre.prefixOut = px.data, pre.alloc(mid)
-			(&Seq{Key: seq.Key, Nodes: seq.Nodes[:k]}).plan(pre, "", px, pre.prefixOut)
+			pre.input, pre.prefixOut = pre.alloc(in), pre.alloc(mid)
+			(&Seq{Key: seq.Key, Nodes: seq.Nodes[:k]}).plan(pre, "", pre.input, pre.prefixOut)
 			if pre.err != nil {
 				return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, pre.err)
 			}
@@ -429,7 +427,7 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 		}
 	}
 	x := p.alloc(in)
-	p.input, p.inputView = x.data, x
+	p.input = x
 	f := p.alloc(feat)
 	features.plan(p, "", x, f)
 	if p.err != nil {
