@@ -203,7 +203,8 @@ func epilogueAdds(name string, flags GPPhysical, addBias, addC func()) {
 	Label(name + "_relu")
 }
 
-// rowMem addresses row i of C: bases[i/3] + (i%3)*ldc, bases[g] pointing at row 3g.
+// rowMem addresses row i of rows ldc bytes apart (C's rows, Winograd planes): bases[i/3] +
+// (i%3)*ldc, bases[g] pointing at row 3g.
 func rowMem(bases []GPPhysical, ldc GPPhysical, i int) Mem {
 	base := bases[i/3]
 	if i%3 == 0 {

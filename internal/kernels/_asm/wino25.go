@@ -43,12 +43,7 @@ func wino25Input() {
 	VBROADCASTSS(wino43Const(4), Y14)
 	// d returns the address of input q (column q) of row k of the step's first tile.
 	d := func(k, q int) Mem {
-		i := 2*k + q%2
-		m := Mem{Base: []GPPhysical{src, s3, s6, s9}[i/3], Disp: 4 * (q / 2)}
-		if i%3 != 0 {
-			m.Index, m.Scale = wq, uint8(i%3)
-		}
-		return m
+		return rowMem([]GPPhysical{src, s3, s6, s9}, wq, 2*k+q%2).Offset(4 * (q / 2))
 	}
 	// step transforms 8 tiles (ymm) or 4 (xmm).
 	step := func(lanes int) {
@@ -63,15 +58,7 @@ func wino25Input() {
 			LEAQ(Mem{Base: p, Index: ve6, Scale: 2}, p3)
 			ADDQ(ve6, p3)
 			for r := 0; r < 6; r++ {
-				base := p
-				if r >= 3 {
-					base = p3
-				}
-				m := Mem{Base: base}
-				if r%3 != 0 {
-					m.Index, m.Scale = ve6, uint8(r%3)
-				}
-				VMOVUPS(o[r], m)
+				VMOVUPS(o[r], rowMem([]GPPhysical{p, p3}, ve6, r))
 			}
 		}
 		// Columns 0 and 5: h0 = 4(d0-d2) + (d4-d2), h5 = 4(d1-d3) + (d5-d3).
@@ -150,17 +137,7 @@ func wino25Output() {
 			LEAQ(wino43At(mp, q, me, me3, me5), p)
 			LEAQ(Mem{Base: p, Index: me6, Scale: 2}, p3)
 			ADDQ(me6, p3)
-			mr := func(r int) Mem {
-				base := p
-				if r >= 3 {
-					base = p3
-				}
-				m := Mem{Base: base}
-				if r%3 != 0 {
-					m.Index, m.Scale = me6, uint8(r%3)
-				}
-				return m
-			}
+			mr := func(r int) Mem { return rowMem([]GPPhysical{p, p3}, me6, r) }
 			VMOVUPS(mr(1), s1)
 			VMOVUPS(mr(3), y)
 			VADDPS(mr(2), s1, s0) // a = m1+m2
