@@ -272,6 +272,18 @@ func Conv2D(s ConvShape, in, w, bias, out, scratch []float32, relu bool, threads
 // the weights are loaded. The layout depends only on s, not on which kernel implementation
 // is active (the AVX-512 kernels read two consecutive 6-row panels as one 12-row panel).
 func PackConvWeights(s ConvShape, w []float32) []float32 {
+	pa := make([]float32, s.packedLen())
+	PackConvWeightsTo(s, w, pa)
+	return pa
+}
+
+// PackedLen returns the float32s of s's weights packed by PackConvWeights.
+func (s ConvShape) PackedLen() int { return s.packedLen() }
+
+// PackConvWeightsTo is PackConvWeights writing into dst (len >= s.PackedLen()), which the caller
+// allocates (the model: in huge pages, one arena for all its layers), instead of a new slice.
+// Every value of dst[:s.PackedLen()] is written, whatever it held.
+func PackConvWeightsTo(s ConvShape, w, dst []float32) {
 	k := s.C * s.KH * s.KW
 	if s.O < 1 || k < 1 {
 		panic("kernels: PackConvWeights non-positive dimension")
@@ -279,9 +291,11 @@ func PackConvWeights(s ConvShape, w []float32) []float32 {
 	if len(w) < s.O*k {
 		panic("kernels: PackConvWeights w too short")
 	}
-	pa := make([]float32, s.packedLen())
-	s.packWeights(w, pa)
-	return pa
+	if len(dst) < s.packedLen() {
+		panic("kernels: PackConvWeightsTo dst too short")
+	}
+	clear(dst[:s.packedLen()]) // the Winograd layouts leave their padding as it was
+	s.packWeights(w, dst)
 }
 
 // StackPacked returns the packed weights of one convolution made of several that share s but for
@@ -290,9 +304,10 @@ func PackConvWeights(s ConvShape, w []float32) []float32 {
 // of 6, with zero weights between the members. Running the stack on an input (with the members'
 // biases at the same offsets) computes every member's outputs, bit for bit as the member alone
 // would, from one packing of the input: sibling 1×1 convolutions of an Inception block run as one
-// GEMM. It returns the stack's packed weights, its O and the members' offsets. Winograd shapes
-// cannot be stacked (panics).
-func StackPacked(s ConvShape, outs []int, packed [][]float32) (stack []float32, o int, offs []int) {
+// GEMM. It returns the stack's packed weights, its O and the members' offsets. The stack is
+// written into dst when it is long enough (len >= StackedO(outs)*C*KH*KW), else into a new slice.
+// Winograd shapes cannot be stacked (panics).
+func StackPacked(s ConvShape, outs []int, packed [][]float32, dst []float32) (stack []float32, o int, offs []int) {
 	k := s.C * s.KH * s.KW
 	mp := 0
 	for i, o := range outs {
@@ -311,7 +326,11 @@ func StackPacked(s ConvShape, outs []int, packed [][]float32) (stack []float32, 
 		panic("kernels: StackPacked would make a Winograd shape")
 	}
 	// packA's K blocks hold whole 6-row panels: the stack's block is the members' blocks in turn.
-	stack = make([]float32, mp*k)
+	stack = dst
+	if len(stack) < mp*k {
+		stack = make([]float32, mp*k)
+	}
+	stack = stack[:mp*k]
 	kcb := gemmKCFor(k)
 	for k0 := 0; k0 < k; k0 += kcb {
 		kc := min(kcb, k-k0)
@@ -321,6 +340,16 @@ func StackPacked(s ConvShape, outs []int, packed [][]float32) (stack []float32, 
 		}
 	}
 	return stack, mp, offs
+}
+
+// StackedO returns the O of the stack of convolutions with outs outputs (StackPacked): each
+// member's rounded up to a multiple of 6.
+func StackedO(outs []int) int {
+	mp := 0
+	for _, o := range outs {
+		mp += (o + gemmMR - 1) / gemmMR * gemmMR
+	}
+	return mp
 }
 
 // Conv2DPacked computes Conv2D with weights packed by PackConvWeights(s, w): the result is

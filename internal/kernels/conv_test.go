@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -211,6 +212,32 @@ func TestConv2DPacked(t *testing.T) {
 	}
 }
 
+// TestPackConvWeightsTo checks that packing into a caller's dirty buffer writes every value of
+// the layout, for GEMM and Winograd shapes alike.
+func TestPackConvWeightsTo(t *testing.T) {
+	for _, s := range []ConvShape{
+		{C: 7, H: 9, W: 9, O: 13, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 600, H: 3, W: 3, O: 13, KH: 1, KW: 1, SH: 1, SW: 1},
+		{C: 32, H: 35, W: 35, O: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 128, H: 17, W: 17, O: 160, KH: 1, KW: 7, SH: 1, SW: 1, PadL: 3, PadR: 3},
+		{C: 32, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2},
+	} {
+		w := randSlice(newRand(1), s.O*s.C*s.KH*s.KW)
+		want := PackConvWeights(s, w)
+		if len(want) != s.PackedLen() {
+			t.Fatalf("%+v: PackConvWeights gives %d values, PackedLen %d", s, len(want), s.PackedLen())
+		}
+		dst := make([]float32, s.PackedLen())
+		for i := range dst {
+			dst[i] = float32(math.NaN())
+		}
+		PackConvWeightsTo(s, w, dst)
+		if !slices.Equal(dst, want) {
+			t.Errorf("%+v (Winograd tile %d): PackConvWeightsTo into a dirty buffer differs from PackConvWeights", s, s.winoTile())
+		}
+	}
+}
+
 // TestPackConvWeights checks the packed layout against its definition (see packA).
 func TestPackConvWeights(t *testing.T) {
 	for _, s := range []ConvShape{
@@ -391,7 +418,18 @@ func TestStackPacked(t *testing.T) {
 			ws, bs = append(ws, w), append(bs, randSlice(r, o))
 			packed = append(packed, PackConvWeights(s, w))
 		}
-		stack, o, offs := StackPacked(base, outs, packed)
+		stack, o, offs := StackPacked(base, outs, packed, nil)
+		if o != StackedO(outs) {
+			t.Fatalf("StackPacked O = %d, StackedO = %d", o, StackedO(outs))
+		}
+		// Into a caller's buffer, dirty: every value is written, the same as a new slice.
+		dst := make([]float32, len(stack)+3)
+		for i := range dst {
+			dst[i] = float32(math.NaN())
+		}
+		if into, _, _ := StackPacked(base, outs, packed, dst); &into[0] != &dst[0] || !slices.Equal(into, stack) {
+			t.Fatalf("StackPacked into a buffer of %d: not written there, or not the same stack", len(dst))
+		}
 		st := base
 		st.O = o
 		bias := make([]float32, st.O)
