@@ -56,6 +56,8 @@ var convBenchmarks = []struct {
 	{"irv2_mixed_6a_b1_1", ConvShape{C: 256, H: 35, W: 35, O: 256, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v3_Mixed_7b_3x3", ConvShape{C: 448, H: 8, W: 8, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 	{"v4_stem_3x3_s2", ConvShape{C: 64, H: 147, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"irv1_conv2d_4b_3x3_s2", ConvShape{C: 192, H: 71, W: 71, O: 256, KH: 3, KW: 3, SH: 2, SW: 2}},
+	{"irv2_mixed_6a_3x3_s2", ConvShape{C: 320, H: 35, W: 35, O: 384, KH: 3, KW: 3, SH: 2, SW: 2}},
 	{"irv2_block17_1x1", ConvShape{C: 1088, H: 17, W: 17, O: 192, KH: 1, KW: 1, SH: 1, SW: 1}},
 	{"irv2_block17_up_1x1", ConvShape{C: 384, H: 17, W: 17, O: 1088, KH: 1, KW: 1, SH: 1, SW: 1}},
 	// IRv2's stacked branch heads (kernels.StackPacked): block17's 192 + 128, block35's three 32.
