@@ -18,11 +18,12 @@ check internal/fill
 check internal/weights
 check internal/preprocess
 check internal/npy
+check internal/hugepage
 check models
 check internal/cache models
-check internal/model internal/kernels models internal/weights
-check internal/onnx internal/model internal/kernels models internal/weights
-check internal/pipeline internal/model internal/kernels models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
+check internal/model internal/kernels internal/hugepage models internal/weights
+check internal/onnx internal/model internal/kernels internal/hugepage models internal/weights
+check internal/pipeline internal/model internal/kernels internal/hugepage models internal/weights internal/preprocess internal/preprocess/internal/ljpeg
 check internal/head internal/weights
 check internal/eval models
 check internal/heatmap
