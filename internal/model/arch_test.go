@@ -1,6 +1,7 @@
 package model
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -246,5 +247,34 @@ func TestStackedHeads(t *testing.T) {
 	}
 	if n := len(m.store.stacks); n != 11 { // 10 block35 and mixed_5b
 		t.Errorf("%d stacks, want 11", n)
+	}
+}
+
+// TestStackedHeadsKnownAtLoad: the heads Load finds by walking the network (eachStackedHead), whose
+// packed weights it keeps out of the huge-page arena because they are dropped once stacked, are exactly
+// those the plans stack, in every variant; every other convolution packs into the arena.
+func TestStackedHeadsKnownAtLoad(t *testing.T) {
+	for _, arch := range []string{"v1", "v2", "v3", "v4", "irv1", "irv2"} {
+		v, _ := Lookup(arch)
+		m := fillModel(t, v, "stack")
+		if err := m.ForwardRaw(fill.Tensor("stack", "x", []int{1, 3, v.Size, v.Size}, "input"), 1, v.Size, v.Size, make([]float32, m.Classes())); err != nil {
+			t.Fatal(err)
+		}
+		planned := map[string]bool{}
+		for key := range m.store.stacks {
+			for _, id := range strings.Split(key, "+") {
+				planned[id] = true
+			}
+		}
+		walked := map[string]bool{}
+		eachStackedHead(m.net.Features, "", func(id string) { walked[id] = true })
+		if !maps.Equal(planned, walked) {
+			t.Errorf("%s: the plans stack %d heads, the walk at load finds %d", arch, len(planned), len(walked))
+		}
+		for id, l := range m.store.layers {
+			if len(l.packed) > 0 && l.mem == nil || walked[id] && l.mem != nil {
+				t.Errorf("%s: layer %s packs into the arena: %v, but is a stacked head: %v", arch, id, l.mem != nil, walked[id])
+			}
+		}
 	}
 }

@@ -343,41 +343,17 @@ type branchWork struct {
 // such a head unchanged, and a function that frees the heads' outputs once the branches are planned.
 func (m *Mixed) planHeads(pl *planner, p string, in view) ([]branchWork, func()) {
 	work := make([]branchWork, len(m.Branches))
-	type member struct {
-		i    int
-		conv *ConvBN
-		seq  *Seq   // nil: the branch is the convolution
-		path string // of the convolution's node
-	}
-	var ms []member
 	for i, b := range m.Branches {
 		work[i] = branchWork{b, in}
-		c, seq, cp := (*ConvBN)(nil), (*Seq)(nil), p
-		switch t := b.(type) {
-		case *ConvBN:
-			c = t
-		case *Seq:
-			if len(t.Nodes) > 0 {
-				if c0, ok := t.Nodes[0].(*ConvBN); ok {
-					c, seq, cp = c0, t, join(p, t.Key)
-				}
-			}
-		}
-		if c != nil && c.pointwise() && (len(ms) == 0 || c.ReLU == ms[0].conv.ReLU) {
-			ms = append(ms, member{i, c, seq, cp})
-		}
 	}
-	narrow := false
-	for _, mb := range ms {
-		narrow = narrow || mb.conv.Out < stackNarrow
-	}
-	if len(ms) < 2 || !narrow {
+	ms := m.stackedHeads(p)
+	if ms == nil {
 		return work, func() {}
 	}
 	ids := make([]string, len(ms))
 	outs := make([]int, len(ms))
 	for k, mb := range ms {
-		ids[k], outs[k] = join(mb.path, mb.conv.Key, mb.conv.Conv), mb.conv.Out
+		ids[k], outs[k] = mb.id(), mb.conv.Out
 		pl.macs += mb.conv.convShape(in.shape).MACs()
 	}
 	s := ms[0].conv.convShape(in.shape)
@@ -406,6 +382,71 @@ func (m *Mixed) planHeads(pl *planner, p string, in view) ([]branchWork, func())
 		work[mb.i] = branchWork{&Seq{Key: mb.seq.Key, Nodes: mb.seq.Nodes[1:]}, h}
 	}
 	return work, func() { pl.free(heads) }
+}
+
+// headMember is a branch of a Mixed block that begins with a 1×1 convolution planHeads stacks: branch i,
+// the convolution, the Seq it begins (nil: the branch is the convolution) and the path of its node.
+type headMember struct {
+	i    int
+	conv *ConvBN
+	seq  *Seq
+	path string
+}
+
+// id returns the weight id of the member's convolution.
+func (h headMember) id() string { return join(h.path, h.conv.Key, h.conv.Conv) }
+
+// stackedHeads returns the branches of m (at path p) whose 1×1 heads planHeads runs stacked: two or more,
+// with the same activation, one of them narrow (stackNarrow); nil when there are none. It depends on the
+// network alone, not on the input's size.
+func (m *Mixed) stackedHeads(p string) []headMember {
+	var ms []headMember
+	for i, b := range m.Branches {
+		c, seq, cp := (*ConvBN)(nil), (*Seq)(nil), p
+		switch t := b.(type) {
+		case *ConvBN:
+			c = t
+		case *Seq:
+			if len(t.Nodes) > 0 {
+				if c0, ok := t.Nodes[0].(*ConvBN); ok {
+					c, seq, cp = c0, t, join(p, t.Key)
+				}
+			}
+		}
+		if c != nil && c.pointwise() && (len(ms) == 0 || c.ReLU == ms[0].conv.ReLU) {
+			ms = append(ms, headMember{i, c, seq, cp})
+		}
+	}
+	narrow := false
+	for _, mb := range ms {
+		narrow = narrow || mb.conv.Out < stackNarrow
+	}
+	if len(ms) < 2 || !narrow {
+		return nil
+	}
+	return ms
+}
+
+// eachStackedHead calls f with the weight id of every convolution in n that runs in a stack of heads
+// (stackedHeads): their own packed weights are only used to build the stack.
+func eachStackedHead(n node, path string, f func(id string)) {
+	switch t := n.(type) {
+	case *Seq:
+		p := join(path, t.Key)
+		for _, c := range t.Nodes {
+			eachStackedHead(c, p, f)
+		}
+	case *Mixed:
+		p := join(path, t.Key)
+		for _, mb := range t.stackedHeads(p) {
+			f(mb.id())
+		}
+		for _, b := range t.Branches {
+			eachStackedHead(b, p, f)
+		}
+	case *Residual:
+		eachStackedHead(t.mixed(), join(path, t.Key), f)
+	}
 }
 
 // copyNode copies its input to its output: a branch whose convolution ran in a stack of heads.

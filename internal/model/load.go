@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/inception-cli/inception/internal/hugepage"
 	"github.com/inception-cli/inception/internal/kernels"
 )
 
@@ -98,6 +99,7 @@ type layerWeights struct {
 	packed map[int][]float32 // by ConvShape.PackLayout(), times scale
 	scale  float32           // of the packed weights and sb; 0 until first packed
 	sb     []float32         // b times scale
+	mem    *hugepage.Arena   // where packed weights go; nil: the heap (a stacked head's, dropped once stacked)
 }
 
 // packScaled returns scale·w packed for kernels.Conv2DPacked on shape s, packing it on first use
@@ -128,7 +130,13 @@ func (l *layerWeights) packScaled(s kernels.ConvShape, scale float32) (w, b []fl
 		l.packed = map[int][]float32{}
 	}
 	// Packing only moves the weights and pads with zeros: scaling the packed array scales w.
-	p := kernels.PackConvWeights(s, l.w)
+	var p []float32
+	if l.mem != nil {
+		p = l.mem.Alloc(s.PackedLen())
+	} else {
+		p = make([]float32, s.PackedLen())
+	}
+	kernels.PackConvWeightsTo(s, l.w, p)
 	if scale != 1 {
 		for i := range p {
 			p[i] *= scale
@@ -140,10 +148,13 @@ func (l *layerWeights) packScaled(s kernels.ConvShape, scale float32) (w, b []fl
 
 var errDropped = errors.New("its folded weights were dropped once packed for the sizes in PackFor (set PackFor or KeepWeights before Load)")
 
-// weightStore holds the folded weights of a model, by layer id.
+// weightStore holds the folded weights of a model, by layer id. What a forward pass reads (the packed
+// convolutions, stacks and linear layers, and the plans' activations and scratch) comes from mem, in huge
+// pages (see package hugepage): one arena, so that no buffer rounds up to a page of its own.
 type weightStore struct {
 	layers map[string]*layerWeights
 	stacks map[string]*stackWeights // by the members' layer ids, joined with "+"
+	mem    hugepage.Arena
 }
 
 // stackWeights are sibling convolutions packed as one (kernels.StackPacked): o outputs, member i's
@@ -174,7 +185,7 @@ func (s *weightStore) stack(cs kernels.ConvShape, ids []string, outs []int) (*st
 		}
 	}
 	st := &stackWeights{}
-	st.w, st.o, st.offs = kernels.StackPacked(cs, outs, packed)
+	st.w, st.o, st.offs = kernels.StackPacked(cs, outs, packed, s.mem.Alloc(kernels.StackedO(outs)*cs.C*cs.KH*cs.KW))
 	st.b = make([]float32, st.o)
 	for i, b := range bias {
 		copy(st.b[st.offs[i]:], b)
@@ -237,10 +248,11 @@ type Releaser interface {
 
 // bindOptions say what binding keeps of the folded weights.
 type bindOptions struct {
-	ignore []string                       // checkpoint key prefixes the network does not use
-	keep   bool                           // keep the folded OIHW convolution weights beside the packed ones
-	shapes map[string][]kernels.ConvShape // convolution layer id -> the shapes to pack its weights for now
-	scales map[string]float32             // convolution layer id -> the scale to pack them times (1 when absent)
+	ignore  []string                       // checkpoint key prefixes the network does not use
+	keep    bool                           // keep the folded OIHW convolution weights beside the packed ones
+	shapes  map[string][]kernels.ConvShape // convolution layer id -> the shapes to pack its weights for now
+	scales  map[string]float32             // convolution layer id -> the scale to pack them times (1 when absent)
+	stacked map[string]bool                // convolution layer ids that run in a stack of heads (eachStackedHead)
 }
 
 func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
@@ -331,13 +343,19 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 			b = g.byRole[roleLinearBias]
 		}
 		var dst []float32 // the folded weights: kept, or only until packed
-		if drop {
+		switch {
+		case drop:
 			dst = scratch[:len(w)]
-		} else {
+		case g.byRole[roleConvWeight] == nil: // a linear layer's, which the forward pass reads
+			dst = store.mem.Alloc(len(w))
+		default:
 			dst = make([]float32, len(w))
 		}
 		lw := fold(dst, g.out, w, b, g.byRole[roleBNWeight], g.byRole[roleBNBias],
 			g.byRole[roleBNMean], g.byRole[roleBNVar], g.ref.eps)
+		if !o.stacked[id] {
+			lw.mem = &store.mem
+		}
 		scale := float32(1)
 		if v, ok := o.scales[id]; ok {
 			scale = v

@@ -7,6 +7,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/inception-cli/inception/internal/hugepage"
 	"github.com/inception-cli/inception/internal/kernels"
 )
 
@@ -91,7 +92,9 @@ func (m *Model) Load(src Source) error {
 			shapes[id], scales[id] = append(shapes[id], s), scale
 		})
 	}
-	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes, scales: scales})
+	stacked := map[string]bool{}
+	eachStackedHead(m.net.Features, "", func(id string) { stacked[id] = true })
+	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes, scales: scales, stacked: stacked})
 	if err != nil {
 		return err
 	}
@@ -338,8 +341,12 @@ type exec struct {
 	workers []*exec
 }
 
-// bufPool holds the buffers freed at plan time, for reuse by later steps.
-type bufPool struct{ free [][]float32 }
+// bufPool holds the buffers freed at plan time, for reuse by later steps, and the arena new ones (and
+// the execs' scratch) come from: the weight store's, in huge pages (see package hugepage).
+type bufPool struct {
+	free [][]float32
+	mem  *hugepage.Arena
+}
 
 // planner turns a network into a list of steps over buffers allocated once. Buffers are recycled at plan
 // time in execution order, so a freed buffer is only reused by a later step.
@@ -391,7 +398,7 @@ func (p *planner) alloc(s Shape) view {
 		data = free[best][:need]
 		p.pool.free = append(free[:best], free[best+1:]...)
 	} else {
-		data = make([]float32, need)
+		data = p.pool.mem.Alloc(need)
 	}
 	return view{data: data, stride: s.Len(), shape: s}
 }
@@ -411,12 +418,12 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
 	}
-	p := &planner{n: n, weights: m.store, threads: threads, pool: &bufPool{}, observe: m.observe}
+	p := &planner{n: n, weights: m.store, threads: threads, pool: &bufPool{mem: &m.store.mem}, observe: m.observe}
 	features := m.net.Features
 	if seq, ok := features.(*Seq); ok && n > 1 && threads == 1 {
 		// A batch on one thread runs its large maps image by image (prefix), the rest batched.
 		if k, mid := seq.batchFrom(in); k > 0 {
-			pre := &planner{n: 1, weights: m.store, threads: 1, pool: &bufPool{}, observe: m.observe}
+			pre := &planner{n: 1, weights: m.store, threads: 1, pool: &bufPool{mem: &m.store.mem}, observe: m.observe}
 			pre.input, pre.prefixOut = pre.alloc(in), pre.alloc(mid)
 			(&Seq{Key: seq.Key, Nodes: seq.Nodes[:k]}).plan(pre, "", pre.input, pre.prefixOut)
 			if pre.err != nil {
@@ -461,10 +468,10 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	if p.prefix != nil {
 		p.scratchLen = max(p.scratchLen, p.prefix.scratchLen) // the prefix runs first, on the same goroutine
 	}
-	p.exec = &exec{n: n, threads: threads, scratch: make([]float32, p.scratchLen)}
+	p.exec = &exec{n: n, threads: threads, scratch: p.pool.mem.Alloc(p.scratchLen)}
 	p.exec.workers = []*exec{{n: n, threads: 1, scratch: p.exec.scratch}}
 	for t := 1; t < threads; t++ {
-		p.exec.workers = append(p.exec.workers, &exec{n: n, threads: 1, scratch: make([]float32, p.scratchLen)})
+		p.exec.workers = append(p.exec.workers, &exec{n: n, threads: 1, scratch: p.pool.mem.Alloc(p.scratchLen)})
 	}
 	if pre := p.prefix; pre != nil {
 		pre.exec = &exec{n: 1, threads: 1, scratch: p.exec.scratch}
