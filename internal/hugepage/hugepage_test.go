@@ -66,6 +66,22 @@ func TestArena(t *testing.T) {
 	}
 }
 
+// TestArenaRests: a request that does not fit the current chunk opens a new one, and later requests
+// that fit the first chunk's rest are carved from it rather than from the new chunk.
+func TestArenaRests(t *testing.T) {
+	var a Arena
+	first := a.Alloc(chunkFloats / 2)
+	big := a.Alloc(chunkFloats) // does not fit the rest of the first chunk
+	small := a.Alloc(chunkFloats / 4)
+	lo, hi := addr(first), addr(first)+uintptr(chunkFloats+15)*4
+	if p := addr(big); p >= lo && p < hi {
+		t.Fatalf("a chunk-sized request at %#x lies in the first chunk [%#x, %#x)", p, lo, hi)
+	}
+	if p := addr(small); p < lo || p >= hi {
+		t.Errorf("a request that fits the first chunk's rest went to %#x, outside [%#x, %#x)", p, lo, hi)
+	}
+}
+
 // TestHugePages checks, where Linux offers transparent huge pages on request, that Alloc's
 // memory gets them: the mapping holding a written Alloc reports AnonHugePages in
 // /proc/self/smaps.
