@@ -71,6 +71,19 @@ func (k isa) gemm6x64(kc int, a, b, c []float32, ldc int, bias []float32, flags 
 	gemmF32_6x64AVX512(kc, a, b, c, ldc, bias, flags)
 }
 
+// gemmShort64 computes the first mr (2 or 4) rows of a 6×64 tile from one packed A panel and
+// four consecutive packed B strips (AVX-512 only): see gemmF32_4x64AVX512.
+func (k isa) gemmShort64(mr, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	if k != isaAVX512 {
+		panic("kernels: 6×64 tiles need AVX-512")
+	}
+	if mr == 4 {
+		gemmF32_4x64AVX512(kc, a, b, c, ldc, bias, flags)
+		return
+	}
+	gemmF32_2x64AVX512(kc, a, b, c, ldc, bias, flags)
+}
+
 // gemv48 computes one column of up to 8 A panels: see gemvF32_48Generic.
 func (k isa) gemv48(kc int, a []float32, np int, b, out []float32) {
 	if k == isaAVX512 {
@@ -429,6 +442,23 @@ func gemmF32_6x32AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flag
 //
 //go:noescape
 func gemmF32_6x64AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemmF32_4x64AVX512 computes the first 4 rows of a 6×64 tile, as gemmF32_6x64AVX512 does all
+// 6, from one packed A panel (its rows 4 and 5, zero padding, unread) and four B strips: the
+// last panel of an A whose rows leave 4 over (M = 256, 1792, 2080).
+//
+// c: len >= 3*ldc+64; bias: len >= 4.
+//
+//go:noescape
+func gemmF32_4x64AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
+
+// gemmF32_2x64AVX512 is gemmF32_4x64AVX512 for a last panel of 2 rows (M = 80, 128, 320, 896,
+// 1088).
+//
+// c: len >= ldc+64; bias: len >= 2.
+//
+//go:noescape
+func gemmF32_2x64AVX512(kc int, a, b, c []float32, ldc int, bias []float32, flags int)
 
 // gemvF32_48AVX512 computes one column of np <= 8 consecutive packed A panels (6*np rows)
 // times a packed B strip's column 0, one zmm accumulator per panel (rows in lanes 0..5,

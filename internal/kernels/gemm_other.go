@@ -26,6 +26,11 @@ func (k isa) gemm6x64(kc int, a, b, c []float32, ldc int, bias []float32, flags 
 	panic("kernels: 6×64 tiles need AVX-512")
 }
 
+// gemmShort64 is never called without AVX-512.
+func (k isa) gemmShort64(mr, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+	panic("kernels: 6×64 tiles need AVX-512")
+}
+
 // gemm6x8 computes a 6×8 tile of C: see gemmF32_6x8Generic.
 func (k isa) gemm6x8(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	gemmF32_6x8Generic(kc, a, b, c, ldc, bias, flags)

@@ -46,10 +46,12 @@ func main() {
 	wino25Input()
 	wino25Output()
 	fmaPeak()
-	gemmKernel512(2, 2, unrollK)
-	gemmKernel512(2, 1, unrollK)
-	gemmKernel512(1, 2, unrollK)
-	gemmKernel512(1, 4, unrollK)
+	gemmKernel512(12, 2, unrollK)
+	gemmKernel512(12, 1, unrollK)
+	gemmKernel512(6, 2, unrollK)
+	gemmKernel512(6, 4, unrollK)
+	gemmKernel512(4, 4, unrollK)
+	gemmKernel512(2, 4, unrollK)
 	gemv512()
 	fmaPeak512()
 	poolRow("maxRowF32AVX2", 1, maxExact)
@@ -799,14 +801,15 @@ func fmaPeak() {
 	RET()
 }
 
-// gemmKernel512 emits gemmF32_<6*np>x<16*ns>AVX512, the AVX-512F micro-kernel: np packed
-// 6-row A panels (consecutive, 6*kc floats apart; broadcast) times ns packed 16-column B
-// strips (consecutive, 16*kc floats apart; one zmm per strip row), 6*np*ns zmm accumulators
-// of the 32, the k loop unrolled unroll times. The FMA order per element is that of
-// gemmF32_6x16AVX2, so every tile shape gives the same bits. See the Go stub for the
-// reference loop.
-func gemmKernel512(np, ns, unroll int) {
-	mr, nr := 6*np, 16*ns
+// gemmKernel512 emits gemmF32_<mr>x<16*ns>AVX512, the AVX-512F micro-kernel: the first mr rows
+// of np = ⌈mr/6⌉ packed 6-row A panels (consecutive, 6*kc floats apart; broadcast) times ns packed
+// 16-column B strips (consecutive, 16*kc floats apart; one zmm per strip row), mr*ns zmm
+// accumulators of the 32, the k loop unrolled unroll times. mr is 12, 6, or 2 or 4 for the last,
+// partial panel of an A whose rows are not a multiple of 6. The FMA order per element is that of
+// gemmF32_6x16AVX2, so every tile shape gives the same bits. See the Go stub for the reference
+// loop.
+func gemmKernel512(mr, ns, unroll int) {
+	np, nr := (mr+5)/6, 16*ns
 	name := fmt.Sprintf("gemmF32_%dx%dAVX512", mr, nr)
 	TEXT(name, NOSPLIT, "func(kc int, a, b, c []float32, ldc int, bias []float32, flags int)")
 	Doc(fmt.Sprintf("%s computes one %d×%d tile of C: see the Go declaration for the reference loop.", name, mr, nr))
