@@ -7885,8 +7885,8 @@ DATA copyRowsMask<>+60(SB)/4, $0x00000000
 GLOBL copyRowsMask<>(SB), RODATA|NOPTR, $64
 
 // func maxPool3x3S2F32AVX2(d []float32, ds int, dp int, r []float32, o1 int, o2 int, rs int, rp int, planes int, rows int, n int, edge bool, clip bool) bool
-// Requires: AVX, AVX2, CMOV
-TEXT ·maxPool3x3S2F32AVX2(SB), NOSPLIT, $56-129
+// Requires: AVX, AVX2, CMOV, MMX+
+TEXT ·maxPool3x3S2F32AVX2(SB), NOSPLIT, $64-129
 	MOVQ     ds+24(FP), CX
 	SHLQ     $0x02, CX
 	MOVQ     CX, (SP)
@@ -7928,6 +7928,8 @@ TEXT ·maxPool3x3S2F32AVX2(SB), NOSPLIT, $56-129
 	SHLQ     $0x02, R13
 	DECQ     BX
 	SHRQ     $0x03, BX
+	LEAQ     128(R13)(R13*1), CX
+	MOVQ     CX, 56(SP)
 
 maxPool3x3S2F32AVX2_plane:
 	MOVQ R10, DI
@@ -7941,6 +7943,32 @@ maxPool3x3S2F32AVX2_row:
 	ADDQ    40(SP), R12
 	CMPQ    R8, 48(SP)
 	CMOVQEQ R11, R12
+	CMPQ    BX, $0x02
+	JL      maxPool3x3S2F32AVX2_nopf
+	MOVQ    SI, CX
+	ADDQ    16(SP), CX
+	ADDQ    16(SP), CX
+	ADDQ    32(SP), CX
+	XORQ    DX, DX
+
+maxPool3x3S2F32AVX2_pf0:
+	PREFETCHT0 (CX)(DX*1)
+	ADDQ       $0x40, DX
+	CMPQ       DX, 56(SP)
+	JL         maxPool3x3S2F32AVX2_pf0
+	MOVQ       SI, CX
+	ADDQ       16(SP), CX
+	ADDQ       16(SP), CX
+	ADDQ       40(SP), CX
+	XORQ       DX, DX
+
+maxPool3x3S2F32AVX2_pf1:
+	PREFETCHT0 (CX)(DX*1)
+	ADDQ       $0x40, DX
+	CMPQ       DX, 56(SP)
+	JL         maxPool3x3S2F32AVX2_pf1
+
+maxPool3x3S2F32AVX2_nopf:
 	XORQ    DX, DX
 	MOVQ    BX, CX
 	TESTQ   CX, CX
@@ -8082,6 +8110,8 @@ maxPool3x3S2F32AVX2_x4:
 	SHLQ $0x02, R13
 	DECQ BX
 	SHRQ $0x02, BX
+	LEAQ 96(R13)(R13*1), CX
+	MOVQ CX, 56(SP)
 
 maxPool3x3S2F32AVX2_x4_plane:
 	MOVQ R10, DI

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -38,6 +40,7 @@ func maxPool3x3S2() {
 	q := []GPPhysical{RSI, R11, R12}
 	edge := RAX
 	ds, dp, rs, rp, o1, o2, clipRow := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	pfLen := AllocLocal(8) // the bytes of input a row's windows span, rounded up by a line
 	for _, v := range []struct {
 		param string
 		local Mem
@@ -77,9 +80,9 @@ func maxPool3x3S2() {
 	JZ(LabelRef(name + "_done"))
 	CMPQ(steps, U8(8))
 	JL(LabelRef(name + "_x4"))
-	maxPool3x3S2Rows(name, 8, d, o, k, steps, last, j, np, dpl, rpl, q, ds, dp, rs, rp, o1, o2, clipRow)
+	maxPool3x3S2Rows(name, 8, d, o, k, steps, last, j, np, dpl, rpl, q, ds, dp, rs, rp, o1, o2, clipRow, pfLen)
 	Label(name + "_x4")
-	maxPool3x3S2Rows(name+"_x4", 4, d, o, k, steps, last, j, np, dpl, rpl, q, ds, dp, rs, rp, o1, o2, clipRow)
+	maxPool3x3S2Rows(name+"_x4", 4, d, o, k, steps, last, j, np, dpl, rpl, q, ds, dp, rs, rp, o1, o2, clipRow, pfLen)
 	Label(name + "_done")
 	VPCMPEQD(Y4, Y4, Y4)
 	VPSLLD(U8(31), Y4, Y4) // 0x80000000: -0
@@ -94,7 +97,7 @@ func maxPool3x3S2() {
 
 // maxPool3x3S2Rows emits maxPool3x3S2's loops over the planes and rows with steps of lanes
 // (8: ymm, 4: xmm) outputs, then a jump to name_done (its prefix).
-func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl, rpl GPPhysical, q []GPPhysical, ds, dp, rs, rp, o1, o2, clipRow Mem) {
+func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl, rpl GPPhysical, q []GPPhysical, ds, dp, rs, rp, o1, o2, clipRow, pfLen Mem) {
 	done := LabelRef(label[:len("maxPool3x3S2F32AVX2")] + "_done")
 	v := vregs(lanes)
 	w := 4 * lanes // bytes per vector
@@ -104,6 +107,9 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 	SHLQ(U8(2), last)
 	DECQ(steps)
 	SHRQ(U8(log2(lanes)), steps)
+	// A row's windows span 2*(last+w)+4 bytes of each input row.
+	LEAQ(Mem{Base: last, Index: last, Scale: 1, Disp: 2*w + 64}, k)
+	MOVQ(k, pfLen)
 
 	at := func(p GPPhysical, disp int) Mem { return Mem{Base: p, Index: o, Scale: 2, Disp: disp} }
 	// check ORs into nan whether the vectors x hold a NaN: VCMPPS (unordered) takes two; t
@@ -198,6 +204,35 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 	ADDQ(o2, q[2])
 	CMPQ(j, clipRow)
 	CMOVQEQ(q[1], q[2])
+	// Prefetch the two input rows that output row j+2 adds (its rows o1 and o2, two rows of
+	// windows further on): in the network the map comes from memory, and the kernel's own
+	// loads left the 64×147×147 stem pool at 0.58 ms against 0.24 with the map in cache
+	// (0.42 with the prefetch). Past the plane's last rows they reach into the next plane,
+	// or past the slice: a prefetch never faults. Rows of fewer than 3 steps (17×17 maps and
+	// smaller, which stay in cache) skip it: it cost them 15% in cache.
+	if lanes == 8 {
+		CMPQ(steps, U8(2))
+		JL(LabelRef(label + "_nopf"))
+	}
+	for i, off := range []Mem{o1, o2} {
+		if lanes != 8 {
+			break
+		}
+		MOVQ(q[0], k)
+		ADDQ(rs, k)
+		ADDQ(rs, k)
+		ADDQ(off, k)
+		XORQ(o, o)
+		pf := fmt.Sprintf("%s_pf%d", label, i)
+		Label(pf)
+		PREFETCHT0(Mem{Base: k, Index: o, Scale: 1})
+		ADDQ(U8(64), o)
+		CMPQ(o, pfLen)
+		JL(LabelRef(pf))
+	}
+	if lanes == 8 {
+		Label(label + "_nopf")
+	}
 	XORQ(o, o)
 	MOVQ(steps, k)
 	TESTQ(k, k)
