@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"gorgonia.org/tensor"
@@ -104,8 +105,11 @@ func (m *Model) Load(src Source) error {
 	m.mu.Unlock()
 	// The fold buffer and the checkpoint's decoded copies are garbage now, and the heap, grown by the
 	// packed weights, would not collect them before the forward pass's buffers come on top: collect
-	// now (a few ms; packed weights hold no pointers), so that those buffers reuse the space.
-	runtime.GC()
+	// now (a few ms; packed weights hold no pointers), and hand the freed pages back to the OS, since
+	// the forward pass's buffers come from the weight store's arena, not from that space. Max RSS of
+	// classifying one photo on one thread, with runtime.GC() instead: BVLC GoogLeNet 112 -> 97 MB,
+	// v3 161 -> 157, IRv2 305-314 -> 296-298 (ordinary pages and runtime.GC(): 95, 159, 299.5).
+	debug.FreeOSMemory()
 	return nil
 }
 
