@@ -12,17 +12,23 @@ import (
 
 func addr(s []float32) uintptr { return uintptr(unsafe.Pointer(&s[0])) }
 
+// checkFresh fails t unless s, what Alloc(n) returned, has n zeros.
+func checkFresh(t *testing.T, n int, s []float32) {
+	t.Helper()
+	if len(s) != n || cap(s) < n {
+		t.Fatalf("Alloc(%d): len %d cap %d", n, len(s), cap(s))
+	}
+	for i, v := range s {
+		if v != 0 {
+			t.Fatalf("Alloc(%d)[%d] = %v, want 0", n, i, v)
+		}
+	}
+}
+
 func TestAlloc(t *testing.T) {
 	for _, n := range []int{0, 1, 1000, Size/4 - 1, Size / 4, Size/4 + 1, 3*Size/4 + 5} {
 		s := Alloc(n)
-		if len(s) != n {
-			t.Fatalf("Alloc(%d): len %d", n, len(s))
-		}
-		for i, v := range s {
-			if v != 0 {
-				t.Fatalf("Alloc(%d)[%d] = %v, want 0", n, i, v)
-			}
-		}
+		checkFresh(t, n, s)
 		for i := range s {
 			s[i] = float32(i)
 		}
@@ -40,16 +46,12 @@ func TestArena(t *testing.T) {
 	var got [][]float32
 	for i, n := range sizes {
 		s := a.Alloc(n)
-		if len(s) != n || cap(s) != n {
-			t.Fatalf("Alloc(%d): len %d cap %d", n, len(s), cap(s))
+		checkFresh(t, n, s)
+		if cap(s) != n {
+			t.Fatalf("Alloc(%d): cap %d, which would let an append overwrite the next slice", n, cap(s))
 		}
 		if addr(s)%64 != 0 {
 			t.Errorf("Alloc(%d) at %#x is not 64-byte aligned", n, addr(s))
-		}
-		for j, v := range s {
-			if v != 0 {
-				t.Fatalf("Alloc(%d)[%d] = %v, want 0", n, j, v)
-			}
 		}
 		for j := range s {
 			s[j] = float32(i)
