@@ -4,12 +4,11 @@
 // A forward pass streams a few hundred MB of weights and activations through the caches, so every
 // 4 KiB page it touches misses the TLB again on every pass, and under a hypervisor each miss is a
 // two-level page walk. In 2 MiB pages the same memory takes 512 times fewer entries. Measured on the
-// dev box (a VM with THP in "madvise" mode, as Debian and Ubuntu ship it): the 3×3 stride-2 max
-// pool over Inception-ResNet v2's 64×147×147 stem map took 0.57 ms in the network against 0.24 ms
-// run alone, and still 0.47 ms when run again at once; switching THP to "always" made whole forward
-// passes 2–7% faster. With the model's buffers from an Arena (BenchmarkForward at one thread,
-// cpu-ms/op, 3 alternated rounds): v2 18.5–20.5 → 18.2–19.3, v3 50.7–51.9 → 49.1–50.8, v4
-// 111.1–112.5 → 108.9–110.5, IRv1 59.3–60.3 → 58.1–59.4, IRv2 125.5–126.9 → 123.0–126.2.
+// dev box (a VM with THP in "madvise" mode, as Debian and Ubuntu ship it): switching THP to "always"
+// made whole forward passes 2–7% faster; with the model's buffers from an Arena (BenchmarkForward at
+// one thread, cpu-ms/op, 3 alternated rounds): v2 18.5–20.5 → 18.2–19.3, v3 50.7–51.9 → 49.1–50.8,
+// v4 111.1–112.5 → 108.9–110.5, IRv1 59.3–60.3 → 58.1–59.4, IRv2 125.5–126.9 → 123.0–126.2. Leaving
+// the packed weights in ordinary pages gave back 1–4% of that.
 //
 // Go's heap does not ask for huge pages, so Alloc does it for the buffers it returns: on Linux it
 // advises the whole huge pages inside them MADV_HUGEPAGE, then MADV_DONTNEED so that memory the
@@ -18,9 +17,9 @@
 //
 // The cost is at start-up: a huge page is zeroed in one fault, and on the dev box some of those
 // faults are slow (probably the hypervisor backing the page first; the guest reports no compaction):
-// classifying one photo with IRv2 took 0.47–0.53 s in most runs against 0.51–0.53 s with ordinary
-// pages, but 0.6–0.97 s in about one run of four. The resident set grows by the unused parts of
-// touched huge pages (see Arena).
+// classifying one photo with IRv2 took 0.65–0.72 s in six runs of seven and 0.92 s in the other,
+// against 0.73–0.75 s with ordinary pages. The resident set grows by the unused parts of touched
+// huge pages (see Arena).
 package hugepage
 
 import "unsafe"
