@@ -294,7 +294,9 @@ func PackConvWeightsTo(s ConvShape, w, dst []float32) {
 	if len(dst) < s.packedLen() {
 		panic("kernels: PackConvWeightsTo dst too short")
 	}
-	clear(dst[:s.packedLen()]) // the Winograd layouts leave their padding as it was
+	if s.winoTile() != 0 {
+		clear(dst[:s.packedLen()]) // the Winograd layouts leave their padding as it was; packA writes it
+	}
 	s.packWeights(w, dst)
 }
 
