@@ -861,16 +861,12 @@ func (g *gemmPacked) quadTiles(i0, i1 int, ablk []float32, kc, col int, strips [
 				bias = tbias[:gemmMR]
 			}
 		}
-		if off, one := g.cAt(ir, col, nq); mv == gemmMR && one {
-			g.isa.gemm6x64(kc, panel, strips, g.c[off:], g.ldc, bias, flags)
-			continue
-		}
-		if off, one := g.cAt(ir, col, nq); one && (mv == 2 || mv == 4) {
-			// The last panel of 2 or 4 rows (M = 80, 128, 256, …): only those rows, straight to
-			// C, instead of 6 rows into a local tile copied out. BenchmarkConv2D, 6 alternated
-			// rounds, medians: irv2_conv2d_3b_1x1 (M = 80) 411 → 392 µs, irv1_block17_1x1
-			// (M = 128) 407 → 400, irv1_conv2d_4b_3x3_s2 (M = 256) 6818 → 6674.
-			g.isa.gemmShort64(mv, kc, panel, strips, g.c[off:], g.ldc, bias, flags)
+		// A last panel of 2 or 4 rows (M = 80, 128, 256, …) computes only those rows, straight to
+		// C, instead of 6 rows into a local tile copied out. BenchmarkConv2D, 6 alternated
+		// rounds, medians: irv2_conv2d_3b_1x1 (M = 80) 411 → 392 µs, irv1_block17_1x1
+		// (M = 128) 407 → 400, irv1_conv2d_4b_3x3_s2 (M = 256) 6818 → 6674.
+		if off, one := g.cAt(ir, col, nq); one && (mv == gemmMR || mv == 4 || mv == 2) {
+			g.isa.gemm64(mv, kc, panel, strips, g.c[off:], g.ldc, bias, flags)
 			continue
 		}
 		// The last, partial panel of 1, 3 or 5 rows, or a tile spanning two images: through a
@@ -878,7 +874,7 @@ func (g *gemmPacked) quadTiles(i0, i1 int, ablk []float32, kc, col int, strips [
 		if flags&gemmAccumulate != 0 {
 			g.tileCopy(true, ir, mv, col, nq, tile[:], nq)
 		}
-		g.isa.gemm6x64(kc, panel, strips, tile[:], nq, bias, flags)
+		g.isa.gemm64(gemmMR, kc, panel, strips, tile[:], nq, bias, flags)
 		g.tileCopy(false, ir, mv, col, nq, tile[:], nq)
 	}
 }

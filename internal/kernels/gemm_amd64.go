@@ -62,26 +62,23 @@ func (k isa) gemmWide(np, ns, kc int, a, b, c []float32, ldc int, bias []float32
 	k.gemmTiles6x16(np, ns, kc, a, b, c, ldc, bias, flags)
 }
 
-// gemm6x64 computes a 6×64 tile of C from one packed A panel and four consecutive packed B
-// strips (AVX-512 only): see gemmF32_6x64AVX512.
-func (k isa) gemm6x64(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+// gemm64 computes the first mr (6, 4 or 2) rows of a 6×64 tile of C from one packed A panel
+// and four consecutive packed B strips (AVX-512 only): see gemmF32_6x64AVX512 and
+// gemmF32_4x64AVX512.
+func (k isa) gemm64(mr, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	if k != isaAVX512 {
 		panic("kernels: 6×64 tiles need AVX-512")
 	}
-	gemmF32_6x64AVX512(kc, a, b, c, ldc, bias, flags)
-}
-
-// gemmShort64 computes the first mr (2 or 4) rows of a 6×64 tile from one packed A panel and
-// four consecutive packed B strips (AVX-512 only): see gemmF32_4x64AVX512.
-func (k isa) gemmShort64(mr, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
-	if k != isaAVX512 {
-		panic("kernels: 6×64 tiles need AVX-512")
-	}
-	if mr == 4 {
+	switch mr {
+	case gemmMR:
+		gemmF32_6x64AVX512(kc, a, b, c, ldc, bias, flags)
+	case 4:
 		gemmF32_4x64AVX512(kc, a, b, c, ldc, bias, flags)
-		return
+	case 2:
+		gemmF32_2x64AVX512(kc, a, b, c, ldc, bias, flags)
+	default:
+		panic("kernels: 6×64 tiles take 6, 4 or 2 rows")
 	}
-	gemmF32_2x64AVX512(kc, a, b, c, ldc, bias, flags)
 }
 
 // gemv48 computes one column of up to 8 A panels: see gemvF32_48Generic.

@@ -21,13 +21,8 @@ func (k isa) gemv48(kc int, a []float32, np int, b, out []float32) {
 	gemvF32_48Generic(kc, a, np, b, out)
 }
 
-// gemm6x64 is never called without AVX-512.
-func (k isa) gemm6x64(kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
-	panic("kernels: 6×64 tiles need AVX-512")
-}
-
-// gemmShort64 is never called without AVX-512.
-func (k isa) gemmShort64(mr, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
+// gemm64 is never called without AVX-512.
+func (k isa) gemm64(mr, kc int, a, b, c []float32, ldc int, bias []float32, flags int) {
 	panic("kernels: 6×64 tiles need AVX-512")
 }
 

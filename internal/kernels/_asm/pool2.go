@@ -107,7 +107,7 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 	SHLQ(U8(2), last)
 	DECQ(steps)
 	SHRQ(U8(log2(lanes)), steps)
-	// A row's windows span 2*(last+w)+4 bytes of each input row.
+	// pfLen: the 2*(last+w)+4 bytes of each input row a row's windows span, and up to a line more.
 	LEAQ(Mem{Base: last, Index: last, Scale: 1, Disp: 2*w + 64}, k)
 	MOVQ(k, pfLen)
 
@@ -213,24 +213,19 @@ func maxPool3x3S2Rows(label string, lanes int, d, o, k, steps, last, j, np, dpl,
 	if lanes == 8 {
 		CMPQ(steps, U8(2))
 		JL(LabelRef(label + "_nopf"))
-	}
-	for i, off := range []Mem{o1, o2} {
-		if lanes != 8 {
-			break
+		for i, off := range []Mem{o1, o2} {
+			MOVQ(q[0], k)
+			ADDQ(rs, k)
+			ADDQ(rs, k)
+			ADDQ(off, k)
+			XORQ(o, o)
+			pf := fmt.Sprintf("%s_pf%d", label, i)
+			Label(pf)
+			PREFETCHT0(Mem{Base: k, Index: o, Scale: 1})
+			ADDQ(U8(64), o)
+			CMPQ(o, pfLen)
+			JL(LabelRef(pf))
 		}
-		MOVQ(q[0], k)
-		ADDQ(rs, k)
-		ADDQ(rs, k)
-		ADDQ(off, k)
-		XORQ(o, o)
-		pf := fmt.Sprintf("%s_pf%d", label, i)
-		Label(pf)
-		PREFETCHT0(Mem{Base: k, Index: o, Scale: 1})
-		ADDQ(U8(64), o)
-		CMPQ(o, pfLen)
-		JL(LabelRef(pf))
-	}
-	if lanes == 8 {
 		Label(label + "_nopf")
 	}
 	XORQ(o, o)
