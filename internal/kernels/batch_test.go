@@ -68,7 +68,7 @@ func TestConv2DPackedBatch(t *testing.T) {
 								conv2D(s, in[j*inStride:], pw, bias, want[j*outStride:], scratch, epilogue{relu: true}, 1, impl)
 							}
 							got := guarded(len(want))
-							scratch = guarded(s.BatchScratchLen(n))
+							scratch = guarded(s.BatchScratchLen(n, threads))
 							conv2DBatch(s, n, in, inStride, pw, bias, got, outStride, scratch, epilogue{relu: true}, threads, impl)
 							checkGaps(t, got, n, ohw, outStride)
 							checkGuard(t, "scratch", scratch)
@@ -92,7 +92,7 @@ func TestConv2DPackedBatch(t *testing.T) {
 func TestConv2DPackedBatchPanics(t *testing.T) {
 	s := ConvShape{C: 2, H: 3, W: 3, O: 2, KH: 1, KW: 1, SH: 1, SW: 1}
 	pw := PackConvWeights(s, make([]float32, 4))
-	scratch := make([]float32, s.BatchScratchLen(2))
+	scratch := make([]float32, s.BatchScratchLen(2, 1))
 	for _, tt := range []struct {
 		name                       string
 		n, inLen, inStride, outLen int
@@ -162,7 +162,7 @@ func TestConv2DBatchAdd(t *testing.T) {
 				pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
 				bias := randSlice(r, s.O)
 				base := randSlice(r, n*imgOut)
-				scratch := make([]float32, s.BatchScratchLen(n))
+				scratch := make([]float32, s.BatchScratchLen(n, 3))
 				sum := make([]float32, n*imgOut)
 				conv2DBatch(s, n, in, imgIn, pw, bias, sum, imgOut, scratch, epilogue{}, 1, impl)
 				for _, relu := range []bool{false, true} {

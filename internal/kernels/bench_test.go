@@ -243,7 +243,7 @@ func BenchmarkConv2DBatch(b *testing.B) {
 						pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
 						bias := randSlice(r, s.O)
 						out := make([]float32, n*ohw)
-						scratch := make([]float32, s.BatchScratchLen(n))
+						scratch := make([]float32, s.BatchScratchLen(n, threads))
 						for b.Loop() {
 							if mode == "batch" {
 								Conv2DPackedBatch(s, n, in, chw, pw, bias, out, ohw, scratch, true, threads)

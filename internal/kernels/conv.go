@@ -38,6 +38,10 @@ func (s ConvShape) MACs() int64 {
 // maxConvThreads caps the goroutines one Conv2D call uses; ScratchLen reserves a B buffer for each.
 const maxConvThreads = 16
 
+// convWorkers returns the most goroutines a convolution asked to use threads runs on, which is
+// also how many B packing buffers its scratch holds: threads clamped to 1..maxConvThreads.
+func convWorkers(threads int) int { return min(max(threads, 1), maxConvThreads) }
+
 // parallelMinMACs is the size below which Conv2D stays serial (about 20 µs with AVX2): a
 // goroutine start costs ~1 µs, and a helper the OS wakes late costs nothing, since the caller
 // takes the work it has not started (runTeam). A var so tests can lower it.
@@ -50,18 +54,9 @@ func (s ConvShape) ScratchLen() int {
 	return s.PackedScratchLen() + s.packedLen()
 }
 
-// PackedScratchLen returns the float32s of scratch Conv2DPacked needs for this shape: a B
-// packing buffer of at most 256×32 floats for each of up to 16 workers (512 KiB), plus, for
-// padded or strided convolutions, the input zero-padded and split into stride phases
-// (about C*(H+PadT+PadB)*(W+PadL+PadR) floats); Winograd shapes add the transformed input
-// and products of one chunk of tiles (at most ~2 MiB, more for very wide layers).
-func (s ConvShape) PackedScratchLen() int {
-	if t := s.winoTile(); t != 0 {
-		return s.winoScratchLen(t)
-	}
-	g := s.gemm()
-	return maxConvThreads*g.bufLen() + s.inputLen()
-}
+// PackedScratchLen returns the float32s of scratch Conv2DPacked needs for this shape on any
+// number of threads: BatchScratchLen(1, 16).
+func (s ConvShape) PackedScratchLen() int { return s.BatchScratchLen(1, maxConvThreads) }
 
 // packedLen returns the length of the weights packed by PackConvWeights.
 func (s ConvShape) packedLen() int {
@@ -362,7 +357,7 @@ func Conv2DPacked(s ConvShape, in, packedW, bias, out, scratch []float32, relu b
 	if len(packedW) < s.packedLen() {
 		panic("kernels: Conv2DPacked packedW too short")
 	}
-	if len(scratch) < s.PackedScratchLen() {
+	if len(scratch) < s.BatchScratchLen(1, threads) {
 		panic("kernels: Conv2DPacked scratch too short")
 	}
 	conv2D(s, in, packedW, bias, out, scratch, epilogue{relu: relu}, threads, gemmActive)
@@ -401,7 +396,8 @@ type epilogue struct{ relu, add bool }
 // conv2D runs the convolution's GEMM over the packed weights pa with the micro-kernels kern,
 // split between up to threads workers.
 func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, threads int, impl isa) {
-	workers := min(max(threads, 1), maxConvThreads)
+	slots := convWorkers(threads)
+	workers := slots
 	if s.MACs() < parallelMinMACs {
 		workers = 1
 	}
@@ -409,7 +405,7 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, thre
 		if ep.add {
 			panic("kernels: a Winograd convolution cannot add to its output")
 		}
-		winoConv(s, t, 1, in, 0, pa, bias, out, 0, scratch, ep.relu, workers, impl)
+		winoConv(s, t, 1, in, 0, pa, bias, out, 0, scratch, ep.relu, workers, slots, impl)
 		return
 	}
 	g := s.gemm()
@@ -417,7 +413,7 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, thre
 	if s.maskedPack(1, impl) {
 		g.src = s.maskedSource(in)
 	} else {
-		g.src = s.source(in, scratch[maxConvThreads*bufLen:])
+		g.src = s.source(in, scratch[slots*bufLen:])
 	}
 	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:g.m*g.n], g.n, ep.relu, impl
 	g.accumulate, g.addBias = ep.add, ep.add && bias != nil
@@ -552,17 +548,23 @@ func (s ConvShape) fillBatch(in []float32, inStride int, t []float32, u0, u1 int
 	}
 }
 
-// BatchScratchLen returns the float32s of scratch Conv2DPackedBatch needs for n images: PackedScratchLen, but with the padded, phase-split input of all n
-// images for padded or strided convolutions (n*inputLen instead of one).
-func (s ConvShape) BatchScratchLen(n int) int {
+// BatchScratchLen returns the float32s of scratch Conv2DPackedBatch needs for n images on up
+// to threads threads (clamped to 1..16; a call given more threads than its scratch was sized
+// for panics): a B packing buffer for each thread (gemmKC×128 floats, 128 KiB, or less for
+// smaller K); for padded or strided convolutions, the input of all n images zero-padded and
+// split into stride phases (about C*(H+PadT+PadB)*(W+PadL+PadR) floats each); for Winograd
+// shapes, the padded input and the transformed input and products of one chunk of tiles, or of
+// two on more than one thread (about 2 MiB each, more for very wide layers).
+func (s ConvShape) BatchScratchLen(n, threads int) int {
+	w := convWorkers(threads)
 	if t := s.winoTile(); t != 0 {
 		if s.winoBatch(n) {
-			return s.winoBatchScratchLen(t, n)
+			return s.winoBatchScratchLen(t, n, w)
 		}
-		return s.winoScratchLen(t)
+		return s.winoBatchScratchLen(t, 1, w)
 	}
 	g := s.gemm()
-	return maxConvThreads*g.bufLen() + max(n, 1)*s.inputLen()
+	return w*g.bufLen() + max(n, 1)*s.inputLen()
 }
 
 // Conv2DPackedBatch computes Conv2DPacked for n CHW images at once: image i is read from
@@ -580,10 +582,10 @@ func (s ConvShape) BatchScratchLen(n int) int {
 // but for F(2×2) and F(4×4) on maps smaller than a chunk (winoBatch), whose tiles of all n
 // images are the columns of the transforms' GEMMs.
 // inStride >= C*H*W, outStride >= O*OH*OW; out must not overlap in or packedW; scratch: len
-// >= s.BatchScratchLen(n), contents ignored. threads as for Conv2D, the serial threshold
+// >= s.BatchScratchLen(n, threads), contents ignored. threads as for Conv2D, the serial threshold
 // applying to the whole batch.
 func Conv2DPackedBatch(s ConvShape, n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32, relu bool, threads int) {
-	s.checkPackedBatch(n, in, inStride, packedW, bias, out, outStride, scratch)
+	s.checkPackedBatch(n, in, inStride, packedW, bias, out, outStride, scratch, threads)
 	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, epilogue{relu: relu}, threads, gemmActive)
 }
 
@@ -593,18 +595,18 @@ func Conv2DPackedBatch(s ConvShape, n int, in []float32, inStride int, packedW, 
 // and bias scaled, so that the residual sum costs no pass of its own. s must not be a
 // Winograd shape (s.Winograd()).
 func Conv2DPackedBatchAdd(s ConvShape, n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32, relu bool, threads int) {
-	s.checkPackedBatch(n, in, inStride, packedW, bias, out, outStride, scratch)
+	s.checkPackedBatch(n, in, inStride, packedW, bias, out, outStride, scratch, threads)
 	conv2DBatch(s, n, in, inStride, packedW, bias, out, outStride, scratch, epilogue{relu: relu, add: true}, threads, gemmActive)
 }
 
 // checkPackedBatch panics unless the arguments of Conv2DPackedBatch fit s (checkBatch) and
 // packedW and scratch are long enough.
-func (s ConvShape) checkPackedBatch(n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32) {
+func (s ConvShape) checkPackedBatch(n int, in []float32, inStride int, packedW, bias, out []float32, outStride int, scratch []float32, threads int) {
 	s.checkBatch(n, in, inStride, bias, out, outStride)
 	if len(packedW) < s.packedLen() {
 		panic("kernels: Conv2DPackedBatch packedW too short")
 	}
-	if len(scratch) < s.BatchScratchLen(n) {
+	if len(scratch) < s.BatchScratchLen(n, threads) {
 		panic("kernels: Conv2DPackedBatch scratch too short")
 	}
 }
@@ -657,12 +659,13 @@ func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out [
 	if ep.add && s.winograd() {
 		panic("kernels: a Winograd convolution cannot add to its output")
 	}
+	slots := convWorkers(threads)
 	if s.winoBatch(n) {
-		workers := min(max(threads, 1), maxConvThreads)
+		workers := slots
 		if int64(n)*s.MACs() < parallelMinMACs {
 			workers = 1
 		}
-		winoConv(s, s.winoTile(), n, in, inStride, pa, bias, out, outStride, scratch, ep.relu, workers, impl)
+		winoConv(s, s.winoTile(), n, in, inStride, pa, bias, out, outStride, scratch, ep.relu, workers, slots, impl)
 		return
 	}
 	if n == 1 || s.winograd() {
@@ -671,13 +674,13 @@ func conv2DBatch(s ConvShape, n int, in []float32, inStride int, pa, bias, out [
 		}
 		return
 	}
-	workers := min(max(threads, 1), maxConvThreads)
+	workers := slots
 	if int64(n)*s.MACs() < parallelMinMACs {
 		workers = 1
 	}
 	g0 := s.gemm()
 	bufLen := g0.bufLen()
-	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[maxConvThreads*bufLen:], ep, impl)
+	g := s.batchGemm(n, in, inStride, pa, bias, out, outStride, scratch[slots*bufLen:], ep, impl)
 	if workers == 1 {
 		if !s.direct() && !g.src.masked {
 			s.fillBatch(in, inStride, g.src.t, 0, n*s.C, impl)

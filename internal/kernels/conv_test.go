@@ -351,7 +351,10 @@ func TestConv2DPanics(t *testing.T) {
 			Conv2DPacked(s, in, PackConvWeights(s, w)[:3*s.C*9], bias, out, scratch, false, 1)
 		}},
 		{"packed_short_scratch", func() {
-			Conv2DPacked(s, in, PackConvWeights(s, w), bias, out, scratch[:s.PackedScratchLen()-1], false, 1)
+			Conv2DPacked(s, in, PackConvWeights(s, w), bias, out, scratch[:s.BatchScratchLen(1, 1)-1], false, 1)
+		}},
+		{"packed_scratch_for_fewer_threads", func() {
+			Conv2DPacked(s, in, PackConvWeights(s, w), bias, out, scratch[:s.BatchScratchLen(1, 1)], false, 2)
 		}},
 		{"pack_short_w", func() { PackConvWeights(s, w[:len(w)-1]) }},
 		{"kernel_too_big", func() {

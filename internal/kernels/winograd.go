@@ -215,28 +215,28 @@ func wino23Weights(g *[9]float32) (u [16]float32) {
 	return u
 }
 
-// winoScratchLen returns the scratch of a packed Winograd convolution: per-worker B strips,
-// the padded input, V and M of two chunks (winoConvChunked gives each worker its own).
-func (s ConvShape) winoScratchLen(t int) int { return s.winoBatchScratchLen(t, 1) }
-
-// winoBatchScratchLen returns the scratch of winoConv for up to n images: the padded input of
-// each and V and M of two chunks of the largest plan (winoBatchPlan's chunks are not
-// monotonic in n).
-func (s ConvShape) winoBatchScratchLen(t, n int) int {
+// winoBatchScratchLen returns the scratch of winoConv for up to n images on slots workers: a B
+// strip buffer per worker, the padded input of each image, and V and M of one chunk of the
+// largest plan (winoBatchPlan's chunks are not monotonic in n), or of two for more than one
+// worker (winoConvChunked gives each worker its own share of two).
+func (s ConvShape) winoBatchScratchLen(t, n, slots int) int {
 	vm := 0
 	for k := 1; k <= n; k++ {
 		p := s.winoBatchPlan(t, k)
-		vm = max(vm, 2*p.ne*(p.ve+p.me))
+		vm = max(vm, p.ne*(p.ve+p.me))
+	}
+	if slots > 1 {
+		vm *= 2
 	}
 	p := s.winoPlan(t)
-	return maxConvThreads*stripBufLen(s.C) + n*s.C*p.hp*p.wp + vm
+	return slots*stripBufLen(s.C) + n*s.C*p.hp*p.wp + vm
 }
 
 // winoBatch reports whether Conv2DPackedBatch runs s's n images as one Winograd convolution
 // (winoBatchPlan): F(2×2) and F(4×4) shapes (3×3 or 5×5) whose images have fewer tiles than a chunk
 // holds, so that the GEMMs get wider. F(2, 7) shapes, and maps that fill whole chunks alone,
 // run image by image. It is monotonic in n (with R >= th rows per chunk, false means
-// n(R-th) < R), so BatchScratchLen(n) also covers the batches of fewer images.
+// n(R-th) < R), so BatchScratchLen(n, threads) also covers the batches of fewer images.
 func (s ConvShape) winoBatch(n int) bool {
 	t := s.winoTile()
 	if n < 2 || t == 0 || s.wino27() {
@@ -250,12 +250,12 @@ func (s ConvShape) winoBatch(n int) bool {
 // winoPackWeights(t, …), for n images (n = 1 for F(2, 7)): image i read from
 // in[i*inStride:], written to out[i*outStride:].
 func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out []float32, outStride int,
-	scratch []float32, relu bool, workers int, impl isa) {
+	scratch []float32, relu bool, workers, slots int, impl isa) {
 	p := s.winoBatchPlan(t, n)
 	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl,
 		inStride: inStride, outStride: outStride}
 	w.bufLen = stripBufLen(s.C)
-	w.bufs, scratch = scratch[:maxConvThreads*w.bufLen], scratch[maxConvThreads*w.bufLen:]
+	w.bufs, scratch = scratch[:slots*w.bufLen], scratch[slots*w.bufLen:]
 	w.pad, scratch = scratch[:n*s.C*p.hp*p.wp], scratch[n*s.C*p.hp*p.wp:]
 	w.ve, w.me = p.ve, p.me
 	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]

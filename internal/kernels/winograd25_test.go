@@ -295,8 +295,8 @@ func TestWino25Sizes(t *testing.T) {
 						impl := e.fn.(isa)
 						run := func(threads int) []float32 {
 							out := guarded(s.O * s.OutH() * s.OutW())
-							scratch := guarded(s.winoScratchLen(2))
-							winoConv(s, 2, 1, in, 0, pu, bias, out, 0, scratch, true, threads, impl)
+							scratch := guarded(s.winoBatchScratchLen(2, 1, threads))
+							winoConv(s, 2, 1, in, 0, pu, bias, out, 0, scratch, true, threads, threads, impl)
 							checkGuard(t, "out", out)
 							checkGuard(t, "scratch", scratch)
 							return out
@@ -356,7 +356,7 @@ func TestWino25Error(t *testing.T) {
 				pu := make([]float32, s.winoPackedLen(2))
 				s.winoPackWeights(2, w, pu)
 				got := make([]float32, len(want))
-				winoConv(s, 2, 1, in, 0, pu, bias, got, 0, make([]float32, s.winoScratchLen(2)), false, 2, impl)
+				winoConv(s, 2, 1, in, 0, pu, bias, got, 0, make([]float32, s.winoBatchScratchLen(2, 1, 2)), false, 2, 2, impl)
 				ew, ed := worst(got), worst(directConv(s, in, w, bias, impl))
 				t.Logf("max |error| / Σ|w·x|: F(2×2,5×5) %.1f u, direct %.1f u (%.1f×); runs as Winograd: %t", ew, ed, ew/ed, s.wino25())
 				if !(ew <= wino25ErrorBound) {

@@ -117,7 +117,7 @@ func TestWinogradError(t *testing.T) {
 					pu := make([]float32, s.winoPackedLen(tile))
 					s.winoPackWeights(tile, w, pu)
 					got := make([]float32, len(want))
-					winoConv(s, tile, 1, in, 0, pu, bias, got, 0, make([]float32, s.winoScratchLen(tile)), false, 2, impl)
+					winoConv(s, tile, 1, in, 0, pu, bias, got, 0, make([]float32, s.winoBatchScratchLen(tile, 1, 2)), false, 2, 2, impl)
 					errs[tile] = worst(got)
 					if tile == s.winoTile() && !slices.Equal(got, def) {
 						t.Errorf("Conv2D differs from F(%d×%d)", tile, tile)

@@ -43,11 +43,13 @@ func join(segs ...string) string {
 	return b.String()
 }
 
-// view is a window onto a batch of activations: image n occupies
-// data[n*stride+off : n*stride+off+shape.Len()]. Views let a Mixed block's branches write
-// straight into their channel slice of the block output, so concatenation costs nothing.
+// view is a window onto a batch of activations in a plan's buffer: image n occupies
+// buf.data[n*stride+off : n*stride+off+shape.Len()]. Views let a Mixed block's branches write
+// straight into their channel slice of the block output, so concatenation costs nothing. A view
+// reads its buffer's memory when a step runs (img, batch), not when it is planned: planning fixes
+// where every buffer lies only once the whole plan is known (bufPool.place).
 type view struct {
-	data   []float32
+	buf    *buffer
 	stride int
 	off    int
 	shape  Shape
@@ -56,15 +58,15 @@ type view struct {
 // img returns image n of the view, CHW.
 func (v view) img(n int) []float32 {
 	s := n*v.stride + v.off
-	return v.data[s : s+v.shape.Len()]
+	return v.buf.data[s : s+v.shape.Len()]
 }
 
 // batch returns the data from image 0 on: image i starts at i*stride.
-func (v view) batch() []float32 { return v.data[v.off:] }
+func (v view) batch() []float32 { return v.buf.data[v.off:] }
 
 // channels returns the view of channels [c0, c0+c) of v.
 func (v view) channels(c0, c int) view {
-	return view{data: v.data, stride: v.stride, off: v.off + c0*v.shape.H*v.shape.W, shape: Shape{c, v.shape.H, v.shape.W}}
+	return view{buf: v.buf, stride: v.stride, off: v.off + c0*v.shape.H*v.shape.W, shape: Shape{c, v.shape.H, v.shape.W}}
 }
 
 // ---- ConvBN -------------------------------------------------------------------------------------------
@@ -120,7 +122,6 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 // false once the error is recorded.
 func (c *ConvBN) prepare(p *planner, path string, in Shape, scale float32) (s kernels.ConvShape, w, b []float32, ok bool) {
 	s = c.convShape(in)
-	p.needScratch(s.BatchScratchLen(p.n))
 	p.macs += s.MACs()
 	id := join(path, c.Key, c.Conv)
 	w, b, err := p.weights.layer(id).packScaled(s, scale) // once per layer and kernel layout, not per call
@@ -136,10 +137,10 @@ func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	if !ok {
 		return
 	}
-	relu := c.ReLU
+	relu, sc := c.ReLU, p.scratch(s)
 	// The whole batch in one call: on small maps the images' columns together fill the GEMM tiles.
 	p.add(func(e *exec) {
-		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, b, out.batch(), out.stride, e.scratch, relu, e.threads)
+		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, b, out.batch(), out.stride, sc.buf.data, relu, sc.threadsFor(e))
 	})
 }
 
@@ -170,9 +171,13 @@ func (s *Seq) params(path string, in Shape, decl func(*param)) {
 	}
 }
 
-func (s *Seq) plan(pl *planner, path string, in, out view) {
+func (s *Seq) plan(pl *planner, path string, in, out view) { s.planOwned(pl, path, in, out, false) }
+
+// planOwned plans the nodes one after the other; owned says whether the Seq may overwrite its input
+// and give its buffer back once read (the network's input, planInput).
+func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 	p := join(path, s.Key)
-	cur, owned := in, false // owned: cur was allocated here
+	cur := in // owned: only this Seq reads cur, which it gives back once read
 	// A caller that passes its input as the output (a chain of residual blocks, inPlace) lets the
 	// chain's blocks overwrite it.
 	mine := func(v view) bool { return owned || sameView(v, out) }
@@ -209,8 +214,8 @@ func (s *Seq) plan(pl *planner, path string, in, out view) {
 	}
 }
 
-// sameView reports whether a and b are the same buffer.
-func sameView(a, b view) bool { return &a.batch()[0] == &b.batch()[0] }
+// sameView reports whether a and b start at the same place of the same buffer.
+func sameView(a, b view) bool { return a.buf == b.buf && a.off == b.off }
 
 // inPlaceNode reports whether n may write its output over its input: an Inception-ResNet block, whose
 // projection adds onto the shortcut, or a Seq of them (IRv1 and IRv2's repeat_*), which Seq.plan then
@@ -262,9 +267,9 @@ func planPoolConv(pl *planner, path string, q *Pool, c *ConvBN, in, out view) {
 	}
 	tmp := pl.alloc(out.shape)
 	ps := q.poolShape(out.shape)
-	relu, cip, hw := c.ReLU, q.CountIncludePad, out.shape.H*out.shape.W
+	relu, cip, hw, sc := c.ReLU, q.CountIncludePad, out.shape.H*out.shape.W, pl.scratch(s)
 	pl.add(func(e *exec) {
-		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, nil, tmp.batch(), tmp.stride, e.scratch, false, e.threads)
+		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, nil, tmp.batch(), tmp.stride, sc.buf.data, false, sc.threadsFor(e))
 		for i := 0; i < e.n; i++ {
 			o := out.img(i)
 			pool(ps, true, cip, tmp.img(i), o, e.threads)
@@ -388,11 +393,10 @@ func (m *Mixed) planHeads(pl *planner, p string, in view) ([]branchWork, func())
 		return work, func() {}
 	}
 	s.O = st.o
-	pl.needScratch(s.BatchScratchLen(pl.n))
 	heads := pl.alloc(Shape{st.o, in.shape.H, in.shape.W})
-	relu := ms[0].conv.ReLU
+	relu, sc := ms[0].conv.ReLU, pl.scratch(s)
 	pl.add(func(e *exec) {
-		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, st.w, st.b, heads.batch(), heads.stride, e.scratch, relu, e.threads)
+		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, st.w, st.b, heads.batch(), heads.stride, sc.buf.data, relu, sc.threadsFor(e))
 	})
 	for k, mb := range ms {
 		h := heads.channels(st.offs[k], outs[k])
@@ -544,30 +548,19 @@ func eachConv(n node, path string, in Shape, f func(id string, s kernels.ConvSha
 }
 
 // planParallel plans each branch as its own step list and runs the lists on up to threads goroutines,
-// biggest first, each convolution single-threaded. Buffers a branch frees are not reused by its siblings,
-// which run at the same time.
+// biggest first, each convolution single-threaded. A branch's buffers share no memory with its
+// siblings', which run at the same time (buffer.par).
 func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view) {
 	type branch struct {
 		steps []func(*exec)
 		macs  int64
 	}
-	var bs []branch
-	var freed [][]float32
-	c0 := 0
-	for _, w := range work {
-		s, _ := w.n.outShape(p, w.in.shape)
-		sub := &planner{n: pl.n, weights: pl.weights, threads: 1, pool: pl.pool, deferred: &freed, observe: pl.observe}
-		w.n.plan(sub, p, w.in, out.channels(c0, s.C))
-		c0 += s.C
-		pl.macs += sub.macs
-		pl.needScratch(sub.scratchLen)
-		if sub.err != nil {
-			pl.fail(sub.err)
-		}
-		bs = append(bs, branch{sub.steps, sub.macs})
+	bs := make([]branch, len(work))
+	var total int64
+	for i, w := range work {
+		bs[i].macs = nodeMACs(w.n, p, w.in.shape)
+		total += bs[i].macs
 	}
-	pl.pool.free = append(pl.pool.free, freed...)
-	sort.SliceStable(bs, func(i, j int) bool { return bs[i].macs > bs[j].macs })
 	// When one branch holds most of the work (Inception-ResNet's long chains: 63–70% of a block's
 	// multiply-adds; at most 58% in v3's and v4's Inception blocks), its convolutions run with all the
 	// threads: the helpers, busy with the other branches at first, join each one as soon as they are free
@@ -579,11 +572,30 @@ func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view)
 	// times at threads=2, block17 1.28 -> 1.20 ms and mixed_6a 4.24 -> 3.88 ms with joining. The chain
 	// must run on the caller's goroutine for that (a helper running it would hand its convolutions to
 	// itself); the caller takes the first branch before a helper wakes, nearly always.
-	var total int64
-	for _, b := range bs {
-		total += b.macs
+	big := 0
+	for i := range bs {
+		if bs[i].macs > bs[big].macs {
+			big = i
+		}
 	}
-	help := bs[0].macs*5 > total*3
+	help := bs[big].macs*5 > total*3
+	par := new(int)
+	c0 := 0
+	for i, w := range work {
+		s, _ := w.n.outShape(p, w.in.shape)
+		sub := &planner{n: pl.n, weights: pl.weights, threads: 1, convThreads: 1, pool: pl.pool, par: par, branch: i, observe: pl.observe}
+		if help && i == big {
+			sub.convThreads = pl.convThreads
+		}
+		w.n.plan(sub, p, w.in, out.channels(c0, s.C))
+		c0 += s.C
+		pl.macs += sub.macs
+		if sub.err != nil {
+			pl.fail(sub.err)
+		}
+		bs[i].steps = sub.steps
+	}
+	sort.SliceStable(bs, func(i, j int) bool { return bs[i].macs > bs[j].macs }) // big first
 	pl.add(func(e *exec) {
 		var next atomic.Int32
 		work := func(w *exec) {
@@ -662,13 +674,13 @@ func (r *Residual) plan(pl *planner, path string, in, out view) {
 	if !ok {
 		return
 	}
-	relu := !r.NoReLU
+	relu, sc := !r.NoReLU, pl.scratch(cs)
 	inPlace := sameView(in, out) // Seq.plan passes the input as the output when it can
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n && !inPlace; i++ {
 			parallelCopy(out.img(i), in.img(i), e.threads)
 		}
-		kernels.Conv2DPackedBatchAdd(cs, e.n, tmp.batch(), tmp.stride, w, b, out.batch(), out.stride, e.scratch, relu, e.threads)
+		kernels.Conv2DPackedBatchAdd(cs, e.n, tmp.batch(), tmp.stride, w, b, out.batch(), out.stride, sc.buf.data, relu, sc.threadsFor(e))
 	})
 	pl.free(tmp)
 }
