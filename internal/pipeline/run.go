@@ -84,11 +84,11 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 	if limit := max(maxAheadBytes/(4*bufLen), 1); ahead > limit {
 		ahead = limit
 	}
-	poolSize := perBatch + ahead
+	// The buffers are made as they are first needed: a run of one image holds one, not the pool's
+	// worth (IRv2: 5 × 1.07 MB, which the runtime zeroes, so all resident).
+	poolSize := min(perBatch+ahead, len(items))
 	free := make(chan []float32, poolSize)
-	for i := 0; i < poolSize; i++ {
-		free <- make([]float32, bufLen)
-	}
+	made := 0
 	stop := make(chan struct{})
 	defer close(stop)
 	jobs := make(chan job, workers)
@@ -99,10 +99,18 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 			var buf []float32
 			select {
 			case buf = <-free:
-			case <-ctx.Done():
-				return
-			case <-stop:
-				return
+			default:
+				if made < poolSize {
+					buf, made = make([]float32, bufLen), made+1
+					break
+				}
+				select {
+				case buf = <-free:
+				case <-ctx.Done():
+					return
+				case <-stop:
+					return
+				}
 			}
 			select {
 			case jobs <- job{i: i, buf: buf}:
@@ -225,8 +233,8 @@ type runner struct {
 	net      Net
 	bs       int
 	classes  int
-	features int // pooled feature length, or 0 when not wanted
-	x        []float32
+	features int       // pooled feature length, or 0 when not wanted
+	x        []float32 // made on first use: the views of several images, side by side
 	logits   []float32
 	pooled   []float32
 }
@@ -240,7 +248,6 @@ func newRunner(n Net, bs int, features bool) (*runner, error) {
 		}
 		r.features = fs.C
 	}
-	r.x = make([]float32, bs*n.imageLen())
 	r.logits = make([]float32, bs*r.classes)
 	r.pooled = make([]float32, bs*r.features)
 	return r, nil
@@ -259,15 +266,26 @@ func (r *runner) run(bufs [][]float32) ([]Output, error) {
 	total := len(bufs) * crops
 	for v0 := 0; v0 < total; v0 += r.bs {
 		k := min(r.bs, total-v0)
-		for v := 0; v < k; v++ {
-			img, c := (v0+v)/crops, (v0+v)%crops
-			copy(r.x[v*il:(v+1)*il], bufs[img][c*il:(c+1)*il])
+		// Views of one image lie side by side in its buffer: a pass over them reads it in place
+		// (the model copies its input in anyway); views of several images are gathered into x.
+		var x []float32
+		if img, c := v0/crops, v0%crops; c+k <= crops {
+			x = bufs[img][c*il : (c+k)*il]
+		} else {
+			if r.x == nil {
+				r.x = make([]float32, r.bs*il)
+			}
+			for v := 0; v < k; v++ {
+				img, c := (v0+v)/crops, (v0+v)%crops
+				copy(r.x[v*il:(v+1)*il], bufs[img][c*il:(c+1)*il])
+			}
+			x = r.x[:k*il]
 		}
 		o := model.Outputs{Logits: r.logits[:k*r.classes]}
 		if r.features > 0 {
 			o.Pooled = r.pooled[:k*r.features]
 		}
-		if err := r.net.Model.Run(r.x[:k*il], k, size, size, o); err != nil {
+		if err := r.net.Model.Run(x, k, size, size, o); err != nil {
 			return nil, err
 		}
 		for v := 0; v < k; v++ {
