@@ -16,3 +16,6 @@ func advise(b []byte) {
 	}
 	_ = unix.Madvise(b, unix.MADV_DONTNEED)
 }
+
+// discard drops b's pages (whole base pages, page aligned) from the resident set.
+func discard(b []byte) { _ = unix.Madvise(b, unix.MADV_DONTNEED) }

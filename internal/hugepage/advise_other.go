@@ -4,3 +4,5 @@ package hugepage
 
 // advise does nothing where transparent huge pages are not a Linux madvise away.
 func advise([]byte) {}
+
+func discard([]byte) {}

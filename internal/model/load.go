@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -327,7 +328,13 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 	}
 	scratch := make([]float32, need)
-	for _, id := range order {
+	lastDrop := -1 // the last layer folded into scratch, after which it is discarded
+	for i, id := range order {
+		if slices.Contains(groups[id].roles, roleConvWeight) && !o.keep && len(o.shapes[id]) > 0 {
+			lastDrop = i
+		}
+	}
+	for i, id := range order {
 		g := groups[id]
 		for i, k := range g.keys {
 			_, g.byRole[g.roles[i]], _ = src.Tensor(k) // checked above
@@ -367,6 +374,9 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 		if drop {
 			lw.w = nil
+		}
+		if i == lastDrop {
+			hugepage.Discard(scratch) // before the linear layers, not resident beside them
 		}
 		store.layers[id] = lw
 		for _, k := range g.keys {
