@@ -220,16 +220,40 @@ func wino23Weights(g *[9]float32) (u [16]float32) {
 // largest plan (winoBatchPlan's chunks are not monotonic in n), or of two for more than one
 // worker (winoConvChunked gives each worker its own share of two).
 func (s ConvShape) winoBatchScratchLen(t, n, slots int) int {
-	vm := 0
+	vm, pad := 0, 0
 	for k := 1; k <= n; k++ {
 		p := s.winoBatchPlan(t, k)
 		vm = max(vm, p.ne*(p.ve+p.me))
+		pad = max(pad, s.winoPadLen(p, slots))
 	}
 	if slots > 1 {
 		vm *= 2
 	}
-	p := s.winoPlan(t)
-	return slots*stripBufLen(s.C) + n*s.C*p.hp*p.wp + vm
+	return slots*stripBufLen(s.C) + pad + vm
+}
+
+// winoWindowed reports whether winoConv pads the input chunk by chunk, into a window of the
+// rows the chunk's tiles read, rather than whole before the first chunk: 3×3 shapes of one
+// image. The whole padded input took 3.2 MB for v3_Conv2d_2b_3x3 (32×147×147), a window 0.4
+// MB, and a chunk's window is still in L2 when its input transform reads it. Batches of small
+// maps (several images' tiles in a chunk), 5×5 and F(2, 7) shapes pad whole.
+func (s ConvShape) winoWindowed(p winoPlan) bool { return p.r == 3 && p.imgs == 1 }
+
+// winoWindowRows returns the rows of a window for chunks of p.rows tile rows.
+func winoWindowRows(p winoPlan) int { return p.t*p.rows + p.r - 1 }
+
+// winoPadLen returns the padded input winoConv keeps for plan p on slots workers: the whole
+// padded input of p's images, or for a windowed plan one window per worker, of the largest
+// chunks the plan or its one-chunk-per-worker variant (winoChunkedPlan) takes.
+func (s ConvShape) winoPadLen(p winoPlan, slots int) int {
+	if !s.winoWindowed(p) {
+		return p.imgs * s.C * p.hp * p.wp
+	}
+	rows := winoWindowRows(p)
+	if q, ok := s.winoChunkedPlan(p, slots); ok {
+		rows = max(rows, winoWindowRows(q))
+	}
+	return slots * s.C * rows * p.wp
 }
 
 // winoBatch reports whether Conv2DPackedBatch runs s's n images as one Winograd convolution
@@ -256,7 +280,9 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 		inStride: inStride, outStride: outStride}
 	w.bufLen = stripBufLen(s.C)
 	w.bufs, scratch = scratch[:slots*w.bufLen], scratch[slots*w.bufLen:]
-	w.pad, scratch = scratch[:n*s.C*p.hp*p.wp], scratch[n*s.C*p.hp*p.wp:]
+	padLen := s.winoPadLen(p, slots)
+	w.pad, scratch = scratch[:padLen], scratch[padLen:]
+	w.windowed = s.winoWindowed(p)
 	w.ve, w.me = p.ve, p.me
 	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
 	if q, ok := s.winoChunkedPlan(p, workers); ok {
@@ -264,7 +290,9 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 		return
 	}
 	if workers == 1 {
-		w.fill(0, n*s.C)
+		if !w.windowed {
+			w.fill(0, n*s.C)
+		}
 		for ch := 0; ch < w.chunks(); ch++ {
 			w.input(ch, 0, s.C)
 			w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
@@ -286,7 +314,7 @@ func winoConvParallel(w winoConvState, workers int) {
 	// Phases: fill, then per chunk ch: [output ch-1 (O units), input ch (C units)],
 	// [gemm ch (ne × strips units)]; then the output of the last chunk.
 	units := make([]int, 0, 2*chunks+2)
-	units = append(units, w.p.imgs*C)
+	units = append(units, w.p.imgs*C*btoi(!w.windowed))
 	for ch := 0; ch < chunks; ch++ {
 		units = append(units, C+O*min(ch, 1), w.p.ne*w.units(ch))
 	}
@@ -294,7 +322,9 @@ func winoConvParallel(w winoConvState, workers int) {
 	runTeam(workers-1, units, func(phase, lo, hi, worker int) {
 		switch {
 		case phase == 0:
-			w.fill(lo, hi)
+			if !w.windowed { // else each chunk's input phase pads its rows (input)
+				w.fill(lo, hi)
+			}
 		case phase == len(units)-1:
 			w.output(chunks-1, lo, hi)
 		case phase%2 == 1: // output of chunk ch-1 (units 0..O-1 when ch > 0), input of chunk ch
@@ -369,7 +399,8 @@ func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 	C, O := w.s.C, w.s.O
 	chunks := (q.trows() + q.rows - 1) / q.rows
 	part := q.ne * (q.ve + q.me)
-	runTeam(workers-1, []int{q.imgs * C, chunks}, func(phase, lo, hi, worker int) {
+	window := len(w.pad) / max(workers, 1) // windowed: each worker pads its chunks' rows in its own
+	runTeam(workers-1, []int{q.imgs * C * btoi(!w.windowed), chunks}, func(phase, lo, hi, worker int) {
 		if phase == 0 {
 			w.fill(lo, hi)
 			return
@@ -378,6 +409,9 @@ func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 		wk.p, wk.ve, wk.me = q, q.ve, q.me
 		region := area[worker*part : (worker+1)*part]
 		wk.v, wk.m = region[:q.ne*q.ve], region[q.ne*q.ve:]
+		if w.windowed {
+			wk.pad = w.pad[worker*window : (worker+1)*window]
+		}
 		for ch := lo; ch < hi; ch++ {
 			wk.input(ch, 0, C)
 			wk.gemm(ch, 0, q.ne, 0, wk.strips(ch), worker)
@@ -397,9 +431,11 @@ type winoConvState struct {
 	impl   isa
 	bufs   []float32 // per-worker B strips of bufLen
 	bufLen int
-	pad    []float32 // padded input, C planes of hp×wp per image
-	v, m   []float32 // V_e at v[e*ve:], M_e at m[e*me:] (e < p.ne), rows ld apart
-	ve, me int
+	pad    []float32 // padded input, C planes of hp×wp per image, or windowed: the rows of one chunk
+	// windowed: input pads each chunk's rows, C planes of winoWindowRows×wp (winoWindowed)
+	windowed bool
+	v, m     []float32 // V_e at v[e*ve:], M_e at m[e*me:] (e < p.ne), rows ld apart
+	ve, me   int
 
 	inStride, outStride int // distances between the images of in and out (p.imgs > 1)
 }
@@ -440,10 +476,17 @@ func (w *winoConvState) input(ch, c0, c1 int) {
 	}
 	p := w.p
 	ty0, ty1 := w.rows(ch)
+	plane, y0 := p.hp*p.wp, 0
+	if w.windowed {
+		// The window's row i is padded row t·ty0 + i: the chunk's tiles read rows from there on.
+		rows := winoWindowRows(p)
+		plane, y0 = rows*p.wp, p.t*ty0
+		w.s.winoFillRows(w.in, w.pad, p, y0, min(y0+rows, p.hp), plane, c0, c1)
+	}
 	for c := c0; c < c1; c++ {
 		for ty := ty0; ty < ty1; ty++ {
 			img, y := ty/p.th, ty%p.th
-			src := w.pad[(img*w.s.C+c)*p.hp*p.wp+p.t*y*p.wp:]
+			src := w.pad[(img*w.s.C+c)*plane+p.t*y*p.wp-y0*p.wp:]
 			if p.r == 5 {
 				w.impl.wino25Input(src, p.wp/2, w.v[c*p.ld+(ty-ty0)*p.tw:], w.ve, p.tw)
 				continue
@@ -516,10 +559,16 @@ func (w *winoConvState) output(ch, o0, o1 int) {
 // winoFill writes channels c0..c1-1 of the zero-padded input: plane c of pad holds
 // in[c][y-PadT][x-PadL] at row y, column x (hp×wp, 0 outside the input).
 func (s ConvShape) winoFill(in, pad []float32, p winoPlan, c0, c1 int) {
+	s.winoFillRows(in, pad, p, 0, p.hp, p.hp*p.wp, c0, c1)
+}
+
+// winoFillRows writes rows y0..y1-1 of channels c0..c1-1 of the zero-padded input (see
+// winoFill) to planes plane floats apart: row y of channel c at pad[c*plane+(y-y0)*wp:].
+func (s ConvShape) winoFillRows(in, pad []float32, p winoPlan, y0, y1, plane, c0, c1 int) {
 	for c := c0; c < c1; c++ {
-		pl := pad[c*p.hp*p.wp : (c+1)*p.hp*p.wp]
-		for y := 0; y < p.hp; y++ {
-			row := pl[y*p.wp : y*p.wp+p.wp]
+		pl := pad[c*plane : c*plane+(y1-y0)*p.wp]
+		for y := y0; y < y1; y++ {
+			row := pl[(y-y0)*p.wp : (y-y0+1)*p.wp]
 			iy := y - s.PadT
 			if iy < 0 || iy >= s.H {
 				clear(row)
@@ -600,4 +649,12 @@ func wino23OutputF32Generic(m []float32, me int, out []float32, ldo, ncols, nrow
 			}
 		}
 	}
+}
+
+// btoi returns 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
