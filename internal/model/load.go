@@ -149,9 +149,10 @@ func (l *layerWeights) packScaled(s kernels.ConvShape, scale float32) (w, b []fl
 
 var errDropped = errors.New("its folded weights were dropped once packed for the sizes in PackFor (set PackFor or KeepWeights before Load)")
 
-// weightStore holds the folded weights of a model, by layer id. What a forward pass reads (the packed
-// convolutions, stacks and linear layers, and the plans' activations and scratch) comes from mem, in huge
-// pages (see package hugepage): one arena, so that no buffer rounds up to a page of its own.
+// weightStore holds the folded weights of a model, by layer id. The weights a forward pass reads (the
+// packed convolutions, stacks and linear layers) come from mem, in huge pages (see package hugepage): one
+// arena, so that no buffer rounds up to a page of its own. Each plan's activations and scratch take one
+// region of their own (bufPool.place).
 type weightStore struct {
 	layers map[string]*layerWeights
 	stacks map[string]*stackWeights // by the members' layer ids, joined with "+"
@@ -360,6 +361,9 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 		lw := fold(dst, g.out, w, b, g.byRole[roleBNWeight], g.byRole[roleBNBias],
 			g.byRole[roleBNMean], g.byRole[roleBNVar], g.ref.eps)
+		for _, k := range g.keys {
+			release(k) // folded: the file's pages need not stay resident beside the packed copy
+		}
 		if !o.stacked[id] {
 			lw.mem = &store.mem
 		}
@@ -379,9 +383,6 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 			hugepage.Discard(scratch) // before the linear layers, not resident beside them
 		}
 		store.layers[id] = lw
-		for _, k := range g.keys {
-			release(k)
-		}
 		delete(groups, id)
 	}
 	return store, nil
