@@ -87,6 +87,32 @@ func TestArenaRests(t *testing.T) {
 // TestHugePages checks, where Linux offers transparent huge pages on request, that Alloc's
 // memory gets them: the mapping holding a written Alloc reports AnonHugePages in
 // /proc/self/smaps.
+// TestExact checks that an Exact buffer is zeroed, 64-byte aligned, writable alone and ends within
+// 64 bytes before a huge page boundary, so that no huge page it touches holds anything else.
+func TestExact(t *testing.T) {
+	for _, n := range []int{1, 1000, Size/4 - 1, Size / 4, 3*Size/4 + 5, 5 * Size / 4} {
+		s := Exact(n)
+		checkFresh(t, n, s)
+		if cap(s) != n {
+			t.Fatalf("Exact(%d): cap %d", n, cap(s))
+		}
+		if addr(s)%64 != 0 {
+			t.Errorf("Exact(%d) at %#x is not 64-byte aligned", n, addr(s))
+		}
+		if end := addr(s) + uintptr(n)*4; (Size-end%Size)%Size >= 64 {
+			t.Errorf("Exact(%d) ends at %#x, %d bytes before a huge page boundary", n, end, Size-end%Size)
+		}
+		for i := range s {
+			s[i] = float32(i)
+		}
+		for i, v := range s {
+			if v != float32(i) {
+				t.Fatalf("Exact(%d) lost the write at %d", n, i)
+			}
+		}
+	}
+}
+
 func TestHugePages(t *testing.T) {
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || !(strings.Contains(string(mode), "[always]") || strings.Contains(string(mode), "[madvise]")) {

@@ -368,21 +368,21 @@ func (a *buffer) conflicts(b *buffer) bool {
 	return a.from < b.to && b.from < a.to
 }
 
-// bufPool holds the buffers of one plan, and the arena the plan's region comes from: the weight
-// store's, in huge pages (see package hugepage).
+// bufPool holds the buffers of one plan.
 type bufPool struct {
 	bufs   []*buffer
 	events int
-	mem    *hugepage.Arena
 }
 
 // place gives every buffer its memory once the plan is complete: each, largest first, goes to the
 // lowest offset clear of the buffers already placed whose use overlaps its own (the greedy-by-size
-// placement of TFLite's memory planner), all in one region of the arena. The pool this replaced
+// placement of TFLite's memory planner), all in one region in huge pages (hugepage.Exact: a plan is
+// used whole, so a region of its own makes no more resident than its size). The pool this replaced
 // reused only a whole freed buffer large enough, and kept one scratch per thread beside the
 // activations, sized for the largest convolution on 16 threads: the activations and scratch of one
-// image on one thread took v3 22.4, v4 26.5, IRv2 25.7 MB, and take 14.4, 16.4, 14.2 MB placed
-// (TestPlanPlacement: within 3% of the most held at any one time).
+// image on one thread took v3 22.4, v4 26.5, IRv2 25.7 MB, and take 11.6, 16.4, 11.5 MB placed (at
+// most 9% above the most held at any one time, TestPlanPlacement; placing them in the order taken,
+// longest-held or largest-held first, each did no better on any variant).
 func (b *bufPool) place() {
 	order := append([]*buffer(nil), b.bufs...)
 	sort.SliceStable(order, func(i, j int) bool { return order[i].n > order[j].n })
@@ -405,7 +405,7 @@ func (b *bufPool) place() {
 		placed = append(placed[:i], append([]*buffer{x}, placed[i:]...)...)
 		end = max(end, off+size)
 	}
-	region := b.mem.Alloc(end)
+	region := hugepage.Exact(end)
 	for _, x := range b.bufs {
 		x.data = region[x.off : x.off+x.n : x.off+x.n]
 	}
@@ -497,12 +497,12 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
 	}
-	p := &planner{n: n, weights: m.store, threads: threads, convThreads: threads, pool: &bufPool{mem: &m.store.mem}, observe: m.observe}
+	p := &planner{n: n, weights: m.store, threads: threads, convThreads: threads, pool: &bufPool{}, observe: m.observe}
 	features := m.net.Features
 	if seq, ok := features.(*Seq); ok && n > 1 && threads == 1 {
 		// A batch on one thread runs its large maps image by image (prefix), the rest batched.
 		if k, mid := seq.batchFrom(in); k > 0 {
-			pre := &planner{n: 1, weights: m.store, threads: 1, convThreads: 1, pool: &bufPool{mem: &m.store.mem}, observe: m.observe}
+			pre := &planner{n: 1, weights: m.store, threads: 1, convThreads: 1, pool: &bufPool{}, observe: m.observe}
 			pre.input, pre.prefixOut = pre.alloc(in), pre.alloc(mid)
 			planInput(pre, &Seq{Key: seq.Key, Nodes: seq.Nodes[:k]}, pre.input, pre.prefixOut)
 			if pre.err != nil {
