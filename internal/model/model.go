@@ -239,6 +239,12 @@ func (m *Model) plan(n, h, w, threads, slot int) (*compiled, error) {
 	if c, ok := m.plans[key]; ok {
 		return c, nil
 	}
+	// A plan's region is the largest allocation after the weights, and the garbage the caller made
+	// before the first pass (decoding and resizing the first images) would stay resident beside it:
+	// the heap, grown by the weights, collects it late. Collect it now and hand it back to the OS,
+	// once per plan (a few ms). Max RSS of classifying one photo on one thread: v3 148.7 -> 145.6 MB,
+	// v4 231.7 -> 229.0, IRv2 284.6 -> 281.7.
+	debug.FreeOSMemory()
 	c, err := m.compile(n, h, w, threads)
 	if err != nil {
 		return nil, err
