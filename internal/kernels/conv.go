@@ -124,6 +124,53 @@ func (s ConvShape) inputLen() int {
 	return s.C * s.SH * s.SW * hq * wq
 }
 
+// band is a stretch of the phase planes' rows: rows i0..i0+rows-1 (all of them: i0 0, rows hq).
+type band struct{ i0, rows int }
+
+// bandFloats bounds the padded, phase-split input a one-thread GEMM convolution of one image
+// fills at a time (1 MiB): a larger input is filled and multiplied in bands of output rows
+// (bandRows), each band's rows of the phase planes in a window that stays in L2 until its GEMM has
+// read it. The whole copy took 5.7 MB for v4's stem 3×3/2 (64×147×147), the largest part of v4's
+// memory peak; in bands of 12 output rows, 1.1 MB, and the layer ran as fast (4.18 -> 4.15 ms,
+// medians of 4 alternated rounds). A var so tests can lower it.
+var bandFloats = 1 << 18
+
+// bandMaxA bounds the weights (O·C·KH·KW floats) of a convolution that runs in bands: each band
+// reads all of them again, and larger ones do not stay in L2 between bands. IRv1's Conv2d_4b
+// (3×3/2, 192→256: 442k floats) ran 10% slower in bands of 8 rows, and 8–21% on two threads,
+// where each band added two barriers; so bands are for one thread only.
+const bandMaxA = 1 << 17
+
+// bandRows returns the output rows of the bands one image's convolution on slots workers runs in:
+// OutH (one band, the whole input) unless it runs on one thread, is not direct, its input is
+// large and its weights small (bandMaxA); then as many rows as keep a band's window within
+// bandFloats (at least one).
+func (s ConvShape) bandRows(slots int) int {
+	if slots > 1 || s.direct() || s.inputLen() <= 2*bandFloats || s.O*s.C*s.KH*s.KW > bandMaxA {
+		return s.OutH()
+	}
+	_, wq := s.phases()
+	return max(bandFloats/(s.C*s.SH*s.SW*wq)-(s.KH-1)/s.SH, 1)
+}
+
+// bandLen returns the floats of the window of a band of bandRows(slots) output rows: the phase
+// planes' rows its output rows read (inputLen for one band).
+func (s ConvShape) bandLen(slots int) int {
+	rows := s.bandRows(slots)
+	if rows >= s.OutH() {
+		return s.inputLen()
+	}
+	_, wq := s.phases()
+	return s.C * s.SH * s.SW * (rows + (s.KH-1)/s.SH) * wq
+}
+
+// bandAt returns the phase rows of the band of output rows y0..y1-1: an output row y reads phase
+// rows y .. y+(KH-1)/SH.
+func (s ConvShape) bandAt(y0, y1 int) band {
+	hq, _ := s.phases()
+	return band{y0, min(y1-y0+(s.KH-1)/s.SH, hq-y0)}
+}
+
 // source returns the bSource of the convolution's im2col matrix: over in when direct,
 // otherwise over t (len >= s.inputLen()), which fillInput must fill before it is read.
 func (s ConvShape) source(in, t []float32) bSource {
@@ -137,7 +184,10 @@ func (s ConvShape) source(in, t []float32) bSource {
 		return src
 	}
 	hq, wq := s.phases()
-	src.t, src.plane, src.wq = t[:s.inputLen()], hq*wq, wq
+	src.plane, src.wq = hq*wq, wq
+	if t != nil { // nil: banded, each band sets its window (conv2D)
+		src.t = t[:s.inputLen()]
+	}
 	return src
 }
 
@@ -150,14 +200,21 @@ func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
 	if s.direct() {
 		return
 	}
+	hq, _ := s.phases()
+	s.fillRows(in, t, c0, c1, band{0, hq}, impl)
+}
+
+// fillRows writes rows b.i0.. of the phase planes of channels c0..c1-1 (fillInput) into t, whose
+// planes hold b.rows rows: row i of plane (c, ry, rx) at t[((c*SH+ry)*SW+rx)*b.rows*wq + (i-b.i0)*wq:].
+func (s ConvShape) fillRows(in, t []float32, c0, c1 int, b band, impl isa) {
 	hq, wq := s.phases()
 	// row returns row i of phase plane (ry, rx) of channel c.
 	row := func(c, ry, rx, i int) []float32 {
-		return t[((c*s.SH+ry)*s.SW+rx)*hq*wq+i*wq:][:wq]
+		return t[((c*s.SH+ry)*s.SW+rx)*b.rows*wq+(i-b.i0)*wq:][:wq]
 	}
 	for c := c0; c < c1; c++ {
 		for ry := 0; ry < s.SH; ry++ {
-			for i := 0; i < hq; i++ {
+			for i := b.i0; i < min(b.i0+b.rows, hq); i++ {
 				iy := i*s.SH + ry - s.PadT
 				if iy < 0 || iy >= s.H {
 					for rx := 0; rx < s.SW; rx++ {
@@ -410,15 +467,35 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, thre
 	}
 	g := s.gemm()
 	bufLen := g.bufLen()
-	if s.maskedPack(1, impl) {
-		g.src = s.maskedSource(in)
-	} else {
+	rows := s.bandRows(slots)
+	switch {
+	case s.maskedPack(1, impl):
+		g.src, rows = s.maskedSource(in), s.OutH()
+	case rows < s.OutH():
+		g.src = s.source(in, nil)
+	default:
 		g.src = s.source(in, scratch[slots*bufLen:])
 	}
 	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:g.m*g.n], g.n, ep.relu, impl
 	g.accumulate, g.addBias = ep.add, ep.add && bias != nil
 	if bias != nil {
 		g.bias = bias[:g.m]
+	}
+	if rows < s.OutH() {
+		// Band by band: the GEMM of output rows y0..y1-1 is columns y0*OW.. of g, over a window
+		// of the phase planes whose row 0 is phase row y0.
+		ow := s.OutW()
+		win := scratch[bufLen : bufLen+s.bandLen(1)]
+		for y0 := 0; y0 < s.OutH(); y0 += rows {
+			y1 := min(y0+rows, s.OutH())
+			b := s.bandAt(y0, y1)
+			gb := g
+			gb.n, gb.c = (y1-y0)*ow, g.c[y0*ow:]
+			gb.src.t, gb.src.plane = win, b.rows*gb.src.wq
+			s.fillRows(in, win, 0, s.C, b, impl)
+			gb.run(0, gb.m, 0, gb.n, scratch[:bufLen])
+		}
+		return
 	}
 	if workers == 1 {
 		if !g.src.masked {
@@ -564,7 +641,10 @@ func (s ConvShape) BatchScratchLen(n, threads int) int {
 		return s.winoBatchScratchLen(t, 1, w)
 	}
 	g := s.gemm()
-	return w*g.bufLen() + max(n, 1)*s.inputLen()
+	if n <= 1 {
+		return w*g.bufLen() + s.bandLen(w)
+	}
+	return w*g.bufLen() + n*s.inputLen()
 }
 
 // Conv2DPackedBatch computes Conv2DPacked for n CHW images at once: image i is read from

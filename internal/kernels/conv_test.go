@@ -212,6 +212,57 @@ func TestConv2DPacked(t *testing.T) {
 	}
 }
 
+// TestConv2DBands checks that a GEMM convolution run on one thread in bands of output rows
+// (bandRows), each over a window of the phase planes, gives the bits of the same convolution
+// filled whole, for every gemm implementation, with bands of 1, 2 and 3 rows (the last one
+// shorter), in scratch of exactly BatchScratchLen(1, 1).
+func TestConv2DBands(t *testing.T) {
+	defer func(f int) { bandFloats = f }(bandFloats)
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for i, tt := range convTests {
+				s := tt.s
+				if s.direct() || s.winograd() || s.maskedPack(1, impl) || s.OutH() < 3 || s.O*s.C*s.KH*s.KW > bandMaxA {
+					continue
+				}
+				t.Run(tt.name, func(t *testing.T) {
+					r := newRand(uint64(500 + i))
+					in := randSlice(r, s.C*s.H*s.W)
+					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+					bias := randSlice(r, s.O)
+					_, wq := s.phases()
+					bandFloats = 1 << 40
+					want := make([]float32, s.O*s.OutH()*s.OutW())
+					conv2D(s, in, pw, bias, want, make([]float32, s.BatchScratchLen(1, 1)), epilogue{relu: true}, 1, impl)
+					bands := 0
+					for _, rows := range []int{1, 2, 3} {
+						// bandRows gives rows when the window of rows+(KH-1)/SH phase rows is what fits.
+						bandFloats = s.C * s.SH * s.SW * wq * (rows + (s.KH-1)/s.SH)
+						if s.inputLen() <= 2*bandFloats || s.bandRows(1) != rows {
+							continue
+						}
+						bands++
+						got := guarded(len(want))
+						scratch := guarded(s.BatchScratchLen(1, 1))
+						conv2D(s, in, pw, bias, got, scratch, epilogue{relu: true}, 1, impl)
+						checkGuard(t, "out", got)
+						checkGuard(t, "scratch", scratch)
+						for j := range want {
+							if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+								t.Fatalf("bands of %d rows: out[%d] = %v, whole %v", rows, j, got[j], want[j])
+							}
+						}
+					}
+					if bands == 0 {
+						t.Skip("no band size leaves the input larger than two windows")
+					}
+				})
+			}
+		})
+	}
+}
+
 // TestPackConvWeightsTo checks that packing into a caller's dirty buffer writes every value of
 // the layout, for GEMM and Winograd shapes alike.
 func TestPackConvWeightsTo(t *testing.T) {
