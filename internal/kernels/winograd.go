@@ -34,10 +34,18 @@ package kernels
 //	G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
 //	Aᵀ = [1 1 1 0; 0 1 -1 -1]
 
-// winoChunkFloats bounds V and M of one chunk, in float32s (2 MiB). Measured on the dev box
-// (2 MiB L2), v1 conv2 runs at 166, 182, 167, 172 effective GFLOP/s with 1<<17 … 1<<20: the
-// output transform reads M back after the 16 GEMMs wrote it.
+// winoChunkFloats bounds V and M of one chunk, in float32s (2 MiB): the output transform reads M
+// back after the GEMMs wrote it. Measured on the dev box (2 MiB L2), v1 conv2 ran at 166, 182,
+// 167, 172 effective GFLOP/s with 1<<17 … 1<<20.
 const winoChunkFloats = 1 << 19
+
+// winoBigTiles is the tiles of a map from which chunks are bounded by half of winoChunkFloats: v3's
+// and v4's 147×147 stem layers (1369 tiles of F(4×4)) ran faster so (medians of 3 alternated
+// rounds, one thread: v3_Conv2d_2b_3x3 3.0 -> 2.76 ms, 2a 1.91 -> 1.75; two threads: 2b 1.77 ->
+// 1.59), and their scratch, at the memory peak of v3, v4 and IRv2, is 1 MB smaller. On 35×35 and
+// 28×28 maps the smaller chunks were 5–10% slower on one thread (v3_Mixed_5b_3x3dbl_2, _5x5), up to
+// 35% on two (v1_bvlc_inception_3b_5x5); 73×73 and 56×56 maps (v3_Conv2d_4a, v1_conv2) ran the same.
+const winoBigTiles = 1024
 
 // Winograd reports whether Conv2D computes s with Winograd (F(2×2,3×3) or F(4×4,3×3), chosen by C and O
 // and for many channels by the map; F(2,7) for 1×7 and 7×1, winograd1d.go; F(2×2,5×5) for 5×5,
@@ -107,7 +115,11 @@ func (s ConvShape) winoBatchPlan(t, n int) winoPlan {
 	}
 	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
 	// At least 64 tiles per chunk, or the GEMMs' 16-column strips run short.
-	p.rows = min(p.trows(), max(winoChunkFloats/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
+	chunk := winoChunkFloats
+	if p.th*p.tw >= winoBigTiles {
+		chunk /= 2
+	}
+	p.rows = min(p.trows(), max(chunk/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
 	chunks := (p.trows() + p.rows - 1) / p.rows
 	p.rows = (p.trows() + chunks - 1) / chunks // chunks of equal rows, not a short last one
 	// A 4-tile step writes (input) or reads (output) up to 3 tiles past the chunk; the GEMM
