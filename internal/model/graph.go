@@ -190,7 +190,9 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 		}
 		next := out
 		inPlace := false
-		if i < len(s.Nodes)-1 {
+		if i == len(s.Nodes)-1 {
+			pl.hold(out.buf) // reserved by the caller until written (planner.reserve)
+		} else {
 			sh, _ := n.outShape(p, cur.shape)
 			if inPlaceNode(n) && mine(cur) && q == nil && sh == cur.shape {
 				next, inPlace = cur, true // only this Seq reads cur: the block may overwrite it
@@ -198,9 +200,13 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 				next = pl.alloc(sh)
 			}
 		}
-		if q != nil {
+		mx, mixed := n.(*Mixed)
+		switch {
+		case q != nil:
 			planPoolConv(pl, p, q, conv, cur, next)
-		} else {
+		case mixed && owned && !inPlace:
+			mx.planOwned(pl, p, cur, next, true) // may give cur back before its last branch
+		default:
 			n.plan(pl, p, cur, next)
 		}
 		if key := nodeKey(n); pl.observe != nil && key != "" { // unnamed nodes have no reference twin
@@ -337,18 +343,46 @@ func (m *Mixed) params(path string, in Shape, decl func(*param)) {
 	}
 }
 
-func (m *Mixed) plan(pl *planner, path string, in, out view) {
+func (m *Mixed) plan(pl *planner, path string, in, out view) { m.planOwned(pl, path, in, out, false) }
+
+// planOwned plans the block; owned says whether it may give its input's buffer back once read
+// (Seq.planOwned). Run one after the other, the branches give back what they read as soon as its
+// last reader is done with it: the block's input after the stacked heads (or the last branch that
+// reads it), the heads' output once the last branch reading it has run its first node (v4's
+// Mixed_4a: 2.8 MB no longer held through its 1×7, 7×1 and 3×3).
+func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 	p := join(path, m.Key)
 	work, done := m.planHeads(pl, p, in)
 	if pl.threads > 1 && m.parallel(p, in.shape) {
 		m.planParallel(pl, p, work, out)
-	} else {
-		c0 := 0
-		for i, b := range m.Branches {
-			s, _ := b.outShape(p, in.shape)
-			work[i].n.plan(pl, p, work[i].in, out.channels(c0, s.C))
-			c0 += s.C
+		done()
+		return
+	}
+	// last[b]: the last branch reading buffer b, for the buffers the block may give back.
+	last := map[*buffer]int{}
+	for i, w := range work {
+		if w.in.buf != in.buf || owned {
+			last[w.in.buf] = i
 		}
+	}
+	if _, read := last[in.buf]; owned && !read {
+		pl.free(in) // only the stacked heads read it
+	}
+	c0 := 0
+	for i, b := range m.Branches {
+		s, _ := b.outShape(p, in.shape)
+		w, o := work[i], out.channels(c0, s.C)
+		c0 += s.C
+		if j, ok := last[w.in.buf]; !ok || j != i {
+			w.n.plan(pl, p, w.in, o)
+			continue
+		}
+		if seq, ok := w.n.(*Seq); ok {
+			seq.planOwned(pl, p, w.in, o, true) // gives it back after its first node
+		} else {
+			w.n.plan(pl, p, w.in, o)
+		}
+		pl.give(w.in.buf)
 	}
 	done()
 }
@@ -380,14 +414,12 @@ func (m *Mixed) planHeads(pl *planner, p string, in view) ([]branchWork, func())
 	if ms == nil {
 		return work, func() {}
 	}
-	ids := make([]string, len(ms))
-	outs := make([]int, len(ms))
-	for k, mb := range ms {
-		ids[k], outs[k] = mb.id(), mb.conv.Out
+	for _, mb := range ms {
 		pl.macs += mb.conv.convShape(in.shape).MACs()
 	}
 	s := ms[0].conv.convShape(in.shape)
-	st, err := pl.weights.stack(s, ids, outs)
+	ids, outs := stackMembers(ms)
+	st, err := pl.weights.stack(s, ids, outs) // built by Load
 	if err != nil {
 		pl.fail(fmt.Errorf("layers %s at %dx%d: %w", strings.Join(ids, ", "), in.shape.H, in.shape.W, err))
 		return work, func() {}
@@ -411,6 +443,14 @@ func (m *Mixed) planHeads(pl *planner, p string, in view) ([]branchWork, func())
 		work[mb.i] = branchWork{&Seq{Key: mb.seq.Key, Nodes: mb.seq.Nodes[1:]}, h}
 	}
 	return work, func() { pl.free(heads) }
+}
+
+// stackMembers returns the weight ids and output channels of the members of a stack of heads.
+func stackMembers(ms []headMember) (ids []string, outs []int) {
+	for _, mb := range ms {
+		ids, outs = append(ids, mb.id()), append(outs, mb.conv.Out)
+	}
+	return ids, outs
 }
 
 // headMember is a branch of a Mixed block that begins with a 1×1 convolution planHeads stacks: branch i,
@@ -456,25 +496,28 @@ func (m *Mixed) stackedHeads(p string) []headMember {
 	return ms
 }
 
-// eachStackedHead calls f with the weight id of every convolution in n that runs in a stack of heads
-// (stackedHeads): their own packed weights are only used to build the stack.
-func eachStackedHead(n node, path string, f func(id string)) {
+// eachStack calls f with every stack of heads in n (stackedHeads) and the shape of the convolution
+// they make over n's input of shape in (that of its first member, for the stack's outputs): Load
+// packs the members out of the huge-page arena, since their own packed weights only build the stack,
+// and builds the stacks once bound.
+func eachStack(n node, path string, in Shape, f func(s kernels.ConvShape, ms []headMember)) {
 	switch t := n.(type) {
 	case *Seq:
 		p := join(path, t.Key)
 		for _, c := range t.Nodes {
-			eachStackedHead(c, p, f)
+			eachStack(c, p, in, f)
+			in, _ = c.outShape(p, in)
 		}
 	case *Mixed:
 		p := join(path, t.Key)
-		for _, mb := range t.stackedHeads(p) {
-			f(mb.id())
+		if ms := t.stackedHeads(p); ms != nil {
+			f(ms[0].conv.convShape(in), ms)
 		}
 		for _, b := range t.Branches {
-			eachStackedHead(b, p, f)
+			eachStack(b, p, in, f)
 		}
 	case *Residual:
-		eachStackedHead(t.mixed(), join(path, t.Key), f)
+		eachStack(t.mixed(), join(path, t.Key), in, f)
 	}
 }
 

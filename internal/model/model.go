@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 
@@ -96,10 +97,26 @@ func (m *Model) Load(src Source) error {
 		})
 	}
 	stacked := map[string]bool{}
-	eachStackedHead(m.net.Features, "", func(id string) { stacked[id] = true })
+	in := Shape{3, sizes[0], sizes[0]}
+	eachStack(m.net.Features, "", in, func(_ kernels.ConvShape, ms []headMember) {
+		for _, mb := range ms {
+			stacked[mb.id()] = true
+		}
+	})
 	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes, scales: scales, stacked: stacked})
 	if err != nil {
 		return err
+	}
+	// The stacks now, so that their members' packed weights are garbage before the collection below,
+	// not beside the first plan (IRv2: 1.5 MB). 1×1 heads pack the same for every input size.
+	eachStack(m.net.Features, "", in, func(s kernels.ConvShape, ms []headMember) {
+		if err == nil {
+			ids, outs := stackMembers(ms)
+			_, err = store.stack(s, ids, outs)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("load %s: %w", m.Variant.Name, err)
 	}
 	m.mu.Lock()
 	m.store = store
@@ -357,13 +374,14 @@ type exec struct {
 // buffer of the plan its place in one region, buffers whose spans do not overlap sharing memory.
 type buffer struct {
 	n        int // float32s
-	from, to int // the pool events at which it was taken and given back (math.MaxInt: held to the end)
+	from, to int // the pool events at which it was taken (0: not yet, reserve) and given back (math.MaxInt: held to the end)
 	// par and branch mark a buffer taken in branch branch of a block whose branches run side by
 	// side (Mixed.planParallel): it must not share memory with its siblings' buffers.
-	par    *int
-	branch int
-	off    int // place in the region, in float32s
-	data   []float32
+	par     *int
+	branch  int
+	scratch bool // a convolution's scratch, not an activation
+	off     int  // place in the region, in float32s
+	data    []float32
 }
 
 // conflicts reports whether a and b may be in use at the same time.
@@ -380,41 +398,71 @@ type bufPool struct {
 	events int
 }
 
-// place gives every buffer its memory once the plan is complete: each, largest first, goes to the
-// lowest offset clear of the buffers already placed whose use overlaps its own (the greedy-by-size
-// placement of TFLite's memory planner), all in one region in huge pages (hugepage.Exact: a plan is
-// used whole, so a region of its own makes no more resident than its size). The pool this replaced
-// reused only a whole freed buffer large enough, and kept one scratch per thread beside the
-// activations, sized for the largest convolution on 16 threads: the activations and scratch of one
-// image on one thread took v3 22.4, v4 26.5, IRv2 25.7 MB, and take 11.6, 16.4, 11.5 MB placed (at
-// most 9% above the most held at any one time, TestPlanPlacement; placing them in the order taken,
-// longest-held or largest-held first, each did no better on any variant).
+// place gives every buffer its memory once the plan is complete, in one region in huge pages
+// (hugepage.Exact: a plan is used whole, so a region of its own makes no more resident than its
+// size). Buffers are placed one after the other, each at the lowest offset clear of those placed
+// before it whose use overlaps its own, in four orders: largest first (the greedy-by-size placement
+// of TFLite's memory planner), first taken first, longest held first, and largest size × time held
+// first; the smallest region wins. No one order is best for every network (largest first fits IRv2
+// exactly and left v4 40% above the most memory held at any one time; size × time left v4 17% above,
+// and random swaps of the largest-first order did no better). The pool this replaced reused only a
+// whole freed buffer large enough, and kept one scratch per thread beside the activations, sized for
+// the largest convolution on 16 threads: the activations and scratch of one image on one thread
+// took v3 22.4, v4 26.5, IRv2 25.7 MB, and take 9.8, 11.8, 10.7 MB placed (TestPlanPlacement).
 func (b *bufPool) place() {
-	order := append([]*buffer(nil), b.bufs...)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].n > order[j].n })
-	var placed []*buffer // by offset
+	held := func(x *buffer) int { return min(x.to, b.events+1) - x.from }
+	orders := []func(x, y *buffer) bool{
+		func(x, y *buffer) bool { return x.n > y.n },
+		func(x, y *buffer) bool { return x.from < y.from },
+		func(x, y *buffer) bool { return held(x) > held(y) },
+		func(x, y *buffer) bool { return x.n*held(x) > y.n*held(y) },
+	}
+	var best []int
 	end := 0
-	for _, x := range order {
-		size := (x.n + 15) &^ 15 // 64-byte aligned
+	for _, less := range orders {
+		order := make([]int, len(b.bufs))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return less(b.bufs[order[i]], b.bufs[order[j]]) })
+		offs, e := b.placeInOrder(order)
+		if best == nil || e < end {
+			best, end = offs, e
+		}
+	}
+	region := hugepage.Exact(end)
+	for i, x := range b.bufs {
+		x.off = best[i]
+		x.data = region[x.off : x.off+x.n : x.off+x.n]
+	}
+}
+
+// placeInOrder places the buffers b.bufs[order[0]], b.bufs[order[1]], … one after the other, each at
+// the lowest offset (64-byte aligned) clear of those placed before it that it conflicts with, and
+// returns the offsets by buffer index and the end of the highest.
+func (b *bufPool) placeInOrder(order []int) (offs []int, end int) {
+	type span struct{ i, off, end int }
+	var placed []span // by offset
+	offs = make([]int, len(b.bufs))
+	for _, i := range order {
+		x := b.bufs[i]
+		size := (x.n + 15) &^ 15
 		off := 0
 		for _, y := range placed {
-			if !x.conflicts(y) {
+			if !x.conflicts(b.bufs[y.i]) {
 				continue
 			}
 			if y.off >= off+size {
 				break
 			}
-			off = max(off, y.off+(y.n+15)&^15)
+			off = max(off, y.end)
 		}
-		x.off = off
-		i := sort.Search(len(placed), func(i int) bool { return placed[i].off > off })
-		placed = append(placed[:i], append([]*buffer{x}, placed[i:]...)...)
+		offs[i] = off
+		k := sort.Search(len(placed), func(k int) bool { return placed[k].off > off })
+		placed = slices.Insert(placed, k, span{i, off, off + size})
 		end = max(end, off+size)
 	}
-	region := hugepage.Exact(end)
-	for _, x := range b.bufs {
-		x.data = region[x.off : x.off+x.n : x.off+x.n]
-	}
+	return offs, end
 }
 
 // planner turns a network into a list of steps over buffers allocated once. Buffers are taken and given
@@ -463,8 +511,12 @@ func (p *planner) take(n int) *buffer {
 	return b
 }
 
-// give gives b back: steps planned from now on may use its memory.
+// give gives b back: steps planned from now on may use its memory. Giving it back again changes
+// nothing.
 func (p *planner) give(b *buffer) {
+	if b.to != math.MaxInt {
+		return
+	}
 	p.pool.events++
 	b.to = p.pool.events
 }
@@ -472,6 +524,24 @@ func (p *planner) give(b *buffer) {
 // alloc returns a fresh batch view of shape s.
 func (p *planner) alloc(s Shape) view {
 	return view{buf: p.take(p.n * s.Len()), stride: s.Len(), shape: s}
+}
+
+// reserve returns a batch view of shape s whose buffer is held only from when hold is called: the
+// network's last feature maps, which the features' last node writes (Seq.planOwned), need no memory
+// through the rest of the network (v3: 0.5 MB at its memory peak). Until held it conflicts with
+// every buffer.
+func (p *planner) reserve(s Shape) view {
+	b := &buffer{n: p.n * s.Len(), to: math.MaxInt, par: p.par, branch: p.branch}
+	p.pool.bufs = append(p.pool.bufs, b)
+	return view{buf: b, stride: s.Len(), shape: s}
+}
+
+// hold starts holding a buffer returned by reserve, if not yet held.
+func (p *planner) hold(b *buffer) {
+	if b.from == 0 {
+		p.pool.events++
+		b.from = p.pool.events
+	}
 }
 
 // free gives back a view's buffer taken by alloc.
@@ -489,6 +559,7 @@ type convScratch struct {
 // other steps' scratch and the activations of other stages of the network.
 func (p *planner) scratch(s kernels.ConvShape) convScratch {
 	b := p.take(s.BatchScratchLen(p.n, p.convThreads))
+	b.scratch = true
 	p.give(b)
 	return convScratch{b, p.convThreads}
 }
@@ -523,7 +594,7 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	}
 	x := p.alloc(in)
 	p.input = x
-	f := p.alloc(feat)
+	f := p.reserve(feat)
 	planInput(p, features, x, f)
 	if p.err != nil {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, p.err)
@@ -569,6 +640,7 @@ func planInput(p *planner, features node, x, f view) {
 		seq.planOwned(p, "", x, f, true)
 		return
 	}
+	p.hold(f.buf)
 	features.plan(p, "", x, f)
 }
 
