@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -86,6 +89,27 @@ func (in *inputFlags) decode() preprocess.DecodeOptions {
 	return preprocess.DecodeOptions{NoOrient: in.NoOrient, MaxPixels: in.MaxPixels}
 }
 
+// garbageBytes bounds the garbage the heap may gather between collections while images run (decoding,
+// resizing: a few MB an image), unless GOGC says otherwise. Classifying 40 photos with v3 (static
+// build): max RSS 284 MB at GOGC=100, 184 with 32 MB, 165 with 16, 160 with 8 (one photo: 142), in
+// the same time; a collection took about 1 ms of CPU, one every four images with 16 MB.
+var garbageBytes uint64 = 16 << 20
+
+// boundGarbage sets the collector to run once the heap grows by about garbageBytes over what was live
+// at the last collection, and returns what restores the previous setting. The heap holds the models'
+// packed weights (pointer-free, and live for the whole run), and at the default GOGC=100 the garbage
+// of decoding grew to as much again before a collection. A user's GOGC is left alone.
+func boundGarbage() (restore func()) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	pct := min(100*garbageBytes/max(ms.HeapAlloc, 1), 100)
+	old := debug.SetGCPercent(max(int(pct), 1))
+	return func() { debug.SetGCPercent(old) }
+}
+
 // runBatch runs the pipeline over items with a progress bar on a terminal, reports each failed image on
 // one line of ErrOut and hands every result, failed or not, to each, in input order. It returns how many
 // images failed.
@@ -94,6 +118,7 @@ func runBatch(ctx context.Context, ios *IOStreams, in inputFlags, items []pipeli
 		ctx = context.Background()
 	}
 	cfg.Decode = in.decode()
+	defer boundGarbage()()
 	prog := newProgress(ios.ErrOut, ios.ErrTTY && !in.Quiet, len(items))
 	err = pipeline.Run(ctx, items, cfg, func(r pipeline.Result) error {
 		if r.Err != nil {
