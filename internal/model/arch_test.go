@@ -280,3 +280,18 @@ func TestStackedHeadsKnownAtLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadReservesArena: Load reserves exactly what its arena holds once the stacks are built (the
+// packed convolutions, linear layers and stacks), so that no huge page is left partly unused, for
+// every variant and for two input sizes at once.
+func TestLoadReservesArena(t *testing.T) {
+	for _, arch := range []string{"v1", "v2", "v3", "v4", "irv1", "irv2"} {
+		v, _ := Lookup(arch)
+		for _, sizes := range [][]int{nil, {v.Size, v.Size + 32}} {
+			m := fillModel(t, v, "arena", func(m *Model) { m.PackFor = sizes })
+			if spare := m.store.mem.Spare(); spare != 0 {
+				t.Errorf("%s, sizes %v: %d floats of the arena left after Load, want 0", arch, sizes, spare)
+			}
+		}
+	}
+}

@@ -254,7 +254,8 @@ type bindOptions struct {
 	keep    bool                           // keep the folded OIHW convolution weights beside the packed ones
 	shapes  map[string][]kernels.ConvShape // convolution layer id -> the shapes to pack its weights for now
 	scales  map[string]float32             // convolution layer id -> the scale to pack them times (1 when absent)
-	stacked map[string]bool                // convolution layer ids that run in a stack of heads (eachStackedHead)
+	stacked map[string]bool                // convolution layer ids that run in a stack of heads (eachStack)
+	reserve int                            // float32s the weight store's arena will hold (Arena.Reserve)
 }
 
 func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
@@ -320,6 +321,7 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		g.roles = append(g.roles, p.role)
 	}
 	store := &weightStore{layers: make(map[string]*layerWeights, len(groups))}
+	store.mem.Reserve(o.reserve)
 	// One buffer folds every layer that is dropped once packed, made as large as the largest up front:
 	// grown layer by layer, it left each smaller one as garbage (v3: 10 MB the heap held at its peak).
 	need := 0

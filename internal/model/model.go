@@ -103,7 +103,29 @@ func (m *Model) Load(src Source) error {
 			stacked[mb.id()] = true
 		}
 	})
-	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes, scales: scales, stacked: stacked})
+	// What the arena will hold, counted as it counts (each request rounded up to 16 floats): the
+	// packed convolutions but the stacked heads, once per kernel layout; the linear layers; the stacks.
+	round := func(n int) int { return (n + 15) &^ 15 }
+	reserve := 0
+	for _, p := range m.params {
+		switch {
+		case p.role == roleLinearWeight:
+			reserve += round(prod(p.shape))
+		case p.role == roleConvWeight && !stacked[p.layer.id]:
+			layouts := map[int]bool{}
+			for _, s := range shapes[p.layer.id] {
+				if !layouts[s.PackLayout()] {
+					layouts[s.PackLayout()] = true
+					reserve += round(s.PackedLen())
+				}
+			}
+		}
+	}
+	eachStack(m.net.Features, "", in, func(s kernels.ConvShape, ms []headMember) {
+		_, outs := stackMembers(ms)
+		reserve += round(kernels.StackedO(outs) * s.C * s.KH * s.KW)
+	})
+	store, err := bind(m.params, src, bindOptions{ignore: m.Variant.Ignore, keep: m.KeepWeights, shapes: shapes, scales: scales, stacked: stacked, reserve: reserve})
 	if err != nil {
 		return err
 	}
