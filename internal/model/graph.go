@@ -137,6 +137,7 @@ func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	if !ok {
 		return
 	}
+	p.hold(out.buf)
 	relu, sc := c.ReLU, p.scratch(s)
 	// The whole batch in one call: on small maps the images' columns together fill the GEMM tiles.
 	p.add(func(e *exec) {
@@ -197,7 +198,7 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 			if inPlaceNode(n) && mine(cur) && q == nil && sh == cur.shape {
 				next, inPlace = cur, true // only this Seq reads cur: the block may overwrite it
 			} else {
-				next = pl.alloc(sh)
+				next = pl.reserve(sh) // held from the step that first writes it (planner.hold)
 			}
 		}
 		mx, mixed := n.(*Mixed)
@@ -272,6 +273,7 @@ func planPoolConv(pl *planner, path string, q *Pool, c *ConvBN, in, out view) {
 		return
 	}
 	tmp := pl.alloc(out.shape)
+	pl.hold(out.buf)
 	ps := q.poolShape(out.shape)
 	relu, cip, hw, sc := c.ReLU, q.CountIncludePad, out.shape.H*out.shape.W, pl.scratch(s)
 	pl.add(func(e *exec) {
@@ -354,6 +356,7 @@ func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 	p := join(path, m.Key)
 	work, done := m.planHeads(pl, p, in)
 	if pl.threads > 1 && m.parallel(p, in.shape) {
+		pl.hold(out.buf)
 		m.planParallel(pl, p, work, out)
 		done()
 		return
@@ -368,6 +371,7 @@ func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 	if _, read := last[in.buf]; owned && !read {
 		pl.free(in) // only the stacked heads read it
 	}
+	pl.hold(out.buf) // after the heads: out may take the memory of an input they alone read
 	c0 := 0
 	for i, b := range m.Branches {
 		s, _ := b.outShape(p, in.shape)
@@ -529,6 +533,7 @@ func (copyNode) outShape(_ string, in Shape) (Shape, error) { return in, nil }
 func (copyNode) params(string, Shape, func(*param)) {}
 
 func (copyNode) plan(pl *planner, _ string, in, out view) {
+	pl.hold(out.buf)
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {
 			parallelCopy(out.img(i), in.img(i), e.threads)
@@ -717,6 +722,7 @@ func (r *Residual) plan(pl *planner, path string, in, out view) {
 	if !ok {
 		return
 	}
+	pl.hold(out.buf)
 	relu, sc := !r.NoReLU, pl.scratch(cs)
 	inPlace := sameView(in, out) // Seq.plan passes the input as the output when it can
 	pl.add(func(e *exec) {
@@ -756,6 +762,7 @@ func (q *Pool) outShape(path string, in Shape) (Shape, error) {
 func (q *Pool) params(string, Shape, func(*param)) {}
 
 func (q *Pool) plan(pl *planner, path string, in, out view) {
+	pl.hold(out.buf)
 	s := q.poolShape(in.shape)
 	avg, cip := q.Avg, q.CountIncludePad
 	pl.add(func(e *exec) {
@@ -810,6 +817,7 @@ type LRN struct {
 func (l *LRN) outShape(_ string, in Shape) (Shape, error) { return in, nil }
 func (l *LRN) params(string, Shape, func(*param))         {}
 func (l *LRN) plan(pl *planner, path string, in, out view) {
+	pl.hold(out.buf)
 	c, hw := in.shape.C, in.shape.H*in.shape.W
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {

@@ -425,12 +425,12 @@ type bufPool struct {
 // size). Buffers are placed one after the other, each at the lowest offset clear of those placed
 // before it whose use overlaps its own, in four orders: largest first (the greedy-by-size placement
 // of TFLite's memory planner), first taken first, longest held first, and largest size × time held
-// first; the smallest region wins. No one order is best for every network (largest first fits IRv2
-// exactly and left v4 40% above the most memory held at any one time; size × time left v4 17% above,
-// and random swaps of the largest-first order did no better). The pool this replaced reused only a
+// first; the smallest region wins: no one order is best for every network (largest first fits IRv2
+// exactly, and left v4 40% above the most memory held at any one time before Mixed blocks held their
+// outputs late). The pool this replaced reused only a
 // whole freed buffer large enough, and kept one scratch per thread beside the activations, sized for
 // the largest convolution on 16 threads: the activations and scratch of one image on one thread
-// took v3 22.4, v4 26.5, IRv2 25.7 MB, and take 9.8, 11.8, 10.7 MB placed (TestPlanPlacement).
+// took v3 22.4, v4 26.5, IRv2 25.7 MB, and take 9.8, 10.1, 10.7 MB placed (TestPlanPlacement).
 func (b *bufPool) place() {
 	held := func(x *buffer) int { return min(x.to, b.events+1) - x.from }
 	orders := []func(x, y *buffer) bool{
@@ -548,10 +548,12 @@ func (p *planner) alloc(s Shape) view {
 	return view{buf: p.take(p.n * s.Len()), stride: s.Len(), shape: s}
 }
 
-// reserve returns a batch view of shape s whose buffer is held only from when hold is called: the
-// network's last feature maps, which the features' last node writes (Seq.planOwned), need no memory
-// through the rest of the network (v3: 0.5 MB at its memory peak). Until held it conflicts with
-// every buffer.
+// reserve returns a batch view of shape s whose buffer is held only from when hold is called, by the
+// node that writes it, just before the first step that does: a Seq's intermediate maps and the
+// network's last feature maps need no memory while the steps before their writer run. A Mixed block
+// holds its output after its stacked heads, so that the output can take the memory of an input only
+// the heads read (v4's Mixed_4a: v4's plan 11.8 -> 10.1 MB); the features take none through the
+// network (v3: 0.5 MB at its peak). Until held, a buffer conflicts with every other.
 func (p *planner) reserve(s Shape) view {
 	b := &buffer{n: p.n * s.Len(), to: math.MaxInt, par: p.par, branch: p.branch}
 	p.pool.bufs = append(p.pool.bufs, b)
