@@ -39,6 +39,19 @@ package kernels
 // 167, 172 effective GFLOP/s with 1<<17 … 1<<20.
 const winoChunkFloats = 1 << 19
 
+// winoMinTiles returns the fewest tiles a chunk takes, whatever its V and M, for a layer of C input
+// channels and mp output rows: 64, or the GEMMs' 16-column strips run short; 32 from C+mp = 512 on,
+// whose GEMMs have rows and depth enough to run as fast on two strips. IRv2's Mixed_6a 3×3 (256→256
+// at 35×35, F(4×4)) took 4.1 MB of V and M in chunks of 45 tiles, the largest buffer at IRv2's memory
+// peak, and 3.0 MB in chunks of 27, as fast or faster (3.54 -> 3.46 ms on one thread, 1.92 -> 1.81
+// on two; medians of 4 alternated rounds); with 32 everywhere, v1's 28×28 layers ran 2% slower.
+func winoMinTiles(width int) int {
+	if width >= 512 {
+		return 32
+	}
+	return 64
+}
+
 // winoBigTiles is the tiles of a map from which chunks are bounded by half of winoChunkFloats: v3's
 // and v4's 147×147 stem layers (1369 tiles of F(4×4)) ran faster so (medians of 3 alternated
 // rounds, one thread: v3_Conv2d_2b_3x3 3.0 -> 2.76 ms, 2a 1.91 -> 1.75; two threads: 2b 1.77 ->
@@ -114,12 +127,12 @@ func (s ConvShape) winoBatchPlan(t, n int) winoPlan {
 		p.wp = 2 * wino25Wq(p.tw)
 	}
 	p.mp = (s.O + gemmMR - 1) / gemmMR * gemmMR
-	// At least 64 tiles per chunk, or the GEMMs' 16-column strips run short.
 	chunk := winoChunkFloats
 	if p.th*p.tw >= winoBigTiles {
 		chunk /= 2
 	}
-	p.rows = min(p.trows(), max(chunk/(p.ne*(s.C+p.mp)*p.tw), (64+p.tw-1)/p.tw, 1))
+	// At least winoMinTiles tiles per chunk, or the GEMMs' 16-column strips run short.
+	p.rows = min(p.trows(), max(chunk/(p.ne*(s.C+p.mp)*p.tw), (winoMinTiles(s.C+p.mp)+p.tw-1)/p.tw, 1))
 	chunks := (p.trows() + p.rows - 1) / p.rows
 	p.rows = (p.trows() + chunks - 1) / chunks // chunks of equal rows, not a short last one
 	// A 4-tile step writes (input) or reads (output) up to 3 tiles past the chunk; the GEMM
