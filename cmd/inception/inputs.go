@@ -91,7 +91,7 @@ func (in *inputFlags) decode() preprocess.DecodeOptions {
 
 // garbageBytes bounds the garbage the heap may gather between collections while images run (decoding,
 // resizing: a few MB an image), unless GOGC says otherwise. Classifying 40 photos with v3 (static
-// build): max RSS 284 MB at GOGC=100, 184 with 32 MB, 165 with 16, 160 with 8 (one photo: 142), in
+// build): max RSS 278 MiB at GOGC=100, 180 with 32 MB, 161 with 16, 156 with 8 (one photo: 138), in
 // the same time; a collection took about 1 ms of CPU, one every four images with 16 MB.
 var garbageBytes uint64 = 16 << 20
 

@@ -83,7 +83,7 @@ func (a *Arena) Alloc(n int) []float32 {
 // Reserve takes a chunk of exactly n float32s (Exact) for the arena's next requests, for an owner
 // that knows what it will carve: a chunk that the requests fill to its end leaves no huge page
 // partly unused, where each chunk of chunkFloats left up to one (v3's packed weights: 116 MB in four
-// chunks, 2.7 MB more resident than the weights). Requests that do not fit go on as before. n is
+// chunks, 2.3 MiB more resident than the weights). Requests that do not fit go on as before. n is
 // counted as Alloc counts: each request rounded up to 16 float32s.
 func (a *Arena) Reserve(n int) {
 	if n > 0 {
@@ -104,7 +104,7 @@ func (a *Arena) Spare() int {
 // forward plan's activations): they end on a huge page boundary, so that its whole huge pages are
 // huge and the part before the first boundary ordinary pages, and writing all of it makes just
 // its own pages resident. From an Arena, such a buffer starts a chunk and its last huge page is
-// resident whole: 1–2 MB more for the plans of v3, v4 and IRv2 (11–15 MB).
+// resident whole: up to 2 MiB more than the plan, 1–2.6 MiB for those of v4 and IRv2.
 func Exact(n int) []float32 {
 	if n == 0 {
 		return nil
