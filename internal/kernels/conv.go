@@ -627,11 +627,12 @@ func (s ConvShape) fillBatch(in []float32, inStride int, t []float32, u0, u1 int
 
 // BatchScratchLen returns the float32s of scratch Conv2DPackedBatch needs for n images on up
 // to threads threads (clamped to 1..16; a call given more threads than its scratch was sized
-// for panics): a B packing buffer for each thread (gemmKC×128 floats, 128 KiB, or less for
-// smaller K); for padded or strided convolutions, the input of all n images zero-padded and
-// split into stride phases (about C*(H+PadT+PadB)*(W+PadL+PadR) floats each); for Winograd
-// shapes, the padded input and the transformed input and products of one chunk of tiles, or of
-// two on more than one thread (about 2 MiB each, more for very wide layers).
+// for panics): a B packing buffer for each thread (at most gemmKC×64 floats, 64 KiB); for
+// padded or strided convolutions, the input of all n images zero-padded and split into stride
+// phases (about C*(H+PadT+PadB)*(W+PadL+PadR) floats each; for one image on one thread, a band's
+// window of at most 1 MiB, bandRows); for Winograd shapes, the padded input (one image's 3×3
+// layers: a window of a chunk's rows per thread) and the transformed input and products of one
+// chunk of tiles, or of two on more than one thread (1–2 MiB each, more for very wide layers).
 func (s ConvShape) BatchScratchLen(n, threads int) int {
 	w := convWorkers(threads)
 	if t := s.winoTile(); t != 0 {

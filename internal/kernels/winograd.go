@@ -257,12 +257,12 @@ func (s ConvShape) winoBatchScratchLen(t, n, slots int) int {
 	return slots*stripBufLen(s.C) + pad + vm
 }
 
-// winoWindowed reports whether winoConv pads the input chunk by chunk, into a window of the
+// windowed reports whether winoConv pads the input chunk by chunk, into a window of the
 // rows the chunk's tiles read, rather than whole before the first chunk: 3×3 shapes of one
 // image. The whole padded input took 3.2 MB for v3_Conv2d_2b_3x3 (32×147×147), a window 0.4
 // MB, and a chunk's window is still in L2 when its input transform reads it. Batches of small
 // maps (several images' tiles in a chunk), 5×5 and F(2, 7) shapes pad whole.
-func (s ConvShape) winoWindowed(p winoPlan) bool { return p.r == 3 && p.imgs == 1 }
+func (p winoPlan) windowed() bool { return p.r == 3 && p.imgs == 1 }
 
 // winoWindowRows returns the rows of a window for chunks of p.rows tile rows.
 func winoWindowRows(p winoPlan) int { return p.t*p.rows + p.r - 1 }
@@ -271,7 +271,7 @@ func winoWindowRows(p winoPlan) int { return p.t*p.rows + p.r - 1 }
 // padded input of p's images, or for a windowed plan one window per worker, of the largest
 // chunks the plan or its one-chunk-per-worker variant (winoChunkedPlan) takes.
 func (s ConvShape) winoPadLen(p winoPlan, slots int) int {
-	if !s.winoWindowed(p) {
+	if !p.windowed() {
 		return p.imgs * s.C * p.hp * p.wp
 	}
 	rows := winoWindowRows(p)
@@ -307,7 +307,7 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 	w.bufs, scratch = scratch[:slots*w.bufLen], scratch[slots*w.bufLen:]
 	padLen := s.winoPadLen(p, slots)
 	w.pad, scratch = scratch[:padLen], scratch[padLen:]
-	w.windowed = s.winoWindowed(p)
+	w.windowed = p.windowed()
 	w.ve, w.me = p.ve, p.me
 	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
 	if q, ok := s.winoChunkedPlan(p, workers); ok {
@@ -457,7 +457,7 @@ type winoConvState struct {
 	bufs   []float32 // per-worker B strips of bufLen
 	bufLen int
 	pad    []float32 // padded input, C planes of hp×wp per image, or windowed: the rows of one chunk
-	// windowed: input pads each chunk's rows, C planes of winoWindowRows×wp (winoWindowed)
+	// windowed: input pads each chunk's rows, C planes of winoWindowRows×wp (winoPlan.windowed)
 	windowed bool
 	v, m     []float32 // V_e at v[e*ve:], M_e at m[e*me:] (e < p.ne), rows ld apart
 	ve, me   int
