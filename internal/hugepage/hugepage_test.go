@@ -29,13 +29,19 @@ func TestAlloc(t *testing.T) {
 	for _, n := range []int{0, 1, 1000, Size/4 - 1, Size / 4, Size/4 + 1, 3*Size/4 + 5} {
 		s := Alloc(n)
 		checkFresh(t, n, s)
-		for i := range s {
-			s[i] = float32(i)
-		}
-		for i, v := range s {
-			if v != float32(i) {
-				t.Fatalf("Alloc(%d) lost the write at %d", n, i)
-			}
+		checkWritable(t, "Alloc", s)
+	}
+}
+
+// checkWritable writes every element of s and reads them back.
+func checkWritable(t *testing.T, what string, s []float32) {
+	t.Helper()
+	for i := range s {
+		s[i] = float32(i)
+	}
+	for i, v := range s {
+		if v != float32(i) {
+			t.Fatalf("%s(%d) lost the write at %d", what, len(s), i)
 		}
 	}
 }
@@ -102,14 +108,7 @@ func TestExact(t *testing.T) {
 		if end := addr(s) + uintptr(n)*4; (Size-end%Size)%Size >= 64 {
 			t.Errorf("Exact(%d) ends at %#x, %d bytes before a huge page boundary", n, end, Size-end%Size)
 		}
-		for i := range s {
-			s[i] = float32(i)
-		}
-		for i, v := range s {
-			if v != float32(i) {
-				t.Fatalf("Exact(%d) lost the write at %d", n, i)
-			}
-		}
+		checkWritable(t, "Exact", s)
 	}
 }
 
