@@ -505,24 +505,34 @@ func (m *Mixed) stackedHeads(p string) []headMember {
 // packs the members out of the huge-page arena, since their own packed weights only build the stack,
 // and builds the stacks once bound.
 func eachStack(n node, path string, in Shape, f func(s kernels.ConvShape, ms []headMember)) {
+	walk(n, path, in, func(n node, path string, in Shape) {
+		if m, ok := n.(*Mixed); ok {
+			if ms := m.stackedHeads(join(path, m.Key)); ms != nil {
+				f(ms[0].conv.convShape(in), ms)
+			}
+		}
+	})
+}
+
+// walk calls visit with every node in n, the path of the block that holds it and its input shape,
+// for one image of shape in: a block after the nodes it holds, so that the convolutions come in
+// execution order (an Inception-ResNet block's projection after its branches).
+func walk(n node, path string, in Shape, visit func(n node, path string, in Shape)) {
 	switch t := n.(type) {
 	case *Seq:
-		p := join(path, t.Key)
+		p, x := join(path, t.Key), in
 		for _, c := range t.Nodes {
-			eachStack(c, p, in, f)
-			in, _ = c.outShape(p, in)
+			walk(c, p, x, visit)
+			x, _ = c.outShape(p, x)
 		}
 	case *Mixed:
-		p := join(path, t.Key)
-		if ms := t.stackedHeads(p); ms != nil {
-			f(ms[0].conv.convShape(in), ms)
-		}
 		for _, b := range t.Branches {
-			eachStack(b, p, in, f)
+			walk(b, join(path, t.Key), in, visit)
 		}
 	case *Residual:
-		eachStack(t.mixed(), join(path, t.Key), in, f)
+		walk(t.mixed(), join(path, t.Key), in, visit)
 	}
+	visit(n, path, in)
 }
 
 // copyNode copies its input to its output: a branch whose convolution ran in a stack of heads.
@@ -573,26 +583,17 @@ func nodeMACs(n node, path string, in Shape) int64 {
 // eachConv calls f with the weight id and shape of every convolution in n, for one image of shape in, in
 // execution order.
 func eachConv(n node, path string, in Shape, f func(id string, s kernels.ConvShape, scale float32)) {
-	switch t := n.(type) {
-	case *ConvBN:
-		f(join(path, t.Key, t.Conv), t.convShape(in), 1)
-	case *Seq:
-		p := join(path, t.Key)
-		for _, c := range t.Nodes {
-			eachConv(c, p, in, f)
-			in, _ = c.outShape(p, in)
+	walk(n, path, in, func(n node, path string, in Shape) {
+		switch t := n.(type) {
+		case *ConvBN:
+			f(join(path, t.Key, t.Conv), t.convShape(in), 1)
+		case *Residual:
+			p := join(path, t.Key)
+			s, _ := t.mixed().outShape(p, in)
+			proj := t.proj(in)
+			f(join(p, proj.Key, proj.Conv), proj.convShape(s), t.Scale) // packed times Scale (Residual.plan)
 		}
-	case *Mixed:
-		for _, b := range t.Branches {
-			eachConv(b, join(path, t.Key), in, f)
-		}
-	case *Residual:
-		p := join(path, t.Key)
-		s, _ := t.mixed().outShape(p, in)
-		eachConv(t.mixed(), p, in, f)
-		proj := t.proj(in)
-		f(join(p, proj.Key, proj.Conv), proj.convShape(s), t.Scale) // packed times Scale (Residual.plan)
-	}
+	})
 }
 
 // planParallel plans each branch as its own step list and runs the lists on up to threads goroutines,
