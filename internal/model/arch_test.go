@@ -295,3 +295,47 @@ func TestLoadReservesArena(t *testing.T) {
 		}
 	}
 }
+
+// foldOrder is a Source that records the weights bind reads a second time, to fold them.
+type foldOrder struct {
+	MapSource
+	weights map[string]bool // the convolution and linear weights
+	seen    map[string]bool
+	folded  []string
+}
+
+func (f *foldOrder) Tensor(name string) ([]int, []float32, bool) {
+	if f.seen[name] && f.weights[name] {
+		f.folded = append(f.folded, name)
+	}
+	f.seen[name] = true
+	return f.MapSource.Tensor(name)
+}
+
+// TestLoadFoldsLargestFirst checks that Load folds the layers largest first, which keeps the fold buffer's
+// large layers off a full arena (bind).
+func TestLoadFoldsLargestFirst(t *testing.T) {
+	for _, arch := range []string{"v3", "irv2"} {
+		v, _ := Lookup(arch)
+		m := New(v)
+		src := &foldOrder{MapSource: MapSource{}, weights: map[string]bool{}, seen: map[string]bool{}}
+		size := map[string]int{}
+		for _, p := range m.Params() {
+			src.MapSource[p.Key] = Tensor{Shape: p.Shape, Data: fill.Tensor("order", p.Key, p.Shape, p.Role.String())}
+			if p.Role == roleConvWeight || p.Role == roleLinearWeight {
+				src.weights[p.Key], size[p.Key] = true, prod(p.Shape)
+			}
+		}
+		if err := m.Load(src); err != nil {
+			t.Fatal(err)
+		}
+		if len(src.folded) != len(src.weights) {
+			t.Fatalf("%s: %d weights folded, want %d", arch, len(src.folded), len(src.weights))
+		}
+		for i := 1; i < len(src.folded); i++ {
+			if a, b := src.folded[i-1], src.folded[i]; size[b] > size[a] {
+				t.Fatalf("%s: %s (%d floats) folded after %s (%d)", arch, b, size[b], a, size[a])
+			}
+		}
+	}
+}

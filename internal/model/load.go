@@ -304,6 +304,7 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		keys   []string
 		roles  []Role
 		out    int
+		size   int // the weight's float32s
 	}
 	var order []string
 	groups := map[string]*parts{}
@@ -315,7 +316,7 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 			order = append(order, p.layer.id)
 		}
 		if p.role == roleConvWeight || p.role == roleLinearWeight {
-			g.out = p.shape[0]
+			g.out, g.size = p.shape[0], prod(p.shape)
 		}
 		g.keys = append(g.keys, p.key)
 		g.roles = append(g.roles, p.role)
@@ -331,6 +332,11 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 	}
 	scratch := make([]float32, need)
+	// Fold the largest layers first (IRv2's file ends with conv2d_7b, 12.8 MB, its largest) and discard
+	// the scratch's pages past the next layer's size after each: a large layer's folded copy is then
+	// resident beside an arena still mostly empty, not beside a full one. The arena's layout follows the
+	// order; no output bit depends on it.
+	slices.SortStableFunc(order, func(a, b string) int { return groups[b].size - groups[a].size })
 	lastDrop := -1 // the last layer folded into scratch, after which it is discarded
 	for i, id := range order {
 		if slices.Contains(groups[id].roles, roleConvWeight) && !o.keep && len(o.shapes[id]) > 0 {
@@ -380,9 +386,11 @@ func bind(params []*param, src Source, o bindOptions) (*weightStore, error) {
 		}
 		if drop {
 			lw.w = nil
-		}
-		if i == lastDrop {
-			hugepage.Discard(scratch) // before the linear layers, not resident beside them
+			next := 0 // the size of the next layer folded, no larger; none after the last
+			if i < lastDrop {
+				next = groups[order[i+1]].size
+			}
+			hugepage.Discard(scratch[next:])
 		}
 		store.layers[id] = lw
 		delete(groups, id)
