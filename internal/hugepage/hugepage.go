@@ -124,8 +124,8 @@ func Exact(n int) []float32 {
 // Discard hands the whole pages inside s back to the OS once its contents are no longer needed,
 // so that they leave the resident set now rather than when the garbage collector frees s (which,
 // in a heap grown by a model's weights, may be never in a short run). s stays valid: its dropped
-// pages read as zeros and are faulted in again if written. Binding a model drops its fold buffer
-// so before folding the linear layers: v3's largest convolution takes 6.2 MB there.
+// pages read as zeros and are faulted in again if written. Binding a model drops the part of its
+// fold buffer that the smaller layers still to fold do not need (v3's largest takes 6.2 MB).
 func Discard(s []float32) {
 	if len(s) == 0 {
 		return
