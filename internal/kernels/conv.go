@@ -422,6 +422,14 @@ func Conv2DPacked(s ConvShape, in, packedW, bias, out, scratch []float32, relu b
 
 // check panics unless s is a valid convolution and in, bias and out are long enough.
 func (s ConvShape) check(in, bias, out []float32) {
+	s.checkIn(in, bias)
+	if len(out) < s.O*s.OutH()*s.OutW() {
+		panic("kernels: Conv2D out too short")
+	}
+}
+
+// checkIn panics unless s is a valid shape and in and bias are long enough for it.
+func (s ConvShape) checkIn(in, bias []float32) {
 	if s.C < 1 || s.H < 1 || s.W < 1 || s.O < 1 || s.KH < 1 || s.KW < 1 {
 		panic("kernels: Conv2D non-positive dimension")
 	}
@@ -440,9 +448,6 @@ func (s ConvShape) check(in, bias, out []float32) {
 	}
 	if bias != nil && len(bias) < s.O {
 		panic("kernels: Conv2D bias too short")
-	}
-	if len(out) < s.O*oh*ow {
-		panic("kernels: Conv2D out too short")
 	}
 }
 

@@ -463,6 +463,11 @@ type winoConvState struct {
 	ve, me   int
 
 	inStride, outStride int // distances between the images of in and out (p.imgs > 1)
+
+	// band: output writes chunk by chunk to a band buffer (Conv2DPackedBands), channel o's row y
+	// of a chunk whose first row is y0 at out[o*plane+(y-y0+skip)*ow:].
+	band        bool
+	plane, skip int
 }
 
 // chunks returns the number of chunks of p.rows tile rows.
@@ -567,7 +572,12 @@ func (w *winoConvState) output(ch, o0, o1 int) {
 		}
 		for ty := ty0; ty < ty1; ty++ {
 			y := p.t * (ty % p.th)
-			out := w.out[ty/p.th*w.outStride+(o*p.oh+y)*p.ow:]
+			var out []float32
+			if w.band { // one image: ty is the row of tiles
+				out = w.out[o*w.plane+(y-p.t*ty0+w.skip)*p.ow:]
+			} else {
+				out = w.out[ty/p.th*w.outStride+(o*p.oh+y)*p.ow:]
+			}
 			if p.r == 5 {
 				w.impl.wino25Output(w.m[o*p.ld+(ty-ty0)*p.tw:], w.me, out, p.ow, p.ow, min(2, p.oh-y), b, w.relu)
 				continue

@@ -1,0 +1,67 @@
+package kernels
+
+// BandSink receives the bands of output rows of Conv2DPackedBands as they are computed.
+type BandSink interface {
+	// Band is called once output rows y0..y1-1 are in the band buffer; the buffer may be changed
+	// before Band returns, and is overwritten after.
+	Band(y0, y1 int)
+}
+
+// BandRows returns the output rows of each band of Conv2DPackedBands for s (the last band may
+// have fewer), or 0 when s has no such path: only 3×3 and 5×5 Winograd shapes (not F(2, 7))
+// compute their output in bands of rows, one chunk of tiles at a time.
+func (s ConvShape) BandRows() int {
+	t := s.winoTile()
+	if t == 0 || s.wino27() {
+		return 0
+	}
+	p := s.winoPlan(t)
+	return p.t * p.rows
+}
+
+// Conv2DPackedBands computes Conv2DPacked(s, in, packedW, bias, ·, scratch, relu, 1) for a shape
+// with BandRows() > 0, band by band on the calling goroutine, without ever holding the whole output:
+// for each band of output rows y0..y1-1, in order, it writes channel o's row y to
+// out[o*plane+(y-y0+skip)*OW:] and then calls sink.Band(y0, y1). The first skip rows of each
+// plane are left alone, for rows the caller keeps from the band before (a pool's windows overlap).
+// The outputs are Conv2DPacked's, bit for bit: the bands are the chunks of tiles it computes one
+// after the other on one thread. plane >= (skip+BandRows())*OW; scratch: len >=
+// s.BatchScratchLen(1, 1), contents ignored.
+func Conv2DPackedBands(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink) {
+	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, gemmActive)
+}
+
+func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, impl isa) {
+	rows := s.BandRows()
+	switch {
+	case rows == 0:
+		panic("kernels: Conv2DPackedBands of a shape without bands")
+	case plane < (skip+rows)*s.OutW() || len(out) < (s.O-1)*plane+(skip+rows)*s.OutW():
+		panic("kernels: Conv2DPackedBands: band buffer too short")
+	}
+	s.checkIn(in, bias)
+	if len(pu) < s.packedLen() || len(scratch) < s.BatchScratchLen(1, 1) {
+		panic("kernels: Conv2DPackedBands: packed weights or scratch too short")
+	}
+	t := s.winoTile()
+	p := s.winoPlan(t)
+	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl,
+		band: true, plane: plane, skip: skip}
+	w.bufLen = stripBufLen(s.C)
+	w.bufs, scratch = scratch[:w.bufLen], scratch[w.bufLen:]
+	padLen := s.winoPadLen(p, 1)
+	w.pad, scratch = scratch[:padLen], scratch[padLen:]
+	w.windowed = p.windowed()
+	w.ve, w.me = p.ve, p.me
+	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
+	if !w.windowed {
+		w.fill(0, s.C)
+	}
+	for ch := 0; ch < w.chunks(); ch++ {
+		w.input(ch, 0, s.C)
+		w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
+		w.output(ch, 0, s.O)
+		ty0, ty1 := w.rows(ch)
+		sink.Band(p.t*ty0, min(p.t*ty1, p.oh))
+	}
+}

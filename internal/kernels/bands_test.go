@@ -1,0 +1,117 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// bandCheck is a BandSink that compares each band with the whole output and marks its rows done.
+type bandCheck struct {
+	t          *testing.T
+	s          ConvShape
+	want, band []float32
+	plane      int
+	skip       int
+	done       []bool // output rows seen
+	next, max  int    // the first row of the next band; the most rows in one
+}
+
+const bandSentinel = float32(-12345.5)
+
+func (c *bandCheck) Band(y0, y1 int) {
+	c.t.Helper()
+	ow, oh := c.s.OutW(), c.s.OutH()
+	if y0 != c.next || y1 <= y0 || y1 > oh || y1-y0 > c.max {
+		c.t.Fatalf("band %d..%d after %d (of %d rows, at most %d a band)", y0, y1, c.next, oh, c.max)
+	}
+	c.next = y1
+	for o := 0; o < c.s.O; o++ {
+		for i := 0; i < c.skip*ow; i++ {
+			if v := c.band[o*c.plane+i]; v != bandSentinel {
+				c.t.Fatalf("channel %d: kept row %d overwritten (%v)", o, i/ow, v)
+			}
+		}
+		for y := y0; y < y1; y++ {
+			for x := 0; x < ow; x++ {
+				got, want := c.band[o*c.plane+(y-y0+c.skip)*ow+x], c.want[(o*oh+y)*ow+x]
+				if math.Float32bits(got) != math.Float32bits(want) {
+					c.t.Fatalf("channel %d row %d col %d: %v in band %d..%d, whole %v", o, y, x, got, y0, y1, want)
+				}
+			}
+		}
+	}
+	for o := 0; o < c.s.O; o++ { // the caller may change the buffer
+		clear(c.band[o*c.plane+c.skip*ow : (o+1)*c.plane])
+	}
+}
+
+// TestConv2DPackedBands checks that the bands of Conv2DPackedBands are the rows of conv2D's whole
+// output on one thread, bit for bit, for every gemm implementation: in order, each at most
+// BandRows() rows, with the first skip rows of each plane left alone.
+func TestConv2DPackedBands(t *testing.T) {
+	shapes := []struct {
+		name string
+		s    ConvShape
+	}{
+		{"v3_2b_3x3", ConvShape{C: 32, H: 147, W: 147, O: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+		{"v3_4a_3x3", ConvShape{C: 80, H: 73, W: 73, O: 192, KH: 3, KW: 3, SH: 1, SW: 1}},
+		{"f23_3x3", ConvShape{C: 16, H: 120, W: 100, O: 20, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+		{"5x5", ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
+		{"asym_pad", ConvShape{C: 24, H: 200, W: 133, O: 40, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 0, PadB: 0, PadR: 1}},
+	}
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for i, tt := range shapes {
+				s := tt.s
+				t.Run(tt.name, func(t *testing.T) {
+					rows := s.BandRows()
+					if rows == 0 || rows >= s.OutH() {
+						t.Fatalf("BandRows() = %d for %d output rows: want a band path of several bands", rows, s.OutH())
+					}
+					r := newRand(uint64(700 + i))
+					in := randSlice(r, s.C*s.H*s.W)
+					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+					bias := randSlice(r, s.O)
+					want := make([]float32, s.O*s.OutH()*s.OutW())
+					conv2D(s, in, pw, bias, want, make([]float32, s.BatchScratchLen(1, 1)), epilogue{relu: true}, 1, impl)
+					for _, skip := range []int{0, 2} {
+						plane := (skip+rows)*s.OutW() + 5
+						c := &bandCheck{t: t, s: s, want: want, band: guarded(s.O * plane), plane: plane, skip: skip, max: rows}
+						for o := 0; o < s.O; o++ {
+							clear(c.band[o*plane : (o+1)*plane])
+							for j := 0; j < skip*s.OutW(); j++ {
+								c.band[o*plane+j] = bandSentinel
+							}
+						}
+						scratch := guarded(s.BatchScratchLen(1, 1))
+						conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, impl)
+						checkGuard(t, "band", c.band)
+						checkGuard(t, "scratch", scratch)
+						if c.next != s.OutH() {
+							t.Fatalf("bands end at row %d of %d", c.next, s.OutH())
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestConv2DPackedBandsPanics(t *testing.T) {
+	s := ConvShape{C: 16, H: 10, W: 10, O: 16, KH: 1, KW: 1, SH: 1, SW: 1} // a GEMM shape: no bands
+	if s.BandRows() != 0 {
+		t.Fatalf("BandRows() of a 1×1 shape = %d, want 0", s.BandRows())
+	}
+	mustPanic(t, func() {
+		Conv2DPackedBands(s, make([]float32, 1600), make([]float32, s.PackedLen()), nil, make([]float32, 1600), 100, 0, make([]float32, s.BatchScratchLen(1, 1)), false, nil)
+	})
+	w := ConvShape{C: 16, H: 40, W: 40, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
+	plane := w.BandRows() * w.OutW()
+	mustPanic(t, func() {
+		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane-1, 0, make([]float32, w.BatchScratchLen(1, 1)), false, nil)
+	})
+	mustPanic(t, func() {
+		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)-1), false, nil)
+	})
+}
