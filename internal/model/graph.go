@@ -185,16 +185,24 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 	for i := 0; i < len(s.Nodes); i++ {
 		n := s.Nodes[i]
 		q, conv := poolConv(s.Nodes[i:], cur.shape)
-		if q != nil {
+		nin := cur.shape // n's input
+		var bands *convPool
+		switch {
+		case q != nil:
 			i++ // the pair is planned as one step, and observed as the convolution
 			n = conv
+		case pl.observe == nil && !pl.pool.noBands: // an observer expects the convolution's output
+			if bands = newConvPool(pl, p, s.Nodes[i:], cur.shape); bands != nil {
+				i++ // the pair is planned as one step, whose output is the pool's
+				n, nin = s.Nodes[i], bands.mid
+			}
 		}
 		next := out
 		inPlace := false
 		if i == len(s.Nodes)-1 {
 			pl.hold(out.buf) // reserved by the caller until written (planner.reserve)
 		} else {
-			sh, _ := n.outShape(p, cur.shape)
+			sh, _ := n.outShape(p, nin)
 			if inPlaceNode(n) && mine(cur) && q == nil && sh == cur.shape {
 				next, inPlace = cur, true // only this Seq reads cur: the block may overwrite it
 			} else {
@@ -203,6 +211,8 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 		}
 		mx, mixed := n.(*Mixed)
 		switch {
+		case bands != nil:
+			bands.plan(pl, p, cur, next)
 		case q != nil:
 			planPoolConv(pl, p, q, conv, cur, next)
 		case mixed && owned && !inPlace:
@@ -218,6 +228,109 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 			pl.free(cur)
 		}
 		cur, owned = next, owned || !sameView(next, out)
+	}
+}
+
+// convPool is a convolution followed by a max pool that run as one step, band by band
+// (kernels.Conv2DPackedBands): the pool reduces each band of the convolution's output rows as it is
+// computed, so the convolution's whole output is never held. The stems' Conv2d_2b_3x3 output is the
+// largest activation of v3, IRv1 and IRv2 (64×147×147: 5.5 MB), held with its input at their
+// one-thread plans' peak, and v3's and IRv2's Conv2d_4a_3x3 output (192×71×71: 3.9 MB) at the next.
+// The rows a band's last pool windows share with the next band's are kept for it. compile keeps such
+// steps only where they make the plan's memory smaller.
+type convPool struct {
+	conv *ConvBN
+	pool *Pool
+	mid  Shape // the convolution's output, the pool's input
+}
+
+// newConvPool returns the convolution and max pool at the start of nodes, for an input of shape in,
+// when they can run as a convPool: on one thread, a convolution with several bands
+// (kernels.ConvShape.BandRows), and an unpadded pool whose ceil mode, if set, adds no row. Otherwise
+// nil.
+func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
+	if len(nodes) < 2 || pl.convThreads != 1 {
+		return nil
+	}
+	c, ok := nodes[0].(*ConvBN)
+	q, ok2 := nodes[1].(*Pool)
+	if !ok || !ok2 || q.Avg || q.Pad != 0 {
+		return nil
+	}
+	mid, err := c.outShape(path, in)
+	if err != nil {
+		return nil
+	}
+	rows := c.convShape(in).BandRows()
+	ps := q.poolShape(mid)
+	if rows == 0 || rows >= mid.H || mid.H < q.K || ps.OutH() != (mid.H-q.K)/q.S+1 {
+		return nil
+	}
+	return &convPool{conv: c, pool: q, mid: mid}
+}
+
+func (b *convPool) plan(pl *planner, path string, in, out view) {
+	s, w, bias, ok := b.conv.prepare(pl, path, in.shape, 1)
+	if !ok {
+		return
+	}
+	pl.hold(out.buf)
+	pl.pool.bands = true
+	skip := b.pool.K - 1 // the most rows a band keeps for the next
+	ow := b.mid.W
+	plane := (skip + s.BandRows()) * ow
+	band := pl.take(b.mid.C * plane)
+	sc := pl.take(s.BatchScratchLen(1, 1))
+	sc.scratch = true
+	pl.give(sc)
+	pl.give(band)
+	relu := b.conv.ReLU
+	sink := &convPoolSink{s: b.pool.poolShape(b.mid), skip: skip, plane: plane}
+	pl.add(func(e *exec) {
+		for i := 0; i < e.n; i++ {
+			sink.band, sink.out, sink.next = band.data, out.img(i), 0
+			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, sc.data, relu, sink)
+		}
+	})
+}
+
+// convPoolSink pools the bands of a convPool's convolution into the pool's output.
+type convPoolSink struct {
+	s           kernels.PoolShape // the whole pool
+	skip, plane int
+	band, out   []float32
+	next        int // the first pool output row not yet written
+}
+
+// Band pools the output rows the rows up to y1 complete, then keeps the rows after them that the
+// next band's first windows read, in the rows of each plane before the band's (Conv2DPackedBands
+// leaves those alone).
+func (k *convPoolSink) Band(y0, y1 int) {
+	s, w := k.s, k.s.W
+	oh, ow := s.OutH(), s.OutW()
+	py1 := oh // the pool rows complete: their windows end by row y1
+	switch {
+	case y1 < s.KH:
+		py1 = 0
+	case y1 < s.H:
+		py1 = min(oh, (y1-s.KH)/s.SH+1)
+	}
+	if py1 > k.next {
+		r0 := k.skip + k.next*s.SH - y0 // the band's row of the first window
+		bp := s
+		bp.C, bp.H, bp.Ceil = 1, y1-k.next*s.SH, false // newConvPool: the whole pool's rows as floor's
+		for c := 0; c < s.C; c++ {
+			src := k.band[c*k.plane+r0*w : c*k.plane+(r0+bp.H)*w]
+			kernels.MaxPool2D(bp, src, k.out[(c*oh+k.next)*ow:(c*oh+py1)*ow])
+		}
+		k.next = py1
+	}
+	if keep := y1 - k.next*s.SH; y1 < s.H && keep > 0 {
+		from := k.skip + y1 - y0 - keep
+		for c := 0; c < s.C; c++ {
+			p := k.band[c*k.plane:]
+			copy(p[(k.skip-keep)*w:k.skip*w], p[from*w:(from+keep)*w])
+		}
 	}
 }
 

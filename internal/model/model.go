@@ -418,6 +418,10 @@ func (a *buffer) conflicts(b *buffer) bool {
 type bufPool struct {
 	bufs   []*buffer
 	events int
+	// noBands plans without convPool steps; bands records that a step is one.
+	noBands, bands bool
+	offs           []int // layout's placement, by buffer
+	end            int   // and the region's length in float32s
 }
 
 // place gives every buffer its memory once the plan is complete, in one region in huge pages
@@ -432,6 +436,18 @@ type bufPool struct {
 // the largest convolution on 16 threads: the activations and scratch of one image on one thread
 // took v3 22.4, v4 26.5, IRv2 25.7 MB, and take 9.8, 10.1, 10.7 MB placed (TestPlanPlacement).
 func (b *bufPool) place() {
+	if b.offs == nil {
+		b.layout()
+	}
+	region := hugepage.Exact(b.end)
+	for i, x := range b.bufs {
+		x.off = b.offs[i]
+		x.data = region[x.off : x.off+x.n : x.off+x.n]
+	}
+}
+
+// layout finds place's placement (offs) and the region it takes (end) without allocating it.
+func (b *bufPool) layout() {
 	held := func(x *buffer) int { return min(x.to, b.events+1) - x.from }
 	orders := []func(x, y *buffer) bool{
 		func(x, y *buffer) bool { return x.n > y.n },
@@ -452,11 +468,7 @@ func (b *bufPool) place() {
 			best, end = offs, e
 		}
 	}
-	region := hugepage.Exact(end)
-	for i, x := range b.bufs {
-		x.off = best[i]
-		x.data = region[x.off : x.off+x.n : x.off+x.n]
-	}
+	b.offs, b.end = best, end
 }
 
 // placeInOrder places the buffers b.bufs[order[0]], b.bufs[order[1]], … one after the other, each at
@@ -592,24 +604,66 @@ func (p *planner) scratch(s kernels.ConvShape) convScratch {
 // scratch is sized for.
 func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) }
 
+// compile plans the network for n images of h×w on threads threads and lays out its memory. Of the
+// plans with and without convPool steps, it keeps the one whose memory is smaller, with them when
+// equal: banding trades a little time for memory on some layers (v3's Conv2d_4a_3x3 and its pool on
+// one thread: 3.50 -> 3.72 ms), and lowers a plan's memory only when the pair is at its peak (v3:
+// 9.8 -> 7.6 MB, IRv2 9.8 -> 9.1), not in IRv1, whose 71×71 Conv2d_4a_3x3 has no pool after it.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
+	p, err := m.planOnce(n, h, w, threads, false)
+	if err != nil {
+		return nil, err
+	}
+	if p.banded() {
+		q, err := m.planOnce(n, h, w, threads, true)
+		if err != nil {
+			return nil, err
+		}
+		if q.regionLen() < p.regionLen() {
+			p = q
+		}
+	}
+	if p.prefix != nil {
+		p.prefix.pool.place()
+	}
+	p.pool.place()
+	return p, nil
+}
+
+// banded reports whether p has convPool steps.
+func (p *planner) banded() bool { return p.pool.bands || p.prefix != nil && p.prefix.pool.bands }
+
+// regionLen returns the float32s of p's memory, its prefix's included.
+func (p *planner) regionLen() int {
+	n := 0
+	for _, q := range []*planner{p, p.prefix} {
+		if q != nil {
+			q.pool.layout()
+			n += q.pool.end
+		}
+	}
+	return n
+}
+
+// planOnce plans the network (compile), with convPool steps unless noBands, without laying out its
+// memory.
+func (m *Model) planOnce(n, h, w, threads int, noBands bool) (*compiled, error) {
 	in := Shape{3, h, w}
 	feat, err := m.net.Features.outShape("", in)
 	if err != nil {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
 	}
-	p := &planner{n: n, weights: m.store, threads: threads, convThreads: threads, pool: &bufPool{}, observe: m.observe}
+	p := &planner{n: n, weights: m.store, threads: threads, convThreads: threads, pool: &bufPool{noBands: noBands}, observe: m.observe}
 	features := m.net.Features
 	if seq, ok := features.(*Seq); ok && n > 1 && threads == 1 {
 		// A batch on one thread runs its large maps image by image (prefix), the rest batched.
 		if k, mid := seq.batchFrom(in); k > 0 {
-			pre := &planner{n: 1, weights: m.store, threads: 1, convThreads: 1, pool: &bufPool{}, observe: m.observe}
+			pre := &planner{n: 1, weights: m.store, threads: 1, convThreads: 1, pool: &bufPool{noBands: noBands}, observe: m.observe}
 			pre.input, pre.prefixOut = pre.alloc(in), pre.alloc(mid)
 			planInput(pre, &Seq{Key: seq.Key, Nodes: seq.Nodes[:k]}, pre.input, pre.prefixOut)
 			if pre.err != nil {
 				return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, pre.err)
 			}
-			pre.pool.place()
 			pre.exec = &exec{n: 1, threads: 1}
 			pre.exec.workers = []*exec{{n: 1, threads: 1}}
 			p.prefix, p.macs = pre, pre.macs
@@ -646,7 +700,6 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 		cur, c = next, l.Out
 	}
 	p.output = cur
-	p.pool.place()
 	// One exec per thread: the first runs the steps; the others serve the blocks whose branches run
 	// concurrently.
 	p.exec = &exec{n: n, threads: threads}

@@ -2,9 +2,12 @@ package model
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"unsafe"
+
+	"github.com/inception-cli/inception/internal/kernels"
 )
 
 func addr(s []float32) uintptr { return uintptr(unsafe.Pointer(&s[0])) }
@@ -13,7 +16,7 @@ func addr(s []float32) uintptr { return uintptr(unsafe.Pointer(&s[0])) }
 // threads, a batch of three on one thread, whose large maps run image by image in a prefix plan): no
 // two buffers that may be in use at once share memory; and for one image on one thread, the region
 // (all activations and scratch) is within the memory budget beyond the weights, 1.5 times the
-// two largest activations, and no more than 5% above the most memory held at any one time (at most
+// two largest activations of the network, and no more than 5% above the most memory held at any one time (at most
 // 1.5% for all of them, in the best of place's four orders). On two threads, the
 // buffers of branches running side by side may not share memory even when their spans of events do
 // not overlap, so that sum is no bound.
@@ -34,12 +37,13 @@ func TestPlanPlacement(t *testing.T) {
 					checkPlacement(t, pool, c.threads == 1)
 				}
 				if c.n == 1 && c.threads == 1 {
+					// The network's activations, not the plan's buffers: a convPool step holds no
+					// buffer for its convolution's output.
 					var acts []int
-					for _, b := range p.pool.bufs {
-						if !b.scratch {
-							acts = append(acts, b.n)
-						}
-					}
+					walk(m.net.Features, "", Shape{3, v.Size, v.Size}, func(n node, path string, in Shape) {
+						out, _ := n.outShape(path, in)
+						acts = append(acts, out.Len())
+					})
 					slices.Sort(acts)
 					budget := 1.5 * float64(acts[len(acts)-1]+acts[len(acts)-2])
 					if end := regionEnd(p.pool); float64(end) > budget {
@@ -91,4 +95,62 @@ func regionEnd(pool *bufPool) int {
 		end = max(end, b.off+b.n)
 	}
 	return end
+}
+
+// TestCompileKeepsBandsThatSaveMemory checks compile's choice between the plans with and without
+// convPool steps, for every variant on one and two threads: it takes no more memory than either, and
+// v3 and IRv2 on one thread run their stems' convolution and pool pairs band by band.
+func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
+	for _, v := range variants {
+		m := fillModel(t, v, "plan")
+		for _, threads := range []int{1, 2} {
+			p, err := m.compile(1, v.Size, v.Size, threads)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, noBands := range []bool{false, true} {
+				q, err := m.planOnce(1, v.Size, v.Size, threads, noBands)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.regionLen() > q.regionLen() {
+					t.Errorf("%s on %d threads: compiled plan of %d floats, %d with noBands %v", v.Name, threads, p.regionLen(), q.regionLen(), noBands)
+				}
+			}
+			if want := threads == 1 && (v.Name == "v3" || v.Name == "irv2"); want && !p.banded() {
+				t.Errorf("%s on %d threads: no convolution and pool run band by band", v.Name, threads)
+			}
+		}
+	}
+}
+
+// TestConvPoolSink feeds convPoolSink the rows of a map in bands of every size from 1 to 9, as
+// kernels.Conv2DPackedBands writes them, and checks its output against the whole map's max pool.
+func TestConvPoolSink(t *testing.T) {
+	const c, h, w = 3, 23, 11
+	r := rand.New(rand.NewPCG(3, 4))
+	full := make([]float32, c*h*w)
+	for i := range full {
+		full[i] = r.Float32()*2 - 1
+	}
+	for _, k := range [][2]int{{3, 2}, {2, 2}, {3, 1}, {5, 3}} {
+		ps := kernels.PoolShape{C: c, H: h, W: w, KH: k[0], KW: k[0], SH: k[1], SW: k[1]}
+		want := make([]float32, c*ps.OutH()*ps.OutW())
+		kernels.MaxPool2D(ps, full, want)
+		for rows := 1; rows <= 9; rows++ {
+			skip := k[0] - 1
+			plane := (skip + rows) * w
+			sink := &convPoolSink{s: ps, skip: skip, plane: plane, band: make([]float32, c*plane), out: make([]float32, len(want))}
+			for y0 := 0; y0 < h; y0 += rows {
+				y1 := min(y0+rows, h)
+				for ch := 0; ch < c; ch++ {
+					copy(sink.band[ch*plane+skip*w:], full[(ch*h+y0)*w:(ch*h+y1)*w])
+				}
+				sink.Band(y0, y1)
+			}
+			if !slices.Equal(sink.out, want) {
+				t.Errorf("pool %d/%d in bands of %d rows: output differs from the whole map's", k[0], k[1], rows)
+			}
+		}
+	}
 }
