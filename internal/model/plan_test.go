@@ -154,3 +154,39 @@ func TestConvPoolSink(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedGivesInputBackEarly checks the order in which a one-thread plan runs a block's branches:
+// a max pool reading the block's input runs before the branch of three convolutions (IRv2's
+// Mixed_6a), so that the input is given back after that branch's first node and is never held with
+// the branch's second activation.
+func TestMixedGivesInputBackEarly(t *testing.T) {
+	v := &Variant{Name: "order", Size: 20, Classes: 4, net: func() *Net {
+		return &Net{
+			Features: chain(ck("stem", 16, 3, 1, 1), mixed("m",
+				ck("b0", 8, 3, 2, 0),
+				seq("b1", c1("", 5), ck("", 7, 3, 1, 1), ck("", 8, 3, 2, 0)),
+				maxpool(3, 2, 0, false))),
+			Head: []Linear{{Key: "fc", Out: 4, Bias: true}},
+		}
+	}}
+	m := fillModel(t, v, "order")
+	p, err := m.compile(1, v.Size, v.Size, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in, mid *buffer // the block's input (16×20×20) and the 3×3's output (7×20×20)
+	for _, b := range p.pool.bufs {
+		switch {
+		case b.n == 16*400 && !b.scratch:
+			in = b
+		case b.n == 7*400 && !b.scratch:
+			mid = b
+		}
+	}
+	if in == nil || mid == nil {
+		t.Fatal("the block's input or its long branch's second activation is not in the plan")
+	}
+	if in.from < mid.to && mid.from < in.to {
+		t.Errorf("the block's input (events %d–%d) is held with its long branch's second activation (%d–%d)", in.from, in.to, mid.from, mid.to)
+	}
+}
