@@ -339,3 +339,31 @@ func TestLoadFoldsLargestFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestRunDropInput checks Outputs.DropInput: the same logits, and the input's whole pages handed back
+// (reading as zeros), for one image and for a batch that runs its large maps image by image.
+func TestRunDropInput(t *testing.T) {
+	v, _ := Lookup("v3")
+	m := fillModel(t, v, "drop")
+	m.Threads = 1
+	for _, n := range []int{1, 2} {
+		x := fill.Tensor("drop", "x", []int{n, 3, v.Size, v.Size}, "input")
+		want := make([]float32, n*m.Classes())
+		if err := m.Run(slices.Clone(x), n, v.Size, v.Size, Outputs{Logits: want}); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(want))
+		if err := m.Run(x, n, v.Size, v.Size, Outputs{Logits: got, DropInput: true}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d images: logits differ with DropInput", n)
+		}
+		for i := 0; i < n; i++ {
+			mid := (2*i + 1) * len(x) / (2 * n) // inside a whole page of image i
+			if x[mid] != 0 || x[mid+1000] != 0 {
+				t.Errorf("%d images: image %d still holds %v, %v after DropInput", n, i, x[mid], x[mid+1000])
+			}
+		}
+	}
+}

@@ -147,7 +147,9 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 	pending := map[int]job{}
 	var batch []job // in input order; failed items ride along to keep the output in order
 	images := 0
-	flush := func() error {
+	// flush runs the batch; last says that no item is left to decode, so that the batch's buffers will
+	// not be used again and the network may drop their pages once it has read them.
+	flush := func(last bool) error {
 		outs := make([][]Output, len(batch))
 		off := 0
 		for ni, r := range runners {
@@ -157,7 +159,7 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 					bufs = append(bufs, j.buf[off:off+r.net.crops()*r.net.imageLen()])
 				}
 			}
-			res, err := r.run(bufs)
+			res, err := r.run(bufs, last)
 			if err != nil {
 				return err
 			}
@@ -196,7 +198,7 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 			case j, ok = <-done:
 				if !ok {
 					// The feeder stopped early: ctx was cancelled.
-					if err := flush(); err != nil {
+					if err := flush(false); err != nil {
 						return err
 					}
 					return ctx.Err()
@@ -204,7 +206,7 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 				pending[j.i] = j
 				continue
 			case <-ctx.Done():
-				if err := flush(); err != nil {
+				if err := flush(false); err != nil {
 					return err
 				}
 				return ctx.Err()
@@ -217,7 +219,7 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 			images++
 		}
 		if images == perBatch || next == len(items) {
-			if err := flush(); err != nil {
+			if err := flush(next == len(items)); err != nil {
 				return err
 			}
 			if ctx.Err() != nil && next < len(items) {
@@ -225,7 +227,7 @@ func Run(ctx context.Context, items []Item, cfg Config, emit func(Result) error)
 			}
 		}
 	}
-	return flush()
+	return flush(true)
 }
 
 // runner runs one network over the views of a batch of images, at most bs views per forward pass.
@@ -253,8 +255,9 @@ func newRunner(n Net, bs int, features bool) (*runner, error) {
 	return r, nil
 }
 
-// run forwards every view of every image in bufs (each crops×3×size×size) and returns one Output per image.
-func (r *runner) run(bufs [][]float32) ([]Output, error) {
+// run forwards every view of every image in bufs (each crops×3×size×size) and returns one Output per image;
+// last lets the network drop the pages of bufs once read (Outputs.DropInput).
+func (r *runner) run(bufs [][]float32, last bool) ([]Output, error) {
 	crops, il, size := r.net.crops(), r.net.imageLen(), r.net.Preset.Size
 	outs := make([]Output, len(bufs))
 	for i := range outs {
@@ -281,7 +284,7 @@ func (r *runner) run(bufs [][]float32) ([]Output, error) {
 			}
 			x = r.x[:k*il]
 		}
-		o := model.Outputs{Logits: r.logits[:k*r.classes]}
+		o := model.Outputs{Logits: r.logits[:k*r.classes], DropInput: last}
 		if r.features > 0 {
 			o.Pooled = r.pooled[:k*r.features]
 		}
