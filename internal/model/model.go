@@ -617,8 +617,9 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // compile plans the network for n images of h×w on threads threads and lays out its memory. Of the
 // plans with and without convPool steps, it keeps the one whose memory is smaller, with them when
 // equal: banding trades a little time for memory on some layers (v3's Conv2d_4a_3x3 and its pool on
-// one thread: 3.50 -> 3.72 ms), and lowers a plan's memory only when the pair is at its peak (v3:
-// 9.8 -> 7.6 MB, IRv2 9.8 -> 9.1), not in IRv1, whose 71×71 Conv2d_4a_3x3 has no pool after it.
+// one thread: 3.56 -> 3.72 ms; Conv2d_2b_3x3 and its pool 3.13 -> 2.94), and lowers a plan's memory
+// only as far as its next peak without a pair (one thread: v3 9.76 -> 7.58 MB; IRv1 9.76 -> 9.62,
+// whose 71×71 Conv2d_4a_3x3 has no pool after it).
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, false)
 	if err != nil {
