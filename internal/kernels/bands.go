@@ -43,25 +43,8 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 	if len(pu) < s.packedLen() || len(scratch) < s.BatchScratchLen(1, 1) {
 		panic("kernels: Conv2DPackedBands: packed weights or scratch too short")
 	}
-	t := s.winoTile()
-	p := s.winoPlan(t)
-	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl,
-		band: true, plane: plane, skip: skip}
-	w.bufLen = stripBufLen(s.C)
-	w.bufs, scratch = scratch[:w.bufLen], scratch[w.bufLen:]
-	padLen := s.winoPadLen(p, 1)
-	w.pad, scratch = scratch[:padLen], scratch[padLen:]
-	w.windowed = p.windowed()
-	w.ve, w.me = p.ve, p.me
-	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
-	if !w.windowed {
-		w.fill(0, s.C)
-	}
-	for ch := 0; ch < w.chunks(); ch++ {
-		w.input(ch, 0, s.C)
-		w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
-		w.output(ch, 0, s.O)
-		ty0, ty1 := w.rows(ch)
-		sink.Band(p.t*ty0, min(p.t*ty1, p.oh))
-	}
+	w := winoConvState{s: s, p: s.winoPlan(s.winoTile()), in: in, pu: pu, bias: bias, out: out, relu: relu,
+		impl: impl, band: true, plane: plane, skip: skip}
+	w.carve(scratch, 1)
+	w.serial(sink)
 }

@@ -303,29 +303,48 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 	p := s.winoBatchPlan(t, n)
 	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl,
 		inStride: inStride, outStride: outStride}
-	w.bufLen = stripBufLen(s.C)
-	w.bufs, scratch = scratch[:slots*w.bufLen], scratch[slots*w.bufLen:]
-	padLen := s.winoPadLen(p, slots)
-	w.pad, scratch = scratch[:padLen], scratch[padLen:]
-	w.windowed = p.windowed()
-	w.ve, w.me = p.ve, p.me
-	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
+	scratch = w.carve(scratch, slots)
 	if q, ok := s.winoChunkedPlan(p, workers); ok {
 		winoConvChunked(w, q, scratch[:2*p.ne*(p.ve+p.me)], workers)
 		return
 	}
 	if workers == 1 {
-		if !w.windowed {
-			w.fill(0, n*s.C)
-		}
-		for ch := 0; ch < w.chunks(); ch++ {
-			w.input(ch, 0, s.C)
-			w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
-			w.output(ch, 0, s.O)
-		}
+		w.serial(nil)
 		return
 	}
 	winoConvParallel(w, workers)
+}
+
+// carve gives w its B strip buffers for slots workers, its padded input, and V and M of one chunk
+// from scratch, and returns scratch from V on.
+func (w *winoConvState) carve(scratch []float32, slots int) []float32 {
+	p := w.p
+	w.bufLen = stripBufLen(w.s.C)
+	w.bufs, scratch = scratch[:slots*w.bufLen], scratch[slots*w.bufLen:]
+	padLen := w.s.winoPadLen(p, slots)
+	w.pad, scratch = scratch[:padLen], scratch[padLen:]
+	w.windowed = p.windowed()
+	w.ve, w.me = p.ve, p.me
+	w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
+	return scratch
+}
+
+// serial runs the convolution chunk by chunk on the calling goroutine, handing each chunk's output
+// rows to sink when there is one (Conv2DPackedBands).
+func (w *winoConvState) serial(sink BandSink) {
+	p := w.p
+	if !w.windowed {
+		w.fill(0, p.imgs*w.s.C)
+	}
+	for ch := 0; ch < w.chunks(); ch++ {
+		w.input(ch, 0, w.s.C)
+		w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
+		w.output(ch, 0, w.s.O)
+		if sink != nil {
+			ty0, ty1 := w.rows(ch)
+			sink.Band(p.t*ty0, min(p.t*ty1, p.oh))
+		}
+	}
 }
 
 // winoConvParallel runs the phases of winoConv on workers goroutines (runTeam): the padded
