@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestWinogradChosen pins which shapes run as Winograd, and with which tile.
@@ -313,3 +314,57 @@ func sameBits(t *testing.T, name string, got, want []float32) {
 		t.Fatalf("%s: out[0] = %v, want NaN", name, got[0])
 	}
 }
+
+// TestWinoOverlay checks carve's one-worker layout of V and M (vmLen) on every Winograd shape of
+// convTests and on real layers with more input than output channels and the reverse, for one image
+// and batches: within the scratch BatchScratchLen gives, and M_e clear of V_e, V_e+1, … for every e,
+// which the serial GEMMs' order (e = 0, 1, …) needs. The convolutions' results on such layouts are
+// checked bit for bit by TestConv2D, TestConv2DPackedBatch and TestConv2DPackedBands.
+func TestWinoOverlay(t *testing.T) {
+	shapes := map[string]ConvShape{
+		"v1_conv2_3x3":            {C: 64, H: 56, W: 56, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		"v3_Mixed_7b_3x3":         {C: 448, H: 8, W: 8, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		"irv2_block8_3x1_wide_in": {C: 224, H: 8, W: 8, O: 20, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		"v4_Mixed_6b_7x1":         {C: 224, H: 17, W: 17, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3},
+	}
+	for _, tt := range convTests {
+		shapes[tt.name] = tt.s
+	}
+	var wider, narrower bool // V planes larger than M's, and the reverse
+	for name, s := range shapes {
+		t.Run(name, func(t *testing.T) {
+			tile := s.winoTile()
+			if tile == 0 {
+				return
+			}
+			for _, n := range []int{1, 3} {
+				scratch := make([]float32, s.BatchScratchLen(n, 1))
+				if n > 1 && !s.winoBatch(n) {
+					continue
+				}
+				w := winoConvState{s: s, p: s.winoBatchPlan(tile, n)}
+				w.carve(scratch, 1)
+				wider, narrower = wider || w.ve > w.me, narrower || w.ve < w.me
+				base := addr(scratch)
+				for e := 0; e < w.p.ne; e++ {
+					m0 := addr(w.m[e*w.me:]) - base
+					m1 := m0 + 4*uintptr(w.me)
+					for f := e; f < w.p.ne; f++ {
+						v0 := addr(w.v[f*w.ve:]) - base
+						if v1 := v0 + 4*uintptr(w.ve); m0 < v1 && v0 < m1 {
+							t.Fatalf("n=%d: M_%d overlaps V_%d, read after it is written", n, e, f)
+						}
+					}
+				}
+				if len(w.v) < w.p.ne*w.ve || len(w.m) < w.p.ne*w.me {
+					t.Fatalf("n=%d: V or M short of %d planes", n, w.p.ne)
+				}
+			}
+		})
+	}
+	if !wider || !narrower {
+		t.Errorf("shapes cover V planes larger than M's: %t, smaller: %t; want both", wider, narrower)
+	}
+}
+
+func addr(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }
