@@ -13,5 +13,5 @@ func mapFile(fd *os.File, size int64) ([]byte, error) { return nil, errNoMap }
 // unmapFile is never reached without mapFile.
 func unmapFile(b []byte) error { return nil }
 
-// dropPages has nothing to drop without mappings.
+// dropPages leaves the pages alone where there is no madvise.
 func dropPages([]byte) {}

@@ -190,13 +190,16 @@ func TestCloseUnmapped(t *testing.T) {
 }
 
 // rssFileKB reads the file-backed part of this process's resident set (Linux), or -1.
-func rssFileKB() int {
+func rssFileKB() int { return rssKB("RssFile:") }
+
+// rssKB reads a line of /proc/self/status ("RssAnon:", …) in KB (Linux), or -1.
+func rssKB(field string) int {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "RssFile:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			n, _ := strconv.Atoi(f[1])
 			return n
 		}
@@ -250,7 +253,8 @@ func TestRelease(t *testing.T) {
 }
 
 // TestReleaseCaffeModel: a caffemodel's tensors are decoded only when read; releasing one drops the
-// mapped pages of its blob and the File's reference to the decoded copy, and it reads back exactly.
+// mapped pages of its blob, the File's reference to the decoded copy and that copy's pages, and it
+// reads back exactly.
 func TestReleaseCaffeModel(t *testing.T) {
 	const n = 4 << 20 // 16 MiB of float32
 	data := make([]float32, n)
@@ -285,11 +289,18 @@ func TestReleaseCaffeModel(t *testing.T) {
 	if p, _ := f.Lookup("conv.weight"); &p.Data[0] != &w[0] {
 		t.Error("a second read decoded the tensor again instead of keeping the first copy")
 	}
-	read := rssFileKB()
+	read, anon := rssFileKB(), rssKB("RssAnon:")
 	f.Release("conv.weight")
 	f.Release("conv.bias") // smaller than a page: nothing to drop, no harm
 	f.Release("missing")   // unknown: ignored
 	released := rssFileKB()
+	if anon >= 0 && canMap { // where madvise gives pages back
+		gone := anon - rssKB("RssAnon:")
+		t.Logf("anonymous RSS: %d KB given back", gone)
+		if gone < 12<<10 {
+			t.Errorf("releasing a 16 MiB decoded copy gave back %d KB of anonymous RSS", gone)
+		}
+	}
 	if f.mapping != nil && opened >= 0 {
 		t.Logf("file-backed RSS %d KB opened -> %d KB read -> %d KB released", opened, read, released)
 		if read-opened < 12<<10 {

@@ -35,9 +35,10 @@ func unmapFile(b []byte) error {
 	return unix.Munmap(b)
 }
 
-// dropPages tells the kernel the whole pages inside b, part of a private
-// read-only-in-practice file mapping, are not needed now: they leave the
-// resident set, and touching them again reads them back from the file.
+// dropPages tells the kernel the whole pages inside b are not needed now:
+// they leave the resident set. In a private read-only-in-practice file
+// mapping, touching them again reads them back from the file; in memory of
+// the process's own (a decoded copy), they read as zeros.
 func dropPages(b []byte) {
 	page := uintptr(os.Getpagesize())
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
