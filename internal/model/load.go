@@ -192,8 +192,12 @@ func (s *weightStore) stack(cs kernels.ConvShape, ids []string, outs []int) (*st
 	for i, b := range bias {
 		copy(st.b[st.offs[i]:], b)
 	}
-	for _, id := range ids {
+	// The members' own packed weights are garbage now, in the heap (their layers have no arena), and
+	// would stay resident until Load's collection, beside the stacks it builds: give their pages back
+	// (v1, one photo on one thread: Load's peak 70.0 -> 64.1 MB, above the forward pass's before).
+	for i, id := range ids {
 		delete(s.layer(id).packed, cs.PackLayout())
+		hugepage.Discard(packed[i])
 	}
 	if s.stacks == nil {
 		s.stacks = map[string]*stackWeights{}
