@@ -48,3 +48,42 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 	w.carve(scratch, 1)
 	w.serial(sink)
 }
+
+// PlanesScratchLen returns the scratch of Conv2DPackedPlanes for s: a B strip buffer and the
+// padded, phase-split input.
+func (s ConvShape) PlanesScratchLen() int { return stripBufLen(s.C*s.KH*s.KW) + s.inputLen() }
+
+// Conv2DPackedPlanes computes Conv2DPacked(s, in, packedW, bias, out, ·, relu, 1) on the calling
+// goroutine for an input and an output whose channels are not contiguous: input channel c's row y at
+// in[c*inPlane+y*W:], output channel o's row y at out[o*outPlane+y*OW:]. The model runs a stem's
+// stride-2 convolution with it on the rows of a map that Conv2DPackedBands is still computing, and
+// writes the result straight into its block's output (v4's Mixed_3a). s must read a padded or
+// strided copy of its input (stride or padding, and not Winograd nor masked: Conv2DPacked's own
+// path for such shapes then, bit for bit); scratch: len >= s.PlanesScratchLen(), contents ignored.
+func Conv2DPackedPlanes(s ConvShape, in []float32, inPlane int, packedW, bias, out []float32, outPlane int, scratch []float32, relu bool) {
+	conv2DPlanes(s, in, inPlane, packedW, bias, out, outPlane, scratch, relu, gemmActive)
+}
+
+func conv2DPlanes(s ConvShape, in []float32, inPlane int, pa, bias, out []float32, outPlane int, scratch []float32, relu bool, impl isa) {
+	oh, ow := s.OutH(), s.OutW()
+	switch {
+	case s.winograd() || s.direct() || s.maskedPack(1, impl):
+		panic("kernels: Conv2DPackedPlanes of a shape without a padded or strided copy")
+	case oh < 1 || ow < 1 || inPlane < s.H*s.W || outPlane < oh*ow:
+		panic("kernels: Conv2DPackedPlanes: bad shape or planes")
+	case len(in) < (s.C-1)*inPlane+s.H*s.W || len(out) < (s.O-1)*outPlane+oh*ow:
+		panic("kernels: Conv2DPackedPlanes: input or output too short")
+	case len(pa) < s.packedLen() || len(scratch) < s.PlanesScratchLen() || bias != nil && len(bias) < s.O:
+		panic("kernels: Conv2DPackedPlanes: packed weights, bias or scratch too short")
+	}
+	g := s.gemm()
+	bufLen := g.bufLen()
+	g.src = s.source(nil, scratch[bufLen:])
+	hq, _ := s.phases()
+	s.fillRows(in, inPlane, g.src.t, 0, s.C, band{0, hq}, impl)
+	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:(s.O-1)*outPlane+oh*ow], outPlane, relu, impl
+	if bias != nil {
+		g.bias = bias[:g.m]
+	}
+	g.run(0, g.m, 0, g.n, scratch[:bufLen])
+}

@@ -115,3 +115,63 @@ func TestConv2DPackedBandsPanics(t *testing.T) {
 		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)-1), false, nil)
 	})
 }
+
+// TestConv2DPackedPlanes checks Conv2DPackedPlanes against conv2D on contiguous copies, bit for bit,
+// for every gemm implementation: input channels inPlane apart with other values between them, output
+// channels outPlane apart with the floats between them left alone.
+func TestConv2DPackedPlanes(t *testing.T) {
+	shapes := []struct {
+		name string
+		s    ConvShape
+	}{
+		{"v4_Mixed_3a_band", ConvShape{C: 64, H: 9, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}},
+		{"v4_Mixed_3a_one_row", ConvShape{C: 64, H: 3, W: 147, O: 96, KH: 3, KW: 3, SH: 2, SW: 2}},
+		{"3x3_s2_pad1_odd", ConvShape{C: 5, H: 19, W: 21, O: 8, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+		{"3x5_s2x3_asym", ConvShape{C: 3, H: 13, W: 16, O: 6, KH: 3, KW: 5, SH: 2, SW: 3, PadT: 1, PadL: 0, PadB: 0, PadR: 2}},
+		{"1x1_s2", ConvShape{C: 4, H: 9, W: 7, O: 5, KH: 1, KW: 1, SH: 2, SW: 2}},
+	}
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		t.Run(e.name, func(t *testing.T) {
+			for i, tt := range shapes {
+				s := tt.s
+				t.Run(tt.name, func(t *testing.T) {
+					r := newRand(uint64(800 + i))
+					hw, ohw := s.H*s.W, s.OutH()*s.OutW()
+					in := randSlice(r, s.C*hw)
+					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+					bias := randSlice(r, s.O)
+					want := make([]float32, s.O*ohw)
+					conv2D(s, in, pw, bias, want, make([]float32, s.BatchScratchLen(1, 1)), epilogue{relu: true}, 1, impl)
+					inPlane, outPlane := hw+3*s.W+1, ohw+7
+					spread := randSlice(r, s.C*inPlane)
+					for c := 0; c < s.C; c++ {
+						copy(spread[c*inPlane:], in[c*hw:(c+1)*hw])
+					}
+					out := guarded(s.O * outPlane)
+					for j := range out {
+						out[j] = bandSentinel
+					}
+					scratch := guarded(s.PlanesScratchLen())
+					conv2DPlanes(s, spread, inPlane, pw, bias, out, outPlane, scratch, true, impl)
+					checkGuard(t, "out", out)
+					checkGuard(t, "scratch", scratch)
+					for o := 0; o < s.O; o++ {
+						for j := 0; j < outPlane; j++ {
+							got := out[o*outPlane+j]
+							if j >= ohw {
+								if got != bandSentinel {
+									t.Fatalf("channel %d: float %d past the plane written (%v)", o, j, got)
+								}
+								continue
+							}
+							if w := want[o*ohw+j]; math.Float32bits(got) != math.Float32bits(w) {
+								t.Fatalf("channel %d, output %d: %v, want %v", o, j, got, w)
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}

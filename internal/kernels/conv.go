@@ -201,12 +201,13 @@ func (s ConvShape) fillInput(in, t []float32, c0, c1 int, impl isa) {
 		return
 	}
 	hq, _ := s.phases()
-	s.fillRows(in, t, c0, c1, band{0, hq}, impl)
+	s.fillRows(in, s.H*s.W, t, c0, c1, band{0, hq}, impl)
 }
 
 // fillRows writes rows b.i0.. of the phase planes of channels c0..c1-1 (fillInput) into t, whose
 // planes hold b.rows rows: row i of plane (c, ry, rx) at t[((c*SH+ry)*SW+rx)*b.rows*wq + (i-b.i0)*wq:].
-func (s ConvShape) fillRows(in, t []float32, c0, c1 int, b band, impl isa) {
+// Input channel c starts at in[c*plane:] (H*W but in Conv2DPackedPlanes).
+func (s ConvShape) fillRows(in []float32, plane int, t []float32, c0, c1 int, b band, impl isa) {
 	hq, wq := s.phases()
 	// row returns row i of phase plane (ry, rx) of channel c.
 	row := func(c, ry, rx, i int) []float32 {
@@ -222,7 +223,7 @@ func (s ConvShape) fillRows(in, t []float32, c0, c1 int, b band, impl isa) {
 					}
 					continue
 				}
-				src := in[(c*s.H+iy)*s.W : (c*s.H+iy)*s.W+s.W]
+				src := in[c*plane+iy*s.W : c*plane+iy*s.W+s.W]
 				switch s.SW {
 				case 1:
 					r := row(c, ry, 0, i)
@@ -497,7 +498,7 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, thre
 			gb := g
 			gb.n, gb.c = (y1-y0)*ow, g.c[y0*ow:]
 			gb.src.t, gb.src.plane = win, b.rows*gb.src.wq
-			s.fillRows(in, win, 0, s.C, b, impl)
+			s.fillRows(in, s.H*s.W, win, 0, s.C, b, impl)
 			gb.run(0, gb.m, 0, gb.n, scratch[:bufLen])
 		}
 		return
