@@ -232,42 +232,75 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 	}
 }
 
-// convPool is a convolution followed by a max pool that run as one step, band by band
-// (kernels.Conv2DPackedBands): the pool reduces each band of the convolution's output rows as it is
-// computed, so the convolution's whole output is never held. The stems' Conv2d_2b_3x3 output is the
-// largest activation of v3, IRv1 and IRv2 (64×147×147: 5.5 MB), held with its input at their
-// one-thread plans' peak, and v3's and IRv2's Conv2d_4a_3x3 output (192×71×71: 3.9 MB) at the next.
-// The rows a band's last pool windows share with the next band's are kept for it. compile keeps such
-// steps only where they make the plan's memory smaller.
+// convPool is a convolution followed by a max pool, or by a block whose branches are each a max pool
+// or a strided convolution of the same window, that run as one step, band by band
+// (kernels.Conv2DPackedBands): each band of the convolution's output rows is reduced as it is computed,
+// so the convolution's whole output is never held. The stems' Conv2d_2b_3x3 output is the largest
+// activation of v3, v4, IRv1 and IRv2 (64×147×147: 5.5 MB), held with its input at their one-thread
+// plans' peak, and v3's and IRv2's Conv2d_4a_3x3 output (192×71×71: 3.9 MB) at the next. v4's
+// Conv2d_2b_3x3 feeds Mixed_3a, which pools and convolves (3×3/2, 64 -> 96) the same map: both
+// branches run on each band (the convolution by kernels.Conv2DPackedPlanes, straight into the block's
+// output). The rows a band's last windows share with the next band's are kept for it. compile keeps
+// such steps only where they make the plan's memory smaller.
 type convPool struct {
-	conv *ConvBN
-	pool *Pool
-	mid  Shape // the convolution's output, the pool's input
+	conv     *ConvBN
+	branches []node // *Pool or *ConvBN, of one window (k×k, stride s, unpadded)
+	mixed    *Mixed // the block the branches are of; nil: a lone pool
+	mid      Shape  // the convolution's output, the branches' input
+	k, s     int    // the branches' window and stride
 }
 
-// newConvPool returns the convolution and max pool at the start of nodes, for an input of shape in,
-// when they can run as a convPool: on one thread, a convolution with several bands
-// (kernels.ConvShape.BandRows), and an unpadded pool whose ceil mode, if set, adds no row. Otherwise
-// nil.
+// newConvPool returns the convolution and the max pool or block at the start of nodes, for an input of
+// shape in, when they can run as a convPool: on one thread, a convolution with several bands
+// (kernels.ConvShape.BandRows), then a max pool or a block of max pools and convolutions, all
+// unpadded with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), a
+// pool's ceil mode, if set, adding no row. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 	if len(nodes) < 2 || pl.convThreads != 1 {
 		return nil
 	}
 	c, ok := nodes[0].(*ConvBN)
-	q, ok2 := nodes[1].(*Pool)
-	if !ok || !ok2 || q.Avg || q.Pad != 0 {
+	if !ok {
 		return nil
 	}
 	mid, err := c.outShape(path, in)
 	if err != nil {
 		return nil
 	}
-	rows := c.convShape(in).BandRows()
-	ps := q.poolShape(mid)
-	if rows == 0 || rows >= mid.H || mid.H < q.K || ps.OutH() != (mid.H-q.K)/q.S+1 {
+	b := &convPool{conv: c, mid: mid}
+	switch n := nodes[1].(type) {
+	case *Pool:
+		b.branches = []node{n}
+	case *Mixed:
+		b.mixed, b.branches = n, n.Branches
+	default:
 		return nil
 	}
-	return &convPool{conv: c, pool: q, mid: mid}
+	for i, n := range b.branches {
+		var k, st int
+		switch t := n.(type) {
+		case *Pool:
+			if t.Avg || t.Pad != 0 || t.poolShape(mid).OutH() != (mid.H-t.K)/t.S+1 {
+				return nil
+			}
+			k, st = t.K, t.S
+		case *ConvBN:
+			if t.KH != t.KW || t.SH != t.SW || t.SH < 2 || t.PadT+t.PadL+t.PadB+t.PadR != 0 {
+				return nil
+			}
+			k, st = t.KH, t.SH
+		default:
+			return nil
+		}
+		if i > 0 && (k != b.k || st != b.s) {
+			return nil
+		}
+		b.k, b.s = k, st
+	}
+	if rows := c.convShape(in).BandRows(); rows == 0 || rows >= mid.H || mid.H < b.k {
+		return nil
+	}
+	return b
 }
 
 func (b *convPool) plan(pl *planner, path string, in, out view) {
@@ -275,41 +308,76 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	if !ok {
 		return
 	}
-	pl.hold(out.buf)
-	pl.pool.bands = true
-	skip := b.pool.K - 1 // the most rows a band keeps for the next
+	skip := b.k - 1 // the most rows a band keeps for the next
 	ow := b.mid.W
 	plane := (skip + s.BandRows()) * ow
+	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s}
+	sink := &convPoolSink{s: win, skip: skip, plane: plane}
+	bp := path
+	if b.mixed != nil {
+		bp = join(path, b.mixed.Key)
+	}
+	planes := 0 // the scratch of the branches' convolutions, on a band's rows
+	c0 := 0
+	for _, n := range b.branches {
+		br := bandBranch{c0: c0}
+		if c, ok := n.(*ConvBN); ok {
+			cs, cw, cb, ok := c.prepare(pl, bp, b.mid, 1)
+			if !ok {
+				return
+			}
+			br.conv, br.w, br.b, br.relu = cs, cw, cb, c.ReLU
+			cs.H = plane / ow
+			planes = max(planes, cs.PlanesScratchLen())
+			c0 += c.Out
+		} else {
+			c0 += b.mid.C
+		}
+		sink.branches = append(sink.branches, br)
+	}
+	pl.hold(out.buf)
+	pl.pool.bands = true
 	band := pl.take(b.mid.C * plane)
-	sc := pl.take(s.BatchScratchLen(1, 1))
+	sc := pl.take(s.BatchScratchLen(1, 1) + planes)
 	sc.scratch = true
 	pl.give(sc)
 	pl.give(band)
 	relu := b.conv.ReLU
-	sink := &convPoolSink{s: b.pool.poolShape(b.mid), skip: skip, plane: plane}
 	pl.add(func(e *exec) {
+		wino, rest := sc.data[:s.BatchScratchLen(1, 1)], sc.data[s.BatchScratchLen(1, 1):]
 		for i := 0; i < e.n; i++ {
-			sink.band, sink.out, sink.next = band.data, out.img(i), 0
-			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, sc.data, relu, sink)
+			sink.band, sink.out, sink.scratch, sink.next = band.data, out.img(i), rest, 0
+			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, wino, relu, sink)
 		}
 	})
 }
 
-// convPoolSink pools the bands of a convPool's convolution into the pool's output.
-type convPoolSink struct {
-	s           kernels.PoolShape // the whole pool
-	skip, plane int
-	band, out   []float32
-	next        int // the first pool output row not yet written
+// bandBranch is a branch a convPoolSink runs on each band: a max pool (conv.C == 0) or a strided
+// convolution, writing its channels from c0 on.
+type bandBranch struct {
+	c0   int
+	conv kernels.ConvShape // over the whole map; H is set per band
+	w, b []float32
+	relu bool
 }
 
-// Band pools the output rows the rows up to y1 complete, then keeps the rows after them that the
-// next band's first windows read, in the rows of each plane before the band's (Conv2DPackedBands
-// leaves those alone).
+// convPoolSink runs the branches of a convPool on the bands of its convolution.
+type convPoolSink struct {
+	s           kernels.PoolShape // the branches' window over the whole map (C: the map's channels)
+	branches    []bandBranch
+	skip, plane int
+	band, out   []float32 // out: the image's output, all branches' channels
+	scratch     []float32 // the convolutions' (Conv2DPackedPlanes)
+	next        int       // the first output row not yet written
+}
+
+// Band runs the branches on the output rows the rows up to y1 complete, then keeps the rows after
+// them that the next band's first windows read, in the rows of each plane before the band's
+// (Conv2DPackedBands leaves those alone).
 func (k *convPoolSink) Band(y0, y1 int) {
 	s, w := k.s, k.s.W
 	oh, ow := s.OutH(), s.OutW()
-	py1 := oh // the pool rows complete: their windows end by row y1
+	py1 := oh // the output rows complete: their windows end by row y1
 	switch {
 	case y1 < s.KH:
 		py1 = 0
@@ -318,11 +386,21 @@ func (k *convPoolSink) Band(y0, y1 int) {
 	}
 	if py1 > k.next {
 		r0 := k.skip + k.next*s.SH - y0 // the band's row of the first window
-		bp := s
-		bp.C, bp.H, bp.Ceil = 1, y1-k.next*s.SH, false // newConvPool: the whole pool's rows as floor's
-		for c := 0; c < s.C; c++ {
-			src := k.band[c*k.plane+r0*w : c*k.plane+(r0+bp.H)*w]
-			kernels.MaxPool2D(bp, src, k.out[(c*oh+k.next)*ow:(c*oh+py1)*ow])
+		rows := y1 - k.next*s.SH        // from there on, in floor mode exactly rows py1-next's windows
+		for _, br := range k.branches {
+			out := k.out[(br.c0*oh+k.next)*ow:]
+			if br.conv.C == 0 {
+				bp := s
+				bp.C, bp.H, bp.Ceil = 1, rows, false // newConvPool: the whole pool's rows as floor's
+				for c := 0; c < s.C; c++ {
+					src := k.band[c*k.plane+r0*w : c*k.plane+(r0+rows)*w]
+					kernels.MaxPool2D(bp, src, out[c*oh*ow:c*oh*ow+(py1-k.next)*ow])
+				}
+				continue
+			}
+			cs := br.conv
+			cs.H = rows
+			kernels.Conv2DPackedPlanes(cs, k.band[r0*w:], k.plane, br.w, br.b, out, oh*ow, k.scratch, br.relu)
 		}
 		k.next = py1
 	}

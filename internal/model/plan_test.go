@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/inception-cli/inception/internal/fill"
 	"github.com/inception-cli/inception/internal/kernels"
 )
 
@@ -99,7 +100,7 @@ func regionEnd(pool *bufPool) int {
 
 // TestCompileKeepsBandsThatSaveMemory checks compile's choice between the plans with and without
 // convPool steps, for every variant on one and two threads: it takes no more memory than either, and
-// v3 and IRv2 on one thread run their stems' convolution and pool pairs band by band.
+// v3, v4 and IRv2 on one thread run their stems' convolution and pool (v4: and Mixed_3a) band by band.
 func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
 	for _, v := range variants {
 		m := fillModel(t, v, "plan")
@@ -117,7 +118,7 @@ func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
 					t.Errorf("%s on %d threads: compiled plan of %d floats, %d with noBands %v", v.Name, threads, p.regionLen(), q.regionLen(), noBands)
 				}
 			}
-			if want := threads == 1 && (v.Name == "v3" || v.Name == "irv2"); want && !p.banded() {
+			if want := threads == 1 && (v.Name == "v3" || v.Name == "v4" || v.Name == "irv2"); want && !p.banded() {
 				t.Errorf("%s on %d threads: no convolution and pool run band by band", v.Name, threads)
 			}
 		}
@@ -140,7 +141,7 @@ func TestConvPoolSink(t *testing.T) {
 		for rows := 1; rows <= 9; rows++ {
 			skip := k[0] - 1
 			plane := (skip + rows) * w
-			sink := &convPoolSink{s: ps, skip: skip, plane: plane, band: make([]float32, c*plane), out: make([]float32, len(want))}
+			sink := &convPoolSink{s: ps, branches: []bandBranch{{}}, skip: skip, plane: plane, band: make([]float32, c*plane), out: make([]float32, len(want))}
 			for y0 := 0; y0 < h; y0 += rows {
 				y1 := min(y0+rows, h)
 				for ch := 0; ch < c; ch++ {
@@ -151,6 +152,35 @@ func TestConvPoolSink(t *testing.T) {
 			if !slices.Equal(sink.out, want) {
 				t.Errorf("pool %d/%d in bands of %d rows: output differs from the whole map's", k[0], k[1], rows)
 			}
+		}
+	}
+
+	// A block of a convolution and a max pool of one window (v4's Mixed_3a): the convolution's
+	// channels first, then the pool's, each as on the whole map.
+	ps := kernels.PoolShape{C: c, H: h, W: w, KH: 3, KW: 3, SH: 2, SW: 2}
+	cs := kernels.ConvShape{C: c, H: h, W: w, O: 4, KH: 3, KW: 3, SH: 2, SW: 2}
+	oh, ow := cs.OutH(), cs.OutW()
+	pw := kernels.PackConvWeights(cs, fill.Tensor("sink", "w", []int{cs.O, c, 3, 3}, "conv_weight"))
+	bias := fill.Tensor("sink", "b", []int{cs.O}, "conv_bias")
+	want := make([]float32, (cs.O+c)*oh*ow)
+	kernels.Conv2DPacked(cs, full, pw, bias, want, make([]float32, cs.BatchScratchLen(1, 1)), true, 1)
+	kernels.MaxPool2D(ps, full, want[cs.O*oh*ow:])
+	for rows := 1; rows <= 9; rows++ {
+		plane := (2 + rows) * w
+		band := cs
+		band.H = 2 + rows
+		sink := &convPoolSink{s: ps, skip: 2, plane: plane, band: make([]float32, c*plane), out: make([]float32, len(want)),
+			scratch:  make([]float32, band.PlanesScratchLen()),
+			branches: []bandBranch{{conv: cs, w: pw, b: bias, relu: true}, {c0: cs.O}}}
+		for y0 := 0; y0 < h; y0 += rows {
+			y1 := min(y0+rows, h)
+			for ch := 0; ch < c; ch++ {
+				copy(sink.band[ch*plane+2*w:], full[(ch*h+y0)*w:(ch*h+y1)*w])
+			}
+			sink.Band(y0, y1)
+		}
+		if !slices.Equal(sink.out, want) {
+			t.Errorf("convolution and pool in bands of %d rows: output differs from the whole map's", rows)
 		}
 	}
 }
