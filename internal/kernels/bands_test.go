@@ -74,7 +74,7 @@ func TestConv2DPackedBands(t *testing.T) {
 					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
 					bias := randSlice(r, s.O)
 					want := make([]float32, s.O*s.OutH()*s.OutW())
-					conv2D(s, in, pw, bias, want, make([]float32, s.BatchScratchLen(1, 1)), epilogue{relu: true}, 1, impl)
+					conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
 					for _, skip := range []int{0, 2} {
 						plane := (skip+rows)*s.OutW() + 5
 						c := &bandCheck{t: t, s: s, want: want, band: guarded(s.O * plane), plane: plane, skip: skip, max: rows}
@@ -84,7 +84,7 @@ func TestConv2DPackedBands(t *testing.T) {
 								c.band[o*plane+j] = bandSentinel
 							}
 						}
-						scratch := guarded(s.BatchScratchLen(1, 1))
+						scratch := guarded(s.batchScratchLen(1, 1, impl))
 						conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, impl)
 						checkGuard(t, "band", c.band)
 						checkGuard(t, "scratch", scratch)
@@ -142,7 +142,7 @@ func TestConv2DPackedPlanes(t *testing.T) {
 					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
 					bias := randSlice(r, s.O)
 					want := make([]float32, s.O*ohw)
-					conv2D(s, in, pw, bias, want, make([]float32, s.BatchScratchLen(1, 1)), epilogue{relu: true}, 1, impl)
+					conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
 					inPlane, outPlane := hw+3*s.W+1, ohw+7
 					spread := randSlice(r, s.C*inPlane)
 					for c := 0; c < s.C; c++ {

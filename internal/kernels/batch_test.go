@@ -68,7 +68,7 @@ func TestConv2DPackedBatch(t *testing.T) {
 								conv2D(s, in[j*inStride:], pw, bias, want[j*outStride:], scratch, epilogue{relu: true}, 1, impl)
 							}
 							got := guarded(len(want))
-							scratch = guarded(s.BatchScratchLen(n, threads))
+							scratch = guarded(s.batchScratchLen(n, threads, impl))
 							conv2DBatch(s, n, in, inStride, pw, bias, got, outStride, scratch, epilogue{relu: true}, threads, impl)
 							checkGaps(t, got, n, ohw, outStride)
 							checkGuard(t, "scratch", scratch)
@@ -162,7 +162,7 @@ func TestConv2DBatchAdd(t *testing.T) {
 				pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
 				bias := randSlice(r, s.O)
 				base := randSlice(r, n*imgOut)
-				scratch := make([]float32, s.BatchScratchLen(n, 3))
+				scratch := make([]float32, s.batchScratchLen(n, 3, impl))
 				sum := make([]float32, n*imgOut)
 				conv2DBatch(s, n, in, imgIn, pw, bias, sum, imgOut, scratch, epilogue{}, 1, impl)
 				for _, relu := range []bool{false, true} {

@@ -55,8 +55,9 @@ func (s ConvShape) ScratchLen() int {
 }
 
 // PackedScratchLen returns the float32s of scratch Conv2DPacked needs for this shape on any
-// number of threads: BatchScratchLen(1, 16).
-func (s ConvShape) PackedScratchLen() int { return s.BatchScratchLen(1, maxConvThreads) }
+// number of threads with any implementation: BatchScratchLen(1, 16) with AVX2's kernels, which
+// never pack masked, so that the padded copy is counted.
+func (s ConvShape) PackedScratchLen() int { return s.batchScratchLen(1, maxConvThreads, isaAVX2) }
 
 // packedLen returns the length of the weights packed by PackConvWeights.
 func (s ConvShape) packedLen() int {
@@ -639,7 +640,16 @@ func (s ConvShape) fillBatch(in []float32, inStride int, t []float32, u0, u1 int
 // window of at most 1 MiB, bandRows); for Winograd shapes, the padded input (one image's 3×3
 // layers: a window of a chunk's rows per thread) and the transformed input and products of one
 // chunk of tiles, or of two on more than one thread (1–2 MiB each, more for very wide layers).
+//
+// A shape that the kernels in use pack straight from the unpadded input (maskedPack: stride-1
+// layers padded to an output of the input's size, with AVX-512 or the portable kernels) needs no
+// padded copy: v4's Mixed_4a 1×7 (64×73×73) counted 1.5 MB it never used, at v4's one-thread peak.
 func (s ConvShape) BatchScratchLen(n, threads int) int {
+	return s.batchScratchLen(n, threads, gemmActive)
+}
+
+// batchScratchLen is BatchScratchLen for the implementation impl.
+func (s ConvShape) batchScratchLen(n, threads int, impl isa) int {
 	w := convWorkers(threads)
 	if t := s.winoTile(); t != 0 {
 		if s.winoBatch(n) {
@@ -648,7 +658,10 @@ func (s ConvShape) BatchScratchLen(n, threads int) int {
 		return s.winoBatchScratchLen(t, 1, w)
 	}
 	g := s.gemm()
-	if n <= 1 {
+	switch {
+	case s.maskedPack(max(n, 1), impl):
+		return w * g.bufLen()
+	case n <= 1:
 		return w*g.bufLen() + s.bandLen(w)
 	}
 	return w*g.bufLen() + n*s.inputLen()
@@ -722,9 +735,10 @@ func (s ConvShape) batchGemm(n int, in []float32, inStride int, pa, bias, out []
 	g := s.gemm()
 	ohw := g.n
 	g.n = n * ohw
-	g.src = s.source(in, t)
 	if s.maskedPack(n, impl) {
 		g.src = s.maskedSource(in)
+	} else {
+		g.src = s.source(in, t)
 	}
 	if s.direct() || g.src.masked {
 		g.src.t, g.src.tStride = in[:(n-1)*inStride+s.C*s.H*s.W], inStride

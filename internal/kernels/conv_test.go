@@ -215,7 +215,7 @@ func TestConv2DPacked(t *testing.T) {
 // TestConv2DBands checks that a GEMM convolution run on one thread in bands of output rows
 // (bandRows), each over a window of the phase planes, gives the bits of the same convolution
 // filled whole, for every gemm implementation, with bands of 1, 2 and 3 rows (the last one
-// shorter), in scratch of exactly BatchScratchLen(1, 1).
+// shorter), in scratch of exactly batchScratchLen(1, 1, impl).
 func TestConv2DBands(t *testing.T) {
 	defer func(f int) { bandFloats = f }(bandFloats)
 	for _, e := range isaImpls("gemm") {
@@ -234,7 +234,7 @@ func TestConv2DBands(t *testing.T) {
 					_, wq := s.phases()
 					bandFloats = 1 << 40
 					want := make([]float32, s.O*s.OutH()*s.OutW())
-					conv2D(s, in, pw, bias, want, make([]float32, s.BatchScratchLen(1, 1)), epilogue{relu: true}, 1, impl)
+					conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
 					bands := 0
 					for _, rows := range []int{1, 2, 3} {
 						// bandRows gives rows when the window of rows+(KH-1)/SH phase rows is what fits.
@@ -244,7 +244,7 @@ func TestConv2DBands(t *testing.T) {
 						}
 						bands++
 						got := guarded(len(want))
-						scratch := guarded(s.BatchScratchLen(1, 1))
+						scratch := guarded(s.batchScratchLen(1, 1, impl))
 						conv2D(s, in, pw, bias, got, scratch, epilogue{relu: true}, 1, impl)
 						checkGuard(t, "out", got)
 						checkGuard(t, "scratch", scratch)
