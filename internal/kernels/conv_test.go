@@ -263,6 +263,43 @@ func TestConv2DBands(t *testing.T) {
 	}
 }
 
+// TestConv2DLowMem checks ConvShape.LowMem: a one-thread convolution whose weights are too large for
+// bands (bandMaxA) runs in bands with it, in less scratch, and gives the same bits, for every gemm
+// implementation; on two threads it changes nothing.
+func TestConv2DLowMem(t *testing.T) {
+	defer func(f int) { bandFloats = f }(bandFloats)
+	s := ConvShape{C: 128, H: 13, W: 11, O: 130, KH: 3, KW: 3, SH: 2, SW: 2}
+	_, wq := s.phases()
+	bandFloats = s.C * s.SH * s.SW * wq * 3 // windows of 2 output rows
+	low := s
+	low.LowMem = true
+	if s.O*s.C*s.KH*s.KW <= bandMaxA || s.bandRows(1) != s.OutH() || low.bandRows(1) != 2 || low.bandRows(2) != s.OutH() {
+		t.Fatalf("bandRows: %d without LowMem, %d with (%d on two threads); want %d, 2, %d", s.bandRows(1), low.bandRows(1), low.bandRows(2), s.OutH(), s.OutH())
+	}
+	if low.BatchScratchLen(1, 1) >= s.BatchScratchLen(1, 1) {
+		t.Errorf("LowMem scratch %d, not less than %d", low.BatchScratchLen(1, 1), s.BatchScratchLen(1, 1))
+	}
+	r := newRand(7)
+	in := randSlice(r, s.C*s.H*s.W)
+	pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+	bias := randSlice(r, s.O)
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		want := make([]float32, s.O*s.OutH()*s.OutW())
+		conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+		got := guarded(len(want))
+		scratch := guarded(low.batchScratchLen(1, 1, impl))
+		conv2D(low, in, pw, bias, got, scratch, epilogue{relu: true}, 1, impl)
+		checkGuard(t, "out", got)
+		checkGuard(t, "scratch", scratch)
+		for j := range want {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("%s: out[%d] = %v in bands, %v whole", e.name, j, got[j], want[j])
+			}
+		}
+	}
+}
+
 // TestPackConvWeightsTo checks that packing into a caller's dirty buffer writes every value of
 // the layout, for GEMM and Winograd shapes alike.
 func TestPackConvWeightsTo(t *testing.T) {
