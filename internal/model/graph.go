@@ -123,6 +123,7 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 // false once the error is recorded.
 func (c *ConvBN) prepare(p *planner, path string, in Shape, scale float32) (s kernels.ConvShape, w, b []float32, ok bool) {
 	s = c.convShape(in)
+	s.LowMem = p.pool.mode.lowMem
 	p.macs += s.MACs()
 	id := join(path, c.Key, c.Conv)
 	w, b, err := p.weights.layer(id).packScaled(s, scale) // once per layer and kernel layout, not per call
@@ -192,7 +193,7 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 		case q != nil:
 			i++ // the pair is planned as one step, and observed as the convolution
 			n = conv
-		case pl.observe == nil && !pl.pool.noBands: // an observer expects the convolution's output
+		case pl.observe == nil && !pl.pool.mode.noBands: // an observer expects the convolution's output
 			if bands = newConvPool(pl, p, s.Nodes[i:], cur.shape); bands != nil {
 				i++ // the pair is planned as one step, whose output is the pool's
 				n, nin = s.Nodes[i], bands.mid

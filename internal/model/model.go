@@ -428,10 +428,10 @@ func (a *buffer) conflicts(b *buffer) bool {
 type bufPool struct {
 	bufs   []*buffer
 	events int
-	// noBands plans without convPool steps; bands records that a step is one.
-	noBands, bands bool
-	offs           []int // layout's placement, by buffer
-	end            int   // and the region's length in float32s
+	mode   planMode // how the plan was asked for
+	bands  bool     // a step is a convPool
+	offs   []int    // layout's placement, by buffer
+	end    int      // and the region's length in float32s
 }
 
 // place gives every buffer its memory once the plan is complete, in one region in huge pages
@@ -623,14 +623,29 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // equal: banding trades a little time for memory on some layers (v3's Conv2d_4a_3x3 and its pool on
 // one thread: 3.56 -> 3.72 ms; Conv2d_2b_3x3 and its pool 3.13 -> 2.94), and lowers a plan's memory
 // only as far as its next peak without a pair (one thread: v3 9.76 -> 7.58 MB; IRv1 9.76 -> 9.62,
-// whose 71×71 Conv2d_4a_3x3 has no pool after it).
+// whose 71×71 Conv2d_4a_3x3 has no pool after it). On one thread it then tries the kept plan with
+// its convolutions' LowMem set (kernels.ConvShape.LowMem: large strided inputs copied in bands, at
+// up to 5% of those layers' time) and keeps that only when smaller: IRv1 9.62 -> 8.54 MB and v4
+// 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their peaks (a
+// whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
-	p, err := m.planOnce(n, h, w, threads, false)
+	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
 		return nil, err
 	}
 	if p.banded() {
-		q, err := m.planOnce(n, h, w, threads, true)
+		q, err := m.planOnce(n, h, w, threads, planMode{noBands: true})
+		if err != nil {
+			return nil, err
+		}
+		if q.regionLen() < p.regionLen() {
+			p = q
+		}
+	}
+	if threads == 1 {
+		mode := p.pool.mode
+		mode.lowMem = true
+		q, err := m.planOnce(n, h, w, threads, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -660,20 +675,23 @@ func (p *planner) regionLen() int {
 	return n
 }
 
-// planOnce plans the network (compile), with convPool steps unless noBands, without laying out its
-// memory.
-func (m *Model) planOnce(n, h, w, threads int, noBands bool) (*compiled, error) {
+// planMode is how planOnce plans: without convPool steps (noBands); with the convolutions' LowMem set
+// (kernels.ConvShape.LowMem: on one thread, large strided inputs copied in bands whatever the weights).
+type planMode struct{ noBands, lowMem bool }
+
+// planOnce plans the network (compile) in mode, without laying out its memory.
+func (m *Model) planOnce(n, h, w, threads int, mode planMode) (*compiled, error) {
 	in := Shape{3, h, w}
 	feat, err := m.net.Features.outShape("", in)
 	if err != nil {
 		return nil, fmt.Errorf("forward %s at %dx%d: %w", m.Variant.Name, h, w, err)
 	}
-	p := &planner{n: n, weights: m.store, threads: threads, convThreads: threads, pool: &bufPool{noBands: noBands}, observe: m.observe}
+	p := &planner{n: n, weights: m.store, threads: threads, convThreads: threads, pool: &bufPool{mode: mode}, observe: m.observe}
 	features := m.net.Features
 	if seq, ok := features.(*Seq); ok && n > 1 && threads == 1 {
 		// A batch on one thread runs its large maps image by image (prefix), the rest batched.
 		if k, mid := seq.batchFrom(in); k > 0 {
-			pre := &planner{n: 1, weights: m.store, threads: 1, convThreads: 1, pool: &bufPool{noBands: noBands}, observe: m.observe}
+			pre := &planner{n: 1, weights: m.store, threads: 1, convThreads: 1, pool: &bufPool{mode: mode}, observe: m.observe}
 			// The prefix's output is held from when its last node writes it (reserve), like the features
 			// of a whole plan: taken first, it sat below the stem's large maps (IRv2, 3 images: 8.44 -> 7.13 MB).
 			pre.input, pre.prefixOut = pre.alloc(in), pre.reserve(mid)

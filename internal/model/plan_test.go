@@ -99,8 +99,10 @@ func regionEnd(pool *bufPool) int {
 }
 
 // TestCompileKeepsBandsThatSaveMemory checks compile's choice between the plans with and without
-// convPool steps, for every variant on one and two threads: it takes no more memory than either, and
-// v3, v4 and IRv2 on one thread run their stems' convolution and pool (v4: and Mixed_3a) band by band.
+// convPool steps, and on one thread with and without LowMem convolutions, for every variant on one
+// and two threads: it takes no more memory than any of them; v3, v4 and IRv2 on one thread run their
+// stems' convolution and pool (v4: and Mixed_3a) band by band, and v4 and IRv1 copy their 71×71
+// stride-2 inputs in bands.
 func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
 	for _, v := range variants {
 		m := fillModel(t, v, "plan")
@@ -109,17 +111,23 @@ func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, noBands := range []bool{false, true} {
-				q, err := m.planOnce(1, v.Size, v.Size, threads, noBands)
+			for _, mode := range []planMode{{}, {noBands: true}, {lowMem: true}, {noBands: true, lowMem: true}} {
+				if mode.lowMem && threads > 1 {
+					continue
+				}
+				q, err := m.planOnce(1, v.Size, v.Size, threads, mode)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if p.regionLen() > q.regionLen() {
-					t.Errorf("%s on %d threads: compiled plan of %d floats, %d with noBands %v", v.Name, threads, p.regionLen(), q.regionLen(), noBands)
+					t.Errorf("%s on %d threads: compiled plan of %d floats, %d with %+v", v.Name, threads, p.regionLen(), q.regionLen(), mode)
 				}
 			}
 			if want := threads == 1 && (v.Name == "v3" || v.Name == "v4" || v.Name == "irv2"); want && !p.banded() {
 				t.Errorf("%s on %d threads: no convolution and pool run band by band", v.Name, threads)
+			}
+			if want := threads == 1 && (v.Name == "v4" || v.Name == "irv1"); want != p.pool.mode.lowMem {
+				t.Errorf("%s on %d threads: LowMem %t, want %t", v.Name, threads, p.pool.mode.lowMem, want)
 			}
 		}
 	}
