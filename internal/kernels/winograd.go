@@ -251,23 +251,34 @@ func (s ConvShape) winoBatchScratchLen(t, n, slots int) int {
 		vm = max(vm, p.vmLen(slots))
 		pad = max(pad, s.winoPadLen(p, slots))
 	}
-	if slots > 1 {
-		vm *= 2
-	}
 	return slots*stripBufLen(s.C) + pad + vm
 }
 
-// vmLen returns the float32s of V and M of one chunk of p on slots workers: side by side, or on one
-// (winoConvState.serial) overlaid, ne·max(ve, me) + min(ve, me) (carve). The serial GEMMs run e = 0,
-// 1, … in turn, each reading V_e and writing M_e, so M_e may take the place of V planes already
-// read: V_e is dead once M_e is written, and M is dead once the output transform has read it, before
-// the next chunk's input transform writes V. One-thread scratch of v1's inception_3b 3×3 (128→192
-// at 28×28, F(4×4)): 3.91 -> 2.62 MB, of conv2 (64→192 at 56×56) 3.65 -> 2.86 MB.
+// vmLen returns the float32s of V and M of one chunk of p overlaid (overlay), on one worker; on
+// more, twice that: winoConvChunked gives each worker a share of it for its own chunks' V and M,
+// overlaid, and winoConvParallel's phases hold V and M of one chunk side by side in it
+// (ne·(ve + me) <= 2·(ne·max(ve, me) + min(ve, me))). One-thread scratch of v1's inception_3b 3×3
+// (128→192 at 28×28, F(4×4)): 3.91 -> 2.62 MB, of conv2 (64→192 at 56×56) 3.65 -> 2.86 MB.
 func (p winoPlan) vmLen(slots int) int {
+	n := p.ne*max(p.ve, p.me) + min(p.ve, p.me)
 	if slots > 1 {
-		return p.ne * (p.ve + p.me)
+		return 2 * n
 	}
-	return p.ne*max(p.ve, p.me) + min(p.ve, p.me)
+	return n
+}
+
+// overlay carves V and M of one chunk of p from area (len >= p.vmLen(1)), overlaid: a worker running
+// a chunk's GEMMs e = 0, 1, … in turn, each reading V_e and writing M_e, may write M_e over V planes
+// already read, as V_e is dead once M_e is written and M is dead once the output transform has read
+// it, before the next chunk's input transform writes V. So M_e = m[e·me:] must stay clear of V_e,
+// V_e+1, …: with me >= ve, V starts at ne·me - (ne-1)·ve, V_e' then at ne·me - (ne-1-e')·ve >=
+// (e+1)·me for e' >= e; with me < ve, V starts at me, V_e' at me + e'·ve >= (e+1)·me.
+func (p winoPlan) overlay(area []float32) (v, m []float32) {
+	v0 := p.me
+	if p.me >= p.ve {
+		v0 = p.ne*p.me - (p.ne-1)*p.ve
+	}
+	return area[v0 : v0+p.ne*p.ve], area[:p.ne*p.me]
 }
 
 // windowed reports whether winoConv pads the input chunk by chunk, into a window of the
@@ -318,7 +329,7 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 		inStride: inStride, outStride: outStride}
 	scratch = w.carve(scratch, slots)
 	if q, ok := s.winoChunkedPlan(p, workers); ok {
-		winoConvChunked(w, q, scratch[:2*p.ne*(p.ve+p.me)], workers)
+		winoConvChunked(w, q, scratch[:p.vmLen(2)], workers)
 		return
 	}
 	if workers == 1 {
@@ -338,18 +349,11 @@ func (w *winoConvState) carve(scratch []float32, slots int) []float32 {
 	w.pad, scratch = scratch[:padLen], scratch[padLen:]
 	w.windowed = p.windowed()
 	w.ve, w.me = p.ve, p.me
-	if slots > 1 {
+	if slots > 1 { // winoConvParallel's GEMMs run out of order
 		w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
 		return scratch
 	}
-	// Overlaid (vmLen): M_e = m[e·me:] must stay clear of V_e, V_e+1, … . With me >= ve, V starts at
-	// ne·me - (ne-1)·ve: V_e' at ne·me - (ne-1-e')·ve >= (e+1)·me for e' >= e. With me < ve, V starts
-	// at me: V_e' at me + e'·ve >= (e+1)·me.
-	v0 := p.me
-	if p.me >= p.ve {
-		v0 = p.ne*p.me - (p.ne-1)*p.ve
-	}
-	w.m, w.v = scratch[:p.ne*p.me], scratch[v0:v0+p.ne*p.ve]
+	w.v, w.m = p.overlay(scratch)
 	return scratch
 }
 
@@ -418,7 +422,7 @@ func winoConvParallel(w winoConvState, workers int) {
 }
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
-// small enough that workers pairs of V and M fit in the scratch winoConv keeps for two,
+// small enough that workers overlaid V and M fit in the scratch winoConv keeps for two,
 // at least two chunks per worker and 64 tiles per chunk or, for the 2-D tiles (F(2×2) and
 // F(4×4) of 3×3, F(2×2) of 5×5) on maps too small for that, one chunk per worker of at least
 // wino25MinChunkTiles tiles; ok is false for smaller maps. On 35×35 maps the 3×3 layers ran
@@ -444,14 +448,14 @@ func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool
 	return p, false
 }
 
-// winoChunkRows returns p with chunks of rows tile rows, and whether workers pairs of their
-// V and M fit in the scratch p keeps for two.
+// winoChunkRows returns p with chunks of rows tile rows, and whether workers of their V and M,
+// overlaid, fit in the scratch p keeps for more than one worker (vmLen).
 func (s ConvShape) winoChunkRows(p winoPlan, rows, workers int) (q winoPlan, ok bool) {
 	q = p
 	q.rows = rows
 	q.ld = (rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
 	q.ve, q.me = skew(s.C*q.ld), skew(p.mp*q.ld)
-	if workers*(q.ve+q.me) <= 2*(p.ve+p.me) {
+	if workers*q.vmLen(1) <= p.vmLen(2) {
 		return q, true
 	}
 	return p, false
@@ -466,7 +470,7 @@ func (s ConvShape) winoChunkRows(p winoPlan, rows, workers int) (q winoPlan, ok 
 func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 	C, O := w.s.C, w.s.O
 	chunks := (q.trows() + q.rows - 1) / q.rows
-	part := q.ne * (q.ve + q.me)
+	part := q.vmLen(1)
 	window := len(w.pad) / max(workers, 1) // windowed: each worker pads its chunks' rows in its own
 	runTeam(workers-1, []int{q.imgs * C * btoi(!w.windowed), chunks}, func(phase, lo, hi, worker int) {
 		if phase == 0 {
@@ -475,8 +479,7 @@ func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 		}
 		wk := w
 		wk.p, wk.ve, wk.me = q, q.ve, q.me
-		region := area[worker*part : (worker+1)*part]
-		wk.v, wk.m = region[:q.ne*q.ve], region[q.ne*q.ve:]
+		wk.v, wk.m = q.overlay(area[worker*part : (worker+1)*part])
 		if w.windowed {
 			wk.pad = w.pad[worker*window : (worker+1)*window]
 		}

@@ -315,14 +315,16 @@ func sameBits(t *testing.T, name string, got, want []float32) {
 	}
 }
 
-// TestWinoOverlay checks carve's one-worker layout of V and M (vmLen) on every Winograd shape of
-// convTests and on real layers with more input than output channels and the reverse, for one image
-// and batches: within the scratch BatchScratchLen gives, and M_e clear of V_e, V_e+1, … for every e,
-// which the serial GEMMs' order (e = 0, 1, …) needs. The convolutions' results on such layouts are
-// checked bit for bit by TestConv2D, TestConv2DPackedBatch and TestConv2DPackedBands.
+// TestWinoOverlay checks the overlaid layout of V and M (overlay) on every Winograd shape of convTests
+// and on real layers with more input than output channels and the reverse, for one image and batches:
+// carve's on one worker, and that of each worker of winoConvChunked on two, within the scratch
+// BatchScratchLen gives; M_e clear of V_e, V_e+1, … for every e, which the GEMMs' order on a worker
+// (e = 0, 1, …) needs. The convolutions' results on such layouts are checked bit for bit by
+// TestConv2D, TestConv2DPackedBatch and TestConv2DPackedBands.
 func TestWinoOverlay(t *testing.T) {
 	shapes := map[string]ConvShape{
 		"v1_conv2_3x3":            {C: 64, H: 56, W: 56, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		"v3_Conv2d_4a_3x3":        {C: 80, H: 73, W: 73, O: 192, KH: 3, KW: 3, SH: 1, SW: 1},
 		"v3_Mixed_7b_3x3":         {C: 448, H: 8, W: 8, O: 384, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
 		"irv2_block8_3x1_wide_in": {C: 224, H: 8, W: 8, O: 20, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
 		"v4_Mixed_6b_7x1":         {C: 224, H: 17, W: 17, O: 128, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3},
@@ -330,7 +332,23 @@ func TestWinoOverlay(t *testing.T) {
 	for _, tt := range convTests {
 		shapes[tt.name] = tt.s
 	}
-	var wider, narrower bool // V planes larger than M's, and the reverse
+	check := func(t *testing.T, what string, p winoPlan, v, m []float32, base uintptr) {
+		t.Helper()
+		if len(v) < p.ne*p.ve || len(m) < p.ne*p.me {
+			t.Fatalf("%s: V or M short of %d planes", what, p.ne)
+		}
+		for e := 0; e < p.ne; e++ {
+			m0 := addr(m[e*p.me:]) - base
+			m1 := m0 + 4*uintptr(p.me)
+			for f := e; f < p.ne; f++ {
+				v0 := addr(v[f*p.ve:]) - base
+				if v1 := v0 + 4*uintptr(p.ve); m0 < v1 && v0 < m1 {
+					t.Fatalf("%s: M_%d overlaps V_%d, read after it is written", what, e, f)
+				}
+			}
+		}
+	}
+	var wider, narrower, chunked bool // V planes larger than M's, and the reverse; a chunked plan
 	for name, s := range shapes {
 		t.Run(name, func(t *testing.T) {
 			tile := s.winoTile()
@@ -338,32 +356,33 @@ func TestWinoOverlay(t *testing.T) {
 				return
 			}
 			for _, n := range []int{1, 3} {
-				scratch := make([]float32, s.BatchScratchLen(n, 1))
 				if n > 1 && !s.winoBatch(n) {
 					continue
 				}
+				scratch := make([]float32, s.BatchScratchLen(n, 1))
 				w := winoConvState{s: s, p: s.winoBatchPlan(tile, n)}
 				w.carve(scratch, 1)
 				wider, narrower = wider || w.ve > w.me, narrower || w.ve < w.me
-				base := addr(scratch)
-				for e := 0; e < w.p.ne; e++ {
-					m0 := addr(w.m[e*w.me:]) - base
-					m1 := m0 + 4*uintptr(w.me)
-					for f := e; f < w.p.ne; f++ {
-						v0 := addr(w.v[f*w.ve:]) - base
-						if v1 := v0 + 4*uintptr(w.ve); m0 < v1 && v0 < m1 {
-							t.Fatalf("n=%d: M_%d overlaps V_%d, read after it is written", n, e, f)
-						}
-					}
+				check(t, fmt.Sprintf("n=%d", n), w.p, w.v, w.m, addr(scratch))
+
+				scratch = make([]float32, s.BatchScratchLen(n, 2))
+				w = winoConvState{s: s, p: s.winoBatchPlan(tile, n)}
+				area := w.carve(scratch, 2)
+				q, ok := s.winoChunkedPlan(w.p, 2)
+				if !ok {
+					continue
 				}
-				if len(w.v) < w.p.ne*w.ve || len(w.m) < w.p.ne*w.me {
-					t.Fatalf("n=%d: V or M short of %d planes", n, w.p.ne)
+				chunked = true
+				part := q.vmLen(1)
+				for k := 0; k < 2; k++ {
+					v, m := q.overlay(area[:w.p.vmLen(2)][k*part : (k+1)*part])
+					check(t, fmt.Sprintf("n=%d, two workers: worker %d", n, k), q, v, m, addr(scratch))
 				}
 			}
 		})
 	}
-	if !wider || !narrower {
-		t.Errorf("shapes cover V planes larger than M's: %t, smaller: %t; want both", wider, narrower)
+	if !wider || !narrower || !chunked {
+		t.Errorf("shapes cover V planes larger than M's: %t, smaller: %t, a chunked plan: %t; want all", wider, narrower, chunked)
 	}
 }
 
