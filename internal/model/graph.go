@@ -249,13 +249,14 @@ type convPool struct {
 	mixed    *Mixed // the block the branches are of; nil: a lone pool
 	mid      Shape  // the convolution's output, the branches' input
 	k, s     int    // the branches' window and stride
+	ceil     bool   // a lone pool's ceil mode
 }
 
 // newConvPool returns the convolution and the max pool or block at the start of nodes, for an input of
 // shape in, when they can run as a convPool: on one thread, a convolution with several bands
 // (kernels.ConvShape.BandRows), then a max pool or a block of max pools and convolutions, all
-// unpadded with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), a
-// pool's ceil mode, if set, adding no row. Otherwise nil.
+// unpadded with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the
+// ceil mode of a pool in a block, if set, adding no row. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 	if len(nodes) < 2 || pl.convThreads != 1 {
 		return nil
@@ -281,10 +282,12 @@ func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 		var k, st int
 		switch t := n.(type) {
 		case *Pool:
-			if t.Avg || t.Pad != 0 || t.poolShape(mid).OutH() != (mid.H-t.K)/t.S+1 {
+			// A ceil-mode pool whose ceil adds a row (v2's pool2 after conv2) only alone: the last
+			// band's partial window is pooled in ceil mode, where a convolution would end a row short.
+			if t.Avg || t.Pad != 0 || b.mixed != nil && t.poolShape(mid).OutH() != (mid.H-t.K)/t.S+1 {
 				return nil
 			}
-			k, st = t.K, t.S
+			k, st, b.ceil = t.K, t.S, t.CeilMode
 		case *ConvBN:
 			if t.KH != t.KW || t.SH != t.SW || t.SH < 2 || t.PadT+t.PadL+t.PadB+t.PadR != 0 {
 				return nil
@@ -312,7 +315,7 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	skip := b.k - 1 // the most rows a band keeps for the next
 	ow := b.mid.W
 	plane := (skip + s.BandRows()) * ow
-	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s}
+	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s, Ceil: b.ceil}
 	sink := &convPoolSink{s: win, skip: skip, plane: plane}
 	bp := path
 	if b.mixed != nil {
@@ -387,14 +390,19 @@ func (k *convPoolSink) Band(y0, y1 int) {
 	}
 	if py1 > k.next {
 		r0 := k.skip + k.next*s.SH - y0 // the band's row of the first window
-		rows := y1 - k.next*s.SH        // from there on, in floor mode exactly rows py1-next's windows
+		rows := y1 - k.next*s.SH        // from there on, exactly rows py1-next's windows
 		for _, br := range k.branches {
 			out := k.out[(br.c0*oh+k.next)*ow:]
 			if br.conv.C == 0 {
 				bp := s
-				bp.C, bp.H, bp.Ceil = 1, rows, false // newConvPool: the whole pool's rows as floor's
+				// The whole pool's columns (its ceil mode); its rows: the windows' exactly, but for
+				// the last band's, whose ceil mode may add a partial one.
+				bp.C, bp.H = 1, rows
+				if y1 < s.H {
+					bp.H = (py1-k.next-1)*s.SH + s.KH
+				}
 				for c := 0; c < s.C; c++ {
-					src := k.band[c*k.plane+r0*w : c*k.plane+(r0+rows)*w]
+					src := k.band[c*k.plane+r0*w : c*k.plane+(r0+bp.H)*w]
 					kernels.MaxPool2D(bp, src, out[c*oh*ow:c*oh*ow+(py1-k.next)*ow])
 				}
 				continue

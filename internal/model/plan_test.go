@@ -134,7 +134,8 @@ func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
 }
 
 // TestConvPoolSink feeds convPoolSink the rows of a map in bands of every size from 1 to 9, as
-// kernels.Conv2DPackedBands writes them, and checks its output against the whole map's max pool.
+// kernels.Conv2DPackedBands writes them, and checks its output against the whole map's max pool, in
+// floor and in ceil mode (a partial last window).
 func TestConvPoolSink(t *testing.T) {
 	const c, h, w = 3, 23, 11
 	r := rand.New(rand.NewPCG(3, 4))
@@ -142,8 +143,11 @@ func TestConvPoolSink(t *testing.T) {
 	for i := range full {
 		full[i] = r.Float32()*2 - 1
 	}
-	for _, k := range [][2]int{{3, 2}, {2, 2}, {3, 1}, {5, 3}} {
-		ps := kernels.PoolShape{C: c, H: h, W: w, KH: k[0], KW: k[0], SH: k[1], SW: k[1]}
+	for _, k := range [][3]int{{3, 2, 0}, {2, 2, 0}, {3, 1, 0}, {5, 3, 0}, {2, 2, 1}, {4, 3, 1}} { // window, stride, ceil
+		ps := kernels.PoolShape{C: c, H: h, W: w, KH: k[0], KW: k[0], SH: k[1], SW: k[1], Ceil: k[2] == 1}
+		if f := (kernels.PoolShape{H: h, W: w, KH: k[0], KW: k[0], SH: k[1], SW: k[1]}); ps.Ceil && ps.OutH() == f.OutH() {
+			t.Fatalf("pool %d/%d: ceil mode adds no row to %d rows", k[0], k[1], h)
+		}
 		want := make([]float32, c*ps.OutH()*ps.OutW())
 		kernels.MaxPool2D(ps, full, want)
 		for rows := 1; rows <= 9; rows++ {
@@ -158,7 +162,7 @@ func TestConvPoolSink(t *testing.T) {
 				sink.Band(y0, y1)
 			}
 			if !slices.Equal(sink.out, want) {
-				t.Errorf("pool %d/%d in bands of %d rows: output differs from the whole map's", k[0], k[1], rows)
+				t.Errorf("pool %d/%d (ceil %d) in bands of %d rows: output differs from the whole map's", k[0], k[1], k[2], rows)
 			}
 		}
 	}
