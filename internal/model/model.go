@@ -625,11 +625,11 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // equal: banding trades a little time for memory on some layers (v3's Conv2d_4a_3x3 and its pool on
 // one thread: 3.56 -> 3.72 ms; Conv2d_2b_3x3 and its pool 3.13 -> 2.94), and lowers a plan's memory
 // only as far as its next peak without a pair (one thread: v3 9.76 -> 7.58 MB; IRv1 9.76 -> 9.62,
-// whose 71×71 Conv2d_4a_3x3 has no pool after it). On one thread it then tries the kept plan with
-// its convolutions' LowMem set (kernels.ConvShape.LowMem: large strided inputs copied in bands, at
-// up to 5% of those layers' time) and keeps that only when smaller: IRv1 9.62 -> 8.54 MB and v4
-// 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their peaks (a
-// whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
+// whose 71×71 Conv2d_4a_3x3 has no pool after it). For one image on one thread it then tries the
+// kept plan with its convolutions' LowMem set (kernels.ConvShape.LowMem: large strided inputs copied
+// in bands, at up to 5% of those layers' time) and keeps that only when smaller: IRv1 9.62 -> 8.54
+// MB and v4 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their
+// peaks (a whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
@@ -644,7 +644,7 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 			p = q
 		}
 	}
-	if threads == 1 {
+	if threads == 1 && n == 1 { // a batch's plans are large anyway: there time comes first
 		mode := p.pool.mode
 		mode.lowMem = true
 		q, err := m.planOnce(n, h, w, threads, mode)
