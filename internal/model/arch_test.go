@@ -157,6 +157,46 @@ func TestThreadsBitIdentical(t *testing.T) {
 	}
 }
 
+// TestOneThreadPlansBitIdentical: one image on one thread, whose plan runs convolutions band by band
+// into the pools and blocks that read them (v2's ceil-mode pool, v4's Mixed_3a) and copies large
+// strided inputs in bands (LowMem: v4, IRv1), gives the bits of the same image on two threads, whose
+// plan does neither, at each variant's own size (TestGoldenLogits reaches one-thread plans only on
+// machines with fewer cores than its batch has images).
+func TestOneThreadPlansBitIdentical(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs v2, v4 and IRv1 at their full size; skipped under -short")
+	}
+	for _, name := range []string{"v2", "v4", "irv1"} {
+		v, _ := Lookup(name)
+		m := fillModel(t, v, "onethread")
+		x := fill.Tensor("onethread", "x", []int{1, 3, v.Size, v.Size}, "input")
+		p, err := m.compile(1, v.Size, v.Size, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.banded() || p.pool.mode.lowMem != (name != "v2") {
+			t.Fatalf("%s: one-thread plan banded %t, LowMem %t", name, p.banded(), p.pool.mode.lowMem)
+		}
+		var want []float32
+		for _, threads := range []int{2, 1} {
+			m.Threads = threads
+			got := make([]float32, m.Classes())
+			if err := m.ForwardRaw(x, 1, v.Size, v.Size, got); err != nil {
+				t.Fatal(err)
+			}
+			if want == nil {
+				want = got
+				continue
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s: logit %d on one thread = %v, on two %v", name, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestPackFor: by default Load keeps only the weights packed for the variant's size; a size whose layers
 // need another packing (at 75×75 v3's last 3×3 convolutions see 1×1 maps, too small for Winograd) is
 // refused with an error naming the layer, and runs when packed for (PackFor) or with KeepWeights, giving
