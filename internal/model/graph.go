@@ -342,13 +342,14 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	pl.hold(out.buf)
 	pl.pool.bands = true
 	band := pl.take(b.mid.C * plane)
-	sc := pl.take(s.BatchScratchLen(1, 1) + planes)
+	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
+	sc := pl.take(wn + planes)
 	sc.scratch = true
 	pl.give(sc)
 	pl.give(band)
 	relu := b.conv.ReLU
 	pl.add(func(e *exec) {
-		wino, rest := sc.data[:s.BatchScratchLen(1, 1)], sc.data[s.BatchScratchLen(1, 1):]
+		wino, rest := sc.data[:wn], sc.data[wn:]
 		for i := 0; i < e.n; i++ {
 			sink.band, sink.out, sink.scratch, sink.next = band.data, out.img(i), rest, 0
 			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, wino, relu, sink)
