@@ -137,21 +137,28 @@ func TestThreadsBitIdentical(t *testing.T) {
 	for _, v := range []*Variant{v3, irv2} {
 		m := fillModel(t, v, "threads", func(m *Model) { m.PackFor = []int{107} })
 		x := fill.Tensor("threads", "x", []int{3, 3, 107, 107}, "input")
-		var want []float32
-		for _, threads := range []int{1, 2, 3, 4} {
-			m.Threads = threads
-			got := make([]float32, 3*m.Classes())
-			if err := m.ForwardRaw(x, 3, 107, 107, got); err != nil {
-				t.Fatal(err)
-			}
-			if want == nil {
-				want = got
-				continue
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%s: logit %d with %d threads = %v, with 1 thread %v", v.Name, i, threads, got[i], want[i])
-				}
+		sameLogitsOnThreads(t, m, x, 3, 107, 1, 2, 3, 4)
+	}
+}
+
+// sameLogitsOnThreads runs m on the n images x of size×size with each thread count in turn and fails
+// unless every run's logits are the first run's, bit for bit.
+func sameLogitsOnThreads(t *testing.T, m *Model, x []float32, n, size int, threads ...int) {
+	t.Helper()
+	var want []float32
+	for _, th := range threads {
+		m.Threads = th
+		got := make([]float32, n*m.Classes())
+		if err := m.ForwardRaw(x, n, size, size, got); err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = got
+			continue
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: logit %d with %d threads = %v, with %d %v", m.Variant.Name, i, th, got[i], threads[0], want[i])
 			}
 		}
 	}
@@ -177,23 +184,7 @@ func TestOneThreadPlansBitIdentical(t *testing.T) {
 		if !p.banded() || p.pool.mode.lowMem != (name != "v2") {
 			t.Fatalf("%s: one-thread plan banded %t, LowMem %t", name, p.banded(), p.pool.mode.lowMem)
 		}
-		var want []float32
-		for _, threads := range []int{2, 1} {
-			m.Threads = threads
-			got := make([]float32, m.Classes())
-			if err := m.ForwardRaw(x, 1, v.Size, v.Size, got); err != nil {
-				t.Fatal(err)
-			}
-			if want == nil {
-				want = got
-				continue
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%s: logit %d on one thread = %v, on two %v", name, i, got[i], want[i])
-				}
-			}
-		}
+		sameLogitsOnThreads(t, m, x, 1, v.Size, 2, 1)
 	}
 }
 
