@@ -45,7 +45,7 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 	}
 	w := winoConvState{s: s, p: s.winoPlan(s.winoTile()), in: in, pu: pu, bias: bias, out: out, relu: relu,
 		impl: impl, band: true, plane: plane, skip: skip}
-	w.carve(scratch, 1)
+	w.carve(scratch, 1, false)
 	w.serial(sink)
 }
 

@@ -248,26 +248,35 @@ func (s ConvShape) winoBatchScratchLen(t, n, slots int) int {
 	vm, pad := 0, 0
 	for k := 1; k <= n; k++ {
 		p := s.winoBatchPlan(t, k)
-		vm = max(vm, p.vmLen(slots))
+		vm = max(vm, s.winoVMLen(p, slots))
 		pad = max(pad, s.winoPadLen(p, slots))
 	}
 	return slots*stripBufLen(s.C) + pad + vm
 }
 
-// vmLen returns the float32s of V and M of one chunk of p overlaid (overlay), on one worker; on
-// more, twice that: winoConvChunked gives each worker a share of it for its own chunks' V and M,
-// overlaid, and winoConvParallel's phases hold V and M of one chunk side by side in it
-// (ne·(ve + me) <= 2·(ne·max(ve, me) + min(ve, me))). One-thread scratch of v1's inception_3b 3×3
-// (128→192 at 28×28, F(4×4)): 3.91 -> 2.62 MB, of conv2 (64→192 at 56×56) 3.65 -> 2.86 MB.
-func (p winoPlan) vmLen(slots int) int {
-	n := p.ne*max(p.ve, p.me) + min(p.ve, p.me)
-	if slots > 1 {
-		return 2 * n
+// vmLen returns the float32s of V and M of one chunk of p overlaid (overlay), as one worker runs
+// them. One-thread scratch of v1's inception_3b 3×3 (128→192 at 28×28, F(4×4)): 3.91 -> 2.62 MB,
+// of conv2 (64→192 at 56×56) 3.65 -> 2.86 MB.
+func (p winoPlan) vmLen() int { return p.ne*max(p.ve, p.me) + min(p.ve, p.me) }
+
+// winoVMLen returns the float32s of V and M winoConv takes for plan p on up to slots workers: on
+// one worker one chunk's, overlaid; on w workers, those of the path it takes then: each worker's
+// own chunks overlaid (winoConvChunked, w·q.vmLen()), or one chunk's V and M side by side
+// (winoConvParallel, ne·(ve + me)). This counted 2·p.vmLen() for any path, which both fit in:
+// v1's conv2 (64→192 at 56×56, phases) on two threads took 5.71 MB of scratch and takes 4.24.
+func (s ConvShape) winoVMLen(p winoPlan, slots int) int {
+	n := p.vmLen()
+	for w := 2; w <= slots; w++ {
+		if q, ok := s.winoChunkedPlan(p, w); ok {
+			n = max(n, w*q.vmLen())
+		} else {
+			n = max(n, p.ne*(p.ve+p.me))
+		}
 	}
 	return n
 }
 
-// overlay carves V and M of one chunk of p from area (len >= p.vmLen(1)), overlaid: a worker running
+// overlay carves V and M of one chunk of p from area (len >= p.vmLen()), overlaid: a worker running
 // a chunk's GEMMs e = 0, 1, … in turn, each reading V_e and writing M_e, may write M_e over V planes
 // already read, as V_e is dead once M_e is written and M is dead once the output transform has read
 // it, before the next chunk's input transform writes V. So M_e = m[e·me:] must stay clear of V_e,
@@ -327,9 +336,10 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 	p := s.winoBatchPlan(t, n)
 	w := winoConvState{s: s, p: p, in: in, pu: pu, bias: bias, out: out, relu: relu, impl: impl,
 		inStride: inStride, outStride: outStride}
-	scratch = w.carve(scratch, slots)
-	if q, ok := s.winoChunkedPlan(p, workers); ok {
-		winoConvChunked(w, q, scratch[:p.vmLen(2)], workers)
+	q, chunked := s.winoChunkedPlan(p, workers)
+	scratch = w.carve(scratch, slots, workers > 1 && !chunked)
+	if chunked {
+		winoConvChunked(w, q, scratch[:workers*q.vmLen()], workers)
 		return
 	}
 	if workers == 1 {
@@ -340,8 +350,9 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 }
 
 // carve gives w its B strip buffers for slots workers, its padded input, and V and M of one chunk
-// (overlaid on one worker: vmLen) from scratch, and returns scratch from V and M on.
-func (w *winoConvState) carve(scratch []float32, slots int) []float32 {
+// (side by side for winoConvParallel, whose GEMMs run out of order, else overlaid: vmLen) from
+// scratch, and returns scratch from V and M on.
+func (w *winoConvState) carve(scratch []float32, slots int, sideBySide bool) []float32 {
 	p := w.p
 	w.bufLen = stripBufLen(w.s.C)
 	w.bufs, scratch = scratch[:slots*w.bufLen], scratch[slots*w.bufLen:]
@@ -349,7 +360,7 @@ func (w *winoConvState) carve(scratch []float32, slots int) []float32 {
 	w.pad, scratch = scratch[:padLen], scratch[padLen:]
 	w.windowed = p.windowed()
 	w.ve, w.me = p.ve, p.me
-	if slots > 1 { // winoConvParallel's GEMMs run out of order
+	if sideBySide {
 		w.v, w.m = scratch[:p.ne*w.ve], scratch[p.ne*w.ve:p.ne*(w.ve+w.me)]
 		return scratch
 	}
@@ -422,7 +433,7 @@ func winoConvParallel(w winoConvState, workers int) {
 }
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
-// small enough that workers overlaid V and M fit in the scratch winoConv keeps for two,
+// small enough that workers overlaid V and M fit in twice one worker's (2·p.vmLen()),
 // at least two chunks per worker and 64 tiles per chunk or, for the 2-D tiles (F(2×2) and
 // F(4×4) of 3×3, F(2×2) of 5×5) on maps too small for that, one chunk per worker of at least
 // wino25MinChunkTiles tiles; ok is false for smaller maps. On 35×35 maps the 3×3 layers ran
@@ -449,13 +460,14 @@ func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool
 }
 
 // winoChunkRows returns p with chunks of rows tile rows, and whether workers of their V and M,
-// overlaid, fit in the scratch p keeps for more than one worker (vmLen).
+// overlaid, fit in twice one worker's V and M of p (2·p.vmLen(), what winoConv kept for any path
+// on more than one worker when the chunk sizes were measured).
 func (s ConvShape) winoChunkRows(p winoPlan, rows, workers int) (q winoPlan, ok bool) {
 	q = p
 	q.rows = rows
 	q.ld = (rows*p.tw+gemmNR-1)/gemmNR*gemmNR + 8
 	q.ve, q.me = skew(s.C*q.ld), skew(p.mp*q.ld)
-	if workers*q.vmLen(1) <= p.vmLen(2) {
+	if workers*q.vmLen() <= 2*p.vmLen() {
 		return q, true
 	}
 	return p, false
@@ -470,7 +482,7 @@ func (s ConvShape) winoChunkRows(p winoPlan, rows, workers int) (q winoPlan, ok 
 func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
 	C, O := w.s.C, w.s.O
 	chunks := (q.trows() + q.rows - 1) / q.rows
-	part := q.vmLen(1)
+	part := q.vmLen()
 	window := len(w.pad) / max(workers, 1) // windowed: each worker pads its chunks' rows in its own
 	runTeam(workers-1, []int{q.imgs * C * btoi(!w.windowed), chunks}, func(phase, lo, hi, worker int) {
 		if phase == 0 {

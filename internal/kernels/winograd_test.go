@@ -361,21 +361,21 @@ func TestWinoOverlay(t *testing.T) {
 				}
 				scratch := make([]float32, s.BatchScratchLen(n, 1))
 				w := winoConvState{s: s, p: s.winoBatchPlan(tile, n)}
-				w.carve(scratch, 1)
+				w.carve(scratch, 1, false)
 				wider, narrower = wider || w.ve > w.me, narrower || w.ve < w.me
 				check(t, fmt.Sprintf("n=%d", n), w.p, w.v, w.m, addr(scratch))
 
 				scratch = make([]float32, s.BatchScratchLen(n, 2))
 				w = winoConvState{s: s, p: s.winoBatchPlan(tile, n)}
-				area := w.carve(scratch, 2)
+				area := w.carve(scratch, 2, false)
 				q, ok := s.winoChunkedPlan(w.p, 2)
 				if !ok {
 					continue
 				}
 				chunked = true
-				part := q.vmLen(1)
+				part := q.vmLen()
 				for k := 0; k < 2; k++ {
-					v, m := q.overlay(area[:w.p.vmLen(2)][k*part : (k+1)*part])
+					v, m := q.overlay(area[:2*part][k*part : (k+1)*part])
 					check(t, fmt.Sprintf("n=%d, two workers: worker %d", n, k), q, v, m, addr(scratch))
 				}
 			}
