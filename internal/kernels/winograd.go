@@ -300,18 +300,22 @@ func (p winoPlan) windowed() bool { return p.r == 3 && p.imgs == 1 }
 // winoWindowRows returns the rows of a window for chunks of p.rows tile rows.
 func winoWindowRows(p winoPlan) int { return p.t*p.rows + p.r - 1 }
 
-// winoPadLen returns the padded input winoConv keeps for plan p on slots workers: the whole
-// padded input of p's images, or for a windowed plan one window per worker, of the largest
-// chunks the plan or its one-chunk-per-worker variant (winoChunkedPlan) takes.
+// winoPadLen returns the padded input winoConv keeps for plan p on up to slots workers: the whole
+// padded input of p's images, or for a windowed plan the windows it pads chunks into: one of p's
+// chunks for one worker and for winoConvParallel's phases, one of q's per worker for
+// winoConvChunked (q = winoChunkedPlan). v1's conv2 (64→192 at 56×56), phases on two threads,
+// counted a window per worker, 0.38 MB more.
 func (s ConvShape) winoPadLen(p winoPlan, slots int) int {
 	if !p.windowed() {
 		return p.imgs * s.C * p.hp * p.wp
 	}
 	rows := winoWindowRows(p)
-	if q, ok := s.winoChunkedPlan(p, slots); ok {
-		rows = max(rows, winoWindowRows(q))
+	for w := 2; w <= slots; w++ {
+		if q, ok := s.winoChunkedPlan(p, w); ok {
+			rows = max(rows, w*winoWindowRows(q))
+		}
 	}
-	return slots * s.C * rows * p.wp
+	return s.C * rows * p.wp
 }
 
 // winoBatch reports whether Conv2DPackedBatch runs s's n images as one Winograd convolution
