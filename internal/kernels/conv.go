@@ -11,6 +11,12 @@ type ConvShape struct {
 	// whatever the size of the weights (bandRows): the copy of v4's Mixed_5a 3×3/2 (192×71×71)
 	// took 4.0 MB, in bands 1.0 MB, at 5% of the layer's time. It changes no output bit.
 	LowMem bool
+	// FewTiles asks a 3×3 or 5×5 Winograd convolution for chunks of as few tiles as still fill the
+	// GEMMs' two-strip tiles (winoFewTiles), for a layer at a plan's memory peak: about half the
+	// scratch of the default chunks (v1's conv2, 64→192 at 56×56: 2.86 -> 1.31 MB; inception_3b's
+	// 3×3, 128→192 at 28×28: 2.62 -> 1.49 MB), at up to 5% of the layer's time. It changes no
+	// output bit.
+	FewTiles bool
 }
 
 // OutH returns the output height, (H+PadT+PadB-KH)/SH + 1 (floor division; < 1 for an invalid shape).

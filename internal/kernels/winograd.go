@@ -52,6 +52,12 @@ func winoMinTiles(width int) int {
 	return 64
 }
 
+// winoFewTiles is the fewest tiles of a chunk of a ConvShape.FewTiles convolution: three quarters
+// of two 16-column strips. One thread, 10 alternated rounds, against the default chunks: v1's conv2
+// (28 tiles) 0.94–1.01 of the time, inception_3b's 3×3 (28) 1.05; chunks of 16 tiles (21 at 28×28)
+// took 1.42, and of one tile row 1.15–1.97.
+const winoFewTiles = 24
+
 // winoBigTiles is the tiles of a map from which chunks are bounded by half of winoChunkFloats: v3's
 // and v4's 147×147 stem layers (1369 tiles of F(4×4)) ran faster so (medians of 3 alternated
 // rounds, one thread: v3_Conv2d_2b_3x3 3.0 -> 2.76 ms, 2a 1.91 -> 1.75; two threads: 2b 1.77 ->
@@ -133,6 +139,9 @@ func (s ConvShape) winoBatchPlan(t, n int) winoPlan {
 	}
 	// At least winoMinTiles tiles per chunk, or the GEMMs' 16-column strips run short.
 	p.rows = min(p.trows(), max(chunk/(p.ne*(s.C+p.mp)*p.tw), (winoMinTiles(s.C+p.mp)+p.tw-1)/p.tw, 1))
+	if s.FewTiles {
+		p.rows = min(p.rows, max((winoFewTiles+p.tw-1)/p.tw, 1))
+	}
 	chunks := (p.trows() + p.rows - 1) / p.rows
 	p.rows = (p.trows() + chunks - 1) / chunks // chunks of equal rows, not a short last one
 	// A 4-tile step writes (input) or reads (output) up to 3 tiles past the chunk; the GEMM
@@ -449,7 +458,11 @@ func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool
 	if workers < 2 {
 		return p, false
 	}
-	for rows := min(p.rows, p.trows()/(2*workers)); rows >= 1 && rows*p.tw >= 64; rows-- {
+	least := 64
+	if s.FewTiles {
+		least = winoFewTiles
+	}
+	for rows := min(p.rows, p.trows()/(2*workers)); rows >= 1 && rows*p.tw >= least; rows-- {
 		if q, ok = s.winoChunkRows(p, rows, workers); ok {
 			return q, true
 		}

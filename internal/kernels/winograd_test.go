@@ -387,3 +387,68 @@ func TestWinoOverlay(t *testing.T) {
 }
 
 func addr(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }
+
+// TestFewTiles: a 3×3 or 5×5 Winograd convolution with FewTiles set runs in chunks of at least
+// winoFewTiles tiles (or the whole map), never more rows than the default, and gives the default's
+// bits on one and two threads and band by band, within BatchScratchLen (guarded), which is never
+// larger than the default's and on one thread at most 60% of it for v1's conv2 and inception_3b 3×3.
+func TestFewTiles(t *testing.T) {
+	shapes := []struct {
+		name   string
+		s      ConvShape
+		shrink bool // one thread's scratch at most 60% of the default's
+	}{
+		{"v1_conv2_3x3", ConvShape{C: 64, H: 56, W: 56, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, true},
+		{"v1_inception3b_3x3", ConvShape{C: 128, H: 28, W: 28, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, true},
+		{"v1_bvlc_inception_3b_5x5", ConvShape{C: 32, H: 28, W: 28, O: 96, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}, false},
+		{"v3_4a_3x3", ConvShape{C: 80, H: 73, W: 73, O: 192, KH: 3, KW: 3, SH: 1, SW: 1}, false},
+		{"f23_3x3", ConvShape{C: 16, H: 60, W: 50, O: 20, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, false},
+	}
+	impl := gemmActive
+	for i, tt := range shapes {
+		t.Run(tt.name, func(t *testing.T) {
+			s, few := tt.s, tt.s
+			few.FewTiles = true
+			tile := s.winoTile()
+			p, q := s.winoPlan(tile), few.winoPlan(tile)
+			if q.rows > p.rows || q.rows < q.trows() && q.rows*q.tw < winoFewTiles {
+				t.Fatalf("chunks of %d tile rows of %d tiles (default %d rows), want >= %d tiles", q.rows, q.tw, p.rows, winoFewTiles)
+			}
+			if tt.shrink && 10*few.batchScratchLen(1, 1, impl) > 6*s.batchScratchLen(1, 1, impl) {
+				t.Errorf("one thread's scratch %d floats, default %d: want at most 60%%", few.batchScratchLen(1, 1, impl), s.batchScratchLen(1, 1, impl))
+			}
+			r := newRand(uint64(900 + i))
+			in := randSlice(r, s.C*s.H*s.W)
+			pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+			bias := randSlice(r, s.O)
+			want := make([]float32, s.O*s.OutH()*s.OutW())
+			conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+			for _, threads := range []int{1, 2} {
+				if n, d := few.batchScratchLen(1, threads, impl), s.batchScratchLen(1, threads, impl); n > d {
+					t.Errorf("%d threads: scratch of %d floats, default %d", threads, n, d)
+				}
+				got := make([]float32, len(want))
+				scratch := guarded(few.batchScratchLen(1, threads, impl))
+				conv2D(few, in, pw, bias, got, scratch, epilogue{relu: true}, threads, impl)
+				checkGuard(t, "scratch", scratch)
+				for j := range want {
+					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%d threads: out[%d] = %v, want %v (default chunks)", threads, j, got[j], want[j])
+					}
+				}
+			}
+			rows := few.BandRows()
+			if rows >= s.OutH() {
+				return
+			}
+			plane := rows * s.OutW()
+			c := &bandCheck{t: t, s: s, want: want, band: guarded(s.O * plane), plane: plane, max: rows}
+			scratch := guarded(few.batchScratchLen(1, 1, impl))
+			conv2DBands(few, in, pw, bias, c.band, plane, 0, scratch, true, c, impl)
+			checkGuard(t, "band scratch", scratch)
+			if c.next != s.OutH() {
+				t.Fatalf("bands end at row %d of %d", c.next, s.OutH())
+			}
+		})
+	}
+}

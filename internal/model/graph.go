@@ -123,9 +123,9 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 // false once the error is recorded.
 func (c *ConvBN) prepare(p *planner, path string, in Shape, scale float32) (s kernels.ConvShape, w, b []float32, ok bool) {
 	s = c.convShape(in)
-	s.LowMem = p.pool.mode.lowMem
+	id := c.id(path)
+	s.LowMem, s.FewTiles = p.pool.mode.lowMem, p.pool.mode.few[id]
 	p.macs += s.MACs()
-	id := join(path, c.Key, c.Conv)
 	w, b, err := p.weights.layer(id).packScaled(s, scale) // once per layer and kernel layout, not per call
 	if err != nil {
 		p.fail(fmt.Errorf("layer %s at %dx%d: %w", id, in.H, in.W, err))
@@ -134,6 +134,9 @@ func (c *ConvBN) prepare(p *planner, path string, in Shape, scale float32) (s ke
 	return s, w, b, true
 }
 
+// id returns the weight id of c's convolution in the block at path.
+func (c *ConvBN) id(path string) string { return join(path, c.Key, c.Conv) }
+
 func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	s, w, b, ok := c.prepare(p, path, in.shape, 1)
 	if !ok {
@@ -141,6 +144,9 @@ func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	}
 	p.hold(out.buf)
 	relu, sc := c.ReLU, p.scratch(s)
+	if s.Winograd() {
+		sc.buf.layer = c.id(path)
+	}
 	// The whole batch in one call: on small maps the images' columns together fill the GEMM tiles.
 	p.add(func(e *exec) {
 		kernels.Conv2DPackedBatch(s, e.n, in.batch(), in.stride, w, b, out.batch(), out.stride, sc.buf.data, relu, sc.threadsFor(e))
@@ -344,7 +350,7 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	band := pl.take(b.mid.C * plane)
 	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
 	sc := pl.take(wn + planes)
-	sc.scratch = true
+	sc.scratch, sc.layer = true, b.conv.id(path)
 	pl.give(sc)
 	pl.give(band)
 	relu := b.conv.ReLU

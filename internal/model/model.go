@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"runtime/debug"
@@ -413,8 +414,9 @@ type buffer struct {
 	// side (Mixed.planParallel): it must not share memory with its siblings' buffers.
 	par     *int
 	branch  int
-	scratch bool // a convolution's scratch, not an activation
-	off     int  // place in the region, in float32s
+	scratch bool   // a convolution's scratch, not an activation
+	layer   string // a Winograd convolution's scratch: the convolution's weight id (planMode.few)
+	off     int    // place in the region, in float32s
 	data    []float32
 }
 
@@ -630,6 +632,12 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // in bands, at up to 5% of those layers' time) and keeps that only when smaller: IRv1 9.62 -> 8.54
 // MB and v4 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their
 // peaks (a whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
+// For one image, on any threads, it last plans the Winograd convolutions at the peak with fewer tiles
+// per chunk (shrinkPeak). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, v3 6.60 -> 6.04, v4 8.64
+// -> 8.11, IRv1 8.54 -> 7.43, IRv2 6.60 -> 6.42; two threads: v1 8.94 -> 7.82, v2 6.88 -> 5.83, v3
+// and IRv2 11.51 -> 9.65, IRv1 11.51 -> 9.68 (v4's peak, 14.65, holds no Winograd scratch). Whole
+// passes, 15 rounds of 3 alternated in one process, new/old time: one thread v1 0.97, v2 1.00, v3
+// 1.02, v4 1.00, IRv1 1.01, IRv2 1.00; two threads v1 1.00, v2 0.97, v3 1.00, IRv1 1.00, IRv2 1.01.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
@@ -655,11 +663,79 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 			p = q
 		}
 	}
+	if n == 1 {
+		if p, err = m.shrinkPeak(p, h, w, threads); err != nil {
+			return nil, err
+		}
+	}
 	if p.prefix != nil {
 		p.prefix.pool.place()
 	}
 	p.pool.place()
 	return p, nil
+}
+
+// shrinkPeak plans again, with FewTiles, the Winograd convolutions whose scratch holds up the end of
+// p's region (bufPool.peakLayers), as long as that makes the region smaller, and returns the smallest
+// plan. Only the layers at the peak pay for the smaller chunks (up to 5% of their time); a pass
+// with them all set would pay everywhere.
+func (m *Model) shrinkPeak(p *compiled, h, w, threads int) (*compiled, error) {
+	for range maxShrinks {
+		end := p.regionLen()
+		ids := p.pool.peakLayers()
+		if len(ids) == 0 {
+			break
+		}
+		mode := p.pool.mode
+		mode.few = maps.Clone(mode.few)
+		if mode.few == nil {
+			mode.few = map[string]bool{}
+		}
+		for _, id := range ids {
+			mode.few[id] = true
+		}
+		q, err := m.planOnce(1, h, w, threads, mode)
+		if err != nil {
+			return nil, err
+		}
+		if q.regionLen() >= end {
+			break
+		}
+		p = q
+	}
+	return p, nil
+}
+
+// maxShrinks bounds shrinkPeak's plans: each moves the peak to another step of the network.
+const maxShrinks = 8
+
+// peakLayers returns the weight ids of the Winograd convolutions not yet planned with FewTiles
+// whose scratch holds up the end of the pool's layout: a buffer that ends the region, the buffers
+// it conflicts with that end where it starts (placeInOrder put it just above them), and so on down.
+func (b *bufPool) peakLayers() []string {
+	size := func(x *buffer) int { return (x.n + 15) &^ 15 }
+	var stack []int
+	seen := make([]bool, len(b.bufs))
+	for i, x := range b.bufs {
+		if b.offs[i]+size(x) == b.end {
+			stack, seen[i] = append(stack, i), true
+		}
+	}
+	var ids []string
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		x := b.bufs[i]
+		if x.layer != "" && !b.mode.few[x.layer] && !slices.Contains(ids, x.layer) {
+			ids = append(ids, x.layer)
+		}
+		for j, y := range b.bufs {
+			if !seen[j] && b.offs[j]+size(y) == b.offs[i] && x.conflicts(y) {
+				stack, seen[j] = append(stack, j), true
+			}
+		}
+	}
+	return ids
 }
 
 // banded reports whether p has convPool steps.
@@ -678,8 +754,12 @@ func (p *planner) regionLen() int {
 }
 
 // planMode is how planOnce plans: without convPool steps (noBands); with the convolutions' LowMem set
-// (kernels.ConvShape.LowMem: on one thread, large strided inputs copied in bands whatever the weights).
-type planMode struct{ noBands, lowMem bool }
+// (kernels.ConvShape.LowMem: on one thread, large strided inputs copied in bands whatever the weights);
+// with FewTiles set on the convolutions few holds (by weight id: Winograd chunks of fewer tiles).
+type planMode struct {
+	noBands, lowMem bool
+	few             map[string]bool
+}
 
 // planOnce plans the network (compile) in mode, without laying out its memory.
 func (m *Model) planOnce(n, h, w, threads int, mode planMode) (*compiled, error) {

@@ -232,3 +232,57 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 		t.Errorf("the block's input (events %d–%d) is held with its long branch's second activation (%d–%d)", in.from, in.to, mid.from, mid.to)
 	}
 }
+
+// TestShrinkPeak: for one image, compile plans the Winograd convolutions at the memory peak with
+// FewTiles (shrinkPeak): for v1 and v2 on one thread and on two, only Winograd layers, not all of
+// them, and a region at least 0.5 MB smaller than the same plan's without (v1 on one thread: by
+// conv2 and inception_3b); and the logits are that plan's, bit for bit.
+func TestShrinkPeak(t *testing.T) {
+	for _, name := range []string{"v1", "v2"} {
+		v, _ := Lookup(name)
+		m := fillModel(t, v, "shrink")
+		x := fill.Tensor("shrink", "x", []int{1, 3, v.Size, v.Size}, "input")
+		for _, threads := range []int{1, 2} {
+			p, err := m.compile(1, v.Size, v.Size, threads)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mode := p.pool.mode
+			mode.few = nil
+			q, err := m.planOnce(1, v.Size, v.Size, threads, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q.pool.place()
+			if saved := float64(q.regionLen()-p.regionLen()) * 4 / 1e6; saved < 0.5 {
+				t.Errorf("%s on %d threads: FewTiles on %v saves %.2f MB, want >= 0.5", v.Name, threads, p.pool.mode.few, saved)
+			}
+			wino := 0
+			eachConv(m.net.Features, "", Shape{3, v.Size, v.Size}, func(id string, s kernels.ConvShape, _ float32) {
+				if s.Winograd() {
+					wino++
+				} else if p.pool.mode.few[id] {
+					t.Errorf("%s: FewTiles on %s, not a Winograd layer", v.Name, id)
+				}
+			})
+			if n := len(p.pool.mode.few); n == 0 || n >= wino {
+				t.Errorf("%s on %d threads: FewTiles on %d of %d Winograd layers", v.Name, threads, n, wino)
+			}
+			if v.Name == "v1" && threads == 1 && (!p.pool.mode.few["conv2/3x3"] || !p.pool.mode.few["inception_3b/3x3"]) {
+				t.Errorf("v1 on one thread: FewTiles on %v, want conv2/3x3 and inception_3b/3x3", p.pool.mode.few)
+			}
+			var logits [2][]float32
+			for k, c := range []*compiled{q, p} {
+				m.plans[[5]int{1, v.Size, v.Size, threads, 0}] = c
+				m.Threads = threads
+				logits[k] = make([]float32, m.Classes())
+				if err := m.ForwardRaw(x, 1, v.Size, v.Size, logits[k]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.Equal(logits[0], logits[1]) {
+				t.Errorf("%s on %d threads: logits differ with FewTiles", v.Name, threads)
+			}
+		}
+	}
+}
