@@ -28,16 +28,27 @@ func (s ConvShape) BandRows() int {
 // after the other on one thread. plane >= (skip+BandRows())*OW; scratch: len >=
 // s.BatchScratchLen(1, 1), contents ignored.
 func Conv2DPackedBands(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink) {
-	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, gemmActive)
+	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, 0, s.OutH(), gemmActive)
 }
 
-func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, impl isa) {
+// Conv2DPackedBandsRows is Conv2DPackedBands for output rows y0..y1-1 only, y0 and y1 multiples of
+// BandRows() (y1 may be OutH): the bands of those rows, in order. The bands are chunks of tiles that
+// depend on nothing computed before them, so calls on ranges that together cover the map give the
+// bits of one call over the whole map: two goroutines may each take a range, each with its own band
+// buffer and scratch.
+func Conv2DPackedBandsRows(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, y0, y1 int) {
+	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, y0, y1, gemmActive)
+}
+
+func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, y0, y1 int, impl isa) {
 	rows := s.BandRows()
 	switch {
 	case rows == 0:
 		panic("kernels: Conv2DPackedBands of a shape without bands")
 	case plane < (skip+rows)*s.OutW() || len(out) < (s.O-1)*plane+(skip+rows)*s.OutW():
 		panic("kernels: Conv2DPackedBands: band buffer too short")
+	case y0 < 0 || y0 >= y1 || y1 > s.OutH() || y0%rows != 0 || y1%rows != 0 && y1 != s.OutH():
+		panic("kernels: Conv2DPackedBandsRows: rows not a range of whole bands")
 	}
 	s.checkIn(in, bias)
 	if len(pu) < s.packedLen() || len(scratch) < s.BatchScratchLen(1, 1) {
@@ -46,7 +57,7 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 	w := winoConvState{s: s, p: s.winoPlan(s.winoTile()), in: in, pu: pu, bias: bias, out: out, relu: relu,
 		impl: impl, band: true, plane: plane, skip: skip}
 	w.carve(scratch, 1, false)
-	w.serial(sink)
+	w.serialChunks(y0/rows, (y1+rows-1)/rows, sink)
 }
 
 // PlanesScratchLen returns the scratch of Conv2DPackedPlanes for s: a B strip buffer and the

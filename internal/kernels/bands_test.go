@@ -85,11 +85,21 @@ func TestConv2DPackedBands(t *testing.T) {
 							}
 						}
 						scratch := guarded(s.batchScratchLen(1, 1, impl))
-						conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, impl)
+						conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, 0, s.OutH(), impl)
 						checkGuard(t, "band", c.band)
 						checkGuard(t, "scratch", scratch)
 						if c.next != s.OutH() {
 							t.Fatalf("bands end at row %d of %d", c.next, s.OutH())
+						}
+						// The same bands in two ranges (Conv2DPackedBandsRows), the second first, as
+						// two goroutines may run them.
+						mid := (s.OutH() + rows - 1) / rows / 2 * rows
+						for _, r := range [][2]int{{mid, s.OutH()}, {0, mid}} {
+							c.next = r[0]
+							conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, r[0], r[1], impl)
+							if c.next != r[1] {
+								t.Fatalf("bands of rows %d..%d end at row %d", r[0], r[1], c.next)
+							}
 						}
 					}
 				})
@@ -114,6 +124,11 @@ func TestConv2DPackedBandsPanics(t *testing.T) {
 	mustPanic(t, func() {
 		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)-1), false, nil)
 	})
+	for _, r := range [][2]int{{1, w.OutH()}, {0, w.BandRows() + 1}, {w.BandRows(), w.BandRows()}, {0, w.OutH() + 1}} {
+		mustPanic(t, func() {
+			Conv2DPackedBandsRows(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)), false, nil, r[0], r[1])
+		})
+	}
 }
 
 // TestConv2DPackedPlanes checks Conv2DPackedPlanes against conv2D on contiguous copies, bit for bit,
@@ -173,5 +188,46 @@ func TestConv2DPackedPlanes(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestConv2DLowMemBands: a LowMem strided or padded convolution on two threads runs in bands, each
+// worker filling a window of its own (conv2DBandsParallel), within BatchScratchLen(1, 2) (guarded),
+// less than the whole copy; and gives the bits of the whole copy on one worker, for every gemm
+// implementation. bandFloats is lowered so that small maps have several bands.
+func TestConv2DLowMemBands(t *testing.T) {
+	defer func(v int) { bandFloats = v }(bandFloats)
+	bandFloats = 1 << 12
+	defer func(v int64) { parallelMinMACs = v }(parallelMinMACs)
+	parallelMinMACs = 0
+	shapes := []ConvShape{
+		{C: 12, H: 41, W: 37, O: 20, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 8, H: 30, W: 33, O: 24, KH: 3, KW: 3, SH: 1, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 6, H: 45, W: 29, O: 30, KH: 7, KW: 1, SH: 1, SW: 1, PadT: 3, PadB: 3},
+	}
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		for i, whole := range shapes {
+			s := whole
+			s.LowMem = true
+			if s.winograd() || s.bandRows(2) >= s.OutH() || s.batchScratchLen(1, 2, impl) >= whole.batchScratchLen(1, 2, impl) && !s.maskedPack(1, impl) {
+				t.Fatalf("%s shape %d: bands of %d rows of %d, scratch %d against %d whole", e.name, i, s.bandRows(2), s.OutH(), s.batchScratchLen(1, 2, impl), whole.batchScratchLen(1, 2, impl))
+			}
+			r := newRand(uint64(1300 + i))
+			in := randSlice(r, s.C*s.H*s.W)
+			pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+			bias := randSlice(r, s.O)
+			want := make([]float32, s.O*s.OutH()*s.OutW())
+			conv2D(whole, in, pw, bias, want, make([]float32, whole.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+			got := make([]float32, len(want))
+			scratch := guarded(s.batchScratchLen(1, 2, impl))
+			conv2D(s, in, pw, bias, got, scratch, epilogue{relu: true}, 2, impl)
+			checkGuard(t, "scratch", scratch)
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%s shape %d: out[%d] = %v, want %v", e.name, i, j, got[j], want[j])
+				}
+			}
+		}
 	}
 }

@@ -7,9 +7,9 @@ type ConvShape struct {
 	KH, KW                 int // kernel height, width (any: 1x1, 3x3, 5x5, 7x7, 1x7, 7x1, 1x3, 3x1...)
 	SH, SW                 int // strides
 	PadT, PadL, PadB, PadR int // zero padding, may be asymmetric
-	// LowMem asks that on one thread a large padded or strided input be copied in bands of rows
-	// whatever the size of the weights (bandRows): the copy of v4's Mixed_5a 3×3/2 (192×71×71)
-	// took 4.0 MB, in bands 1.0 MB, at 5% of the layer's time. It changes no output bit.
+	// LowMem asks that a large padded or strided input be copied in bands of rows whatever the
+	// size of the weights, and on several threads too (bandRows): the copy of v4's Mixed_5a 3×3/2
+	// (192×71×71) took 4.0 MB, in bands 1.0 MB, at 5% of the layer's time. It changes no output bit.
 	LowMem bool
 	// FewTiles asks a 3×3 or 5×5 Winograd convolution for chunks of as few tiles as still fill the
 	// GEMMs' two-strip tiles (winoFewTiles), for a layer at a plan's memory peak: about half the
@@ -149,30 +149,32 @@ var bandFloats = 1 << 18
 // bandMaxA bounds the weights (O·C·KH·KW floats) of a convolution that runs in bands: each band
 // reads all of them again, and larger ones do not stay in L2 between bands. IRv1's Conv2d_4b
 // (3×3/2, 192→256: 442k floats) ran 10% slower in bands of 8 rows, and 8–21% on two threads,
-// where each band added two barriers; so bands are for one thread only.
+// where each band added two barriers; so bands are for one thread only, or for LowMem shapes, on
+// several threads with a window per worker.
 const bandMaxA = 1 << 17
 
 // bandRows returns the output rows of the bands one image's convolution on slots workers runs in:
-// OutH (one band, the whole input) unless it runs on one thread, is not direct, its input is
-// large and its weights small (bandMaxA) or s.LowMem; then as many rows as keep a band's window
-// within bandFloats (at least one).
+// OutH (one band, the whole input) unless it is not direct, its input is large, and on one thread
+// its weights are small (bandMaxA) or s.LowMem, on more s.LowMem; then as many rows as keep a band's
+// window within bandFloats (at least one). On several workers each takes whole bands into a window
+// of its own (conv2DBandsParallel).
 func (s ConvShape) bandRows(slots int) int {
-	if slots > 1 || s.direct() || s.inputLen() <= 2*bandFloats || s.O*s.C*s.KH*s.KW > bandMaxA && !s.LowMem {
+	if s.direct() || s.inputLen() <= 2*bandFloats || !s.LowMem && (slots > 1 || s.O*s.C*s.KH*s.KW > bandMaxA) {
 		return s.OutH()
 	}
 	_, wq := s.phases()
 	return max(bandFloats/(s.C*s.SH*s.SW*wq)-(s.KH-1)/s.SH, 1)
 }
 
-// bandLen returns the floats of the window of a band of bandRows(slots) output rows: the phase
-// planes' rows its output rows read (inputLen for one band).
+// bandLen returns the floats of the windows of bands of bandRows(slots) output rows, one per
+// worker: the phase planes' rows a band's output rows read (inputLen for one band).
 func (s ConvShape) bandLen(slots int) int {
 	rows := s.bandRows(slots)
 	if rows >= s.OutH() {
 		return s.inputLen()
 	}
 	_, wq := s.phases()
-	return s.C * s.SH * s.SW * (rows + (s.KH-1)/s.SH) * wq
+	return slots * s.C * s.SH * s.SW * (rows + (s.KH-1)/s.SH) * wq
 }
 
 // bandAt returns the phase rows of the band of output rows y0..y1-1: an output row y reads phase
@@ -499,19 +501,11 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, thre
 		g.bias = bias[:g.m]
 	}
 	if rows < s.OutH() {
-		// Band by band: the GEMM of output rows y0..y1-1 is columns y0*OW.. of g, over a window
-		// of the phase planes whose row 0 is phase row y0.
-		ow := s.OutW()
-		win := scratch[bufLen : bufLen+s.bandLen(1)]
-		for y0 := 0; y0 < s.OutH(); y0 += rows {
-			y1 := min(y0+rows, s.OutH())
-			b := s.bandAt(y0, y1)
-			gb := g
-			gb.n, gb.c = (y1-y0)*ow, g.c[y0*ow:]
-			gb.src.t, gb.src.plane = win, b.rows*gb.src.wq
-			s.fillRows(in, s.H*s.W, win, 0, s.C, b, impl)
-			gb.run(0, gb.m, 0, gb.n, scratch[:bufLen])
+		if bands := (s.OutH() + rows - 1) / rows; workers > 1 && bands > 1 {
+			conv2DBandsParallel(s, in, g, rows, bands, workers, slots, scratch)
+			return
 		}
+		s.gemmBands(in, g, rows, 0, s.OutH(), scratch[:bufLen], scratch[slots*bufLen:][:s.bandLen(1)])
 		return
 	}
 	if workers == 1 {
@@ -522,6 +516,35 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, thre
 		return
 	}
 	conv2DParallel(s, 1, in, 0, g, workers, scratch[:workers*bufLen])
+}
+
+// gemmBands runs g (over a banded source) band by band for output rows y0..y1-1 (y0 a multiple of
+// rows): the GEMM of output rows b0..b1-1 is columns b0*OW.. of g, over a window of the phase planes
+// whose row 0 is phase row b0; buf is a B strip buffer, win a band's window.
+func (s ConvShape) gemmBands(in []float32, g gemmPacked, rows, y0, y1 int, buf, win []float32) {
+	ow := s.OutW()
+	for b0 := y0; b0 < y1; b0 += rows {
+		b1 := min(b0+rows, y1)
+		b := s.bandAt(b0, b1)
+		gb := g
+		gb.n, gb.c = (b1-b0)*ow, g.c[b0*ow:]
+		gb.src.t, gb.src.plane = win, b.rows*gb.src.wq
+		s.fillRows(in, s.H*s.W, win, 0, s.C, b, g.isa)
+		gb.run(0, gb.m, 0, gb.n, buf)
+	}
+}
+
+// conv2DBandsParallel runs a banded convolution (bandRows) on workers goroutines (runTeam), each
+// taking whole bands into a window of its own: no barrier between a band's copy and its GEMM. Only
+// LowMem shapes run so on several workers: a plan's memory peak on two threads held v4's Mixed_3a
+// 3×3/2 (64×147×147) whole copy, 5.7 MB.
+func conv2DBandsParallel(s ConvShape, in []float32, g gemmPacked, rows, bands, workers, slots int, scratch []float32) {
+	bufLen, wl := g.bufLen(), s.bandLen(1)
+	runTeam(workers-1, []int{bands}, func(_, lo, hi, worker int) {
+		buf := scratch[worker*bufLen : (worker+1)*bufLen]
+		win := scratch[slots*bufLen+worker*wl:][:wl]
+		s.gemmBands(in, g, rows, lo*rows, min(hi*rows, s.OutH()), buf, win)
+	})
 }
 
 // conv2DParallel runs g on workers goroutines (runTeam), in ranges of column strips (a

@@ -383,12 +383,15 @@ func (w *winoConvState) carve(scratch []float32, slots int, sideBySide bool) []f
 
 // serial runs the convolution chunk by chunk on the calling goroutine, handing each chunk's output
 // rows to sink when there is one (Conv2DPackedBands).
-func (w *winoConvState) serial(sink BandSink) {
+func (w *winoConvState) serial(sink BandSink) { w.serialChunks(0, w.chunks(), sink) }
+
+// serialChunks runs chunks ch0..ch1-1 as serial does.
+func (w *winoConvState) serialChunks(ch0, ch1 int, sink BandSink) {
 	p := w.p
 	if !w.windowed {
 		w.fill(0, p.imgs*w.s.C)
 	}
-	for ch := 0; ch < w.chunks(); ch++ {
+	for ch := ch0; ch < ch1; ch++ {
 		w.input(ch, 0, w.s.C)
 		w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
 		w.output(ch, 0, w.s.O)
@@ -447,7 +450,7 @@ func winoConvParallel(w winoConvState, workers int) {
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
 // small enough that workers overlaid V and M fit in twice one worker's (2·p.vmLen()),
-// at least two chunks per worker and 64 tiles per chunk or, for the 2-D tiles (F(2×2) and
+// at least two chunks per worker and 64 tiles per chunk (winoFewTiles with FewTiles) or, for the 2-D tiles (F(2×2) and
 // F(4×4) of 3×3, F(2×2) of 5×5) on maps too small for that, one chunk per worker of at least
 // wino25MinChunkTiles tiles; ok is false for smaller maps. On 35×35 maps the 3×3 layers ran
 // 8–33% faster on 2 threads than through winoConvParallel's phases (irv2_block35_3x3:

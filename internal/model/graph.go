@@ -124,7 +124,7 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 func (c *ConvBN) prepare(p *planner, path string, in Shape, scale float32) (s kernels.ConvShape, w, b []float32, ok bool) {
 	s = c.convShape(in)
 	id := c.id(path)
-	s.LowMem, s.FewTiles = p.pool.mode.lowMem, p.pool.mode.few[id]
+	s.LowMem, s.FewTiles = p.pool.mode.lowMem || p.pool.mode.few[id], p.pool.mode.few[id]
 	p.macs += s.MACs()
 	w, b, err := p.weights.layer(id).packScaled(s, scale) // once per layer and kernel layout, not per call
 	if err != nil {
@@ -144,8 +144,12 @@ func (c *ConvBN) plan(p *planner, path string, in, out view) {
 	}
 	p.hold(out.buf)
 	relu, sc := c.ReLU, p.scratch(s)
-	if s.Winograd() {
-		sc.buf.layer = c.id(path)
+	if lean := s; !s.FewTiles {
+		// A step whose scratch would shrink with FewTiles and LowMem (shrinkPeak).
+		lean.FewTiles, lean.LowMem = true, true
+		if lean.BatchScratchLen(p.n, p.convThreads) < sc.buf.n {
+			sc.buf.layer = c.id(path)
+		}
 	}
 	// The whole batch in one call: on small maps the images' columns together fill the GEMM tiles.
 	p.add(func(e *exec) {
@@ -247,8 +251,9 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 // plans' peak, and v3's and IRv2's Conv2d_4a_3x3 output (192×71×71: 3.9 MB) at the next. v4's
 // Conv2d_2b_3x3 feeds Mixed_3a, which pools and convolves (3×3/2, 64 -> 96) the same map: both
 // branches run on each band (the convolution by kernels.Conv2DPackedPlanes, straight into the block's
-// output). The rows a band's last windows share with the next band's are kept for it. compile keeps
-// such steps only where they make the plan's memory smaller.
+// output). The rows a band's last windows share with the next band's are kept for it. On several
+// threads each takes a slab of the bands (slabs). compile keeps such steps only where they make the
+// plan's memory smaller.
 type convPool struct {
 	conv     *ConvBN
 	branches []node // *Pool or *ConvBN, of one window (k×k, stride s, unpadded)
@@ -259,12 +264,12 @@ type convPool struct {
 }
 
 // newConvPool returns the convolution and the max pool or block at the start of nodes, for an input of
-// shape in, when they can run as a convPool: on one thread, a convolution with several bands
-// (kernels.ConvShape.BandRows), then a max pool or a block of max pools and convolutions, all
+// shape in, when they can run as a convPool: a convolution with several bands
+// (kernels.ConvShape.BandRows), two or more for each thread, then a max pool or a block of max pools and convolutions, all
 // unpadded with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the
 // ceil mode of a pool in a block, if set, adding no row. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
-	if len(nodes) < 2 || pl.convThreads != 1 {
+	if len(nodes) < 2 {
 		return nil
 	}
 	c, ok := nodes[0].(*ConvBN)
@@ -307,8 +312,12 @@ func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 		}
 		b.k, b.s = k, st
 	}
-	if rows := c.convShape(in).BandRows(); rows == 0 || rows >= mid.H || mid.H < b.k {
+	rows := c.convShape(in).BandRows()
+	if rows == 0 || rows >= mid.H || mid.H < b.k {
 		return nil
+	}
+	if bands := (mid.H + rows - 1) / rows; pl.convThreads > 1 && bands < 2*pl.convThreads {
+		return nil // a slab of two bands or more for every thread (slabs), or the step runs short of threads
 	}
 	return b
 }
@@ -322,13 +331,13 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	ow := b.mid.W
 	plane := (skip + s.BandRows()) * ow
 	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s, Ceil: b.ceil}
-	sink := &convPoolSink{s: win, skip: skip, plane: plane}
 	bp := path
 	if b.mixed != nil {
 		bp = join(path, b.mixed.Key)
 	}
 	planes := 0 // the scratch of the branches' convolutions, on a band's rows
 	c0 := 0
+	var branches []bandBranch
 	for _, n := range b.branches {
 		br := bandBranch{c0: c0}
 		if c, ok := n.(*ConvBN); ok {
@@ -343,24 +352,86 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 		} else {
 			c0 += b.mid.C
 		}
-		sink.branches = append(sink.branches, br)
+		branches = append(branches, br)
 	}
 	pl.hold(out.buf)
 	pl.pool.bands = true
-	band := pl.take(b.mid.C * plane)
+	slabs := b.slabs(s, win, pl.convThreads)
 	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
-	sc := pl.take(wn + planes)
-	sc.scratch, sc.layer = true, b.conv.id(path)
-	pl.give(sc)
-	pl.give(band)
+	bands, scs := make([]*buffer, len(slabs)), make([]*buffer, len(slabs))
+	for j := range slabs {
+		bands[j] = pl.take(b.mid.C * plane)
+		scs[j] = pl.take(wn + planes)
+		scs[j].scratch, scs[j].layer = true, b.conv.id(path)
+	}
+	for j := range slabs {
+		pl.give(scs[j])
+		pl.give(bands[j])
+	}
+	sinks := make([]convPoolSink, len(slabs))
+	for j := range sinks {
+		sinks[j] = convPoolSink{s: win, branches: branches, skip: skip, plane: plane}
+	}
 	relu := b.conv.ReLU
 	pl.add(func(e *exec) {
-		wino, rest := sc.data[:wn], sc.data[wn:]
 		for i := 0; i < e.n; i++ {
-			sink.band, sink.out, sink.scratch, sink.next = band.data, out.img(i), rest, 0
-			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, wino, relu, sink)
+			x, y := in.img(i), out.img(i)
+			run := func(j int) {
+				k, sl := &sinks[j], slabs[j]
+				k.band, k.out, k.scratch, k.next = bands[j].data, y, scs[j].data[wn:], sl.next
+				kernels.Conv2DPackedBandsRows(s, x, w, bias, k.band, plane, skip, scs[j].data[:wn], relu, k, sl.y0, sl.y1)
+			}
+			if len(slabs) == 1 {
+				run(0)
+				continue
+			}
+			kernels.ParallelFor(e.threads, len(slabs), func(lo, hi int) {
+				for j := lo; j < hi; j++ {
+					run(j)
+				}
+			})
 		}
 	})
+}
+
+// convSlab is the part of a convPool's step one goroutine runs: the bands of the convolution's
+// output rows y0..y1-1, whose pooled rows from next on are its own.
+type convSlab struct{ y0, y1, next int }
+
+// slabs splits b's bands (of s.BandRows() rows) into one slab per thread, up to threads, each of
+// at least two bands: the threads then run the step side by side, each with a band buffer and
+// scratch of its own, and the convolution's whole output is still never held (two threads: v3's plan
+// 9.65 -> 8.03 MB, IRv2's 9.65 -> 7.61, v4's 11.76 -> 10.32, IRv1's 9.68 -> 9.29). Slab j's pooled rows are those whose windows end before slab
+// j+1's first band, and slab j+1 starts at the band holding its first window's first row: the
+// rows of that band are computed twice, in bands that are the same chunks of tiles, so the bits
+// are those of one slab.
+func (b *convPool) slabs(s kernels.ConvShape, win kernels.PoolShape, threads int) []convSlab {
+	return b.slabsOf(s.BandRows(), s.OutH(), win, threads)
+}
+
+// slabsOf is slabs for bands of rows rows of a convolution of oh output rows.
+func (b *convPool) slabsOf(rows, oh int, win kernels.PoolShape, threads int) []convSlab {
+	nb := (oh + rows - 1) / rows
+	k := max(min(threads, nb/2), 1)
+	done := func(y int) int { // the pooled rows whose windows end by conv row y (convPoolSink.Band)
+		switch {
+		case y >= win.H:
+			return win.OutH()
+		case y < win.KH:
+			return 0
+		}
+		return min(win.OutH(), (y-win.KH)/win.SH+1)
+	}
+	slabs := make([]convSlab, k)
+	for j := range slabs {
+		end := (j + 1) * nb / k * rows
+		slabs[j].y1 = min(end, oh)
+		if j > 0 {
+			p := done(slabs[j-1].y1)
+			slabs[j].next, slabs[j].y0 = p, p*win.SH/rows*rows
+		}
+	}
+	return slabs
 }
 
 // bandBranch is a branch a convPoolSink runs on each band: a max pool (conv.C == 0) or a strided
