@@ -632,12 +632,11 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // in bands, at up to 5% of those layers' time) and keeps that only when smaller: IRv1 9.62 -> 8.54
 // MB and v4 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their
 // peaks (a whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
-// For one image, on any threads, it last plans the Winograd convolutions at the peak with fewer tiles
-// per chunk (shrinkPeak). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, v3 6.60 -> 6.04, v4 8.64
-// -> 8.11, IRv1 8.54 -> 7.43, IRv2 6.60 -> 6.42; two threads: v1 8.94 -> 7.82, v2 6.88 -> 5.83, v3
-// and IRv2 11.51 -> 9.65, IRv1 11.51 -> 9.68 (v4's peak, 14.65, holds no Winograd scratch). Whole
-// passes, 15 rounds of 3 alternated in one process, new/old time: one thread v1 0.97, v2 1.00, v3
-// 1.02, v4 1.00, IRv1 1.01, IRv2 1.00; two threads v1 1.00, v2 0.97, v3 1.00, IRv1 1.00, IRv2 1.01.
+// For one image, on any threads, it last plans the convolutions at the peak with less scratch
+// (shrinkPeak). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, v3 6.60 -> 6.16, v4 8.64 -> 8.11,
+// IRv1 8.54 -> 7.43; two threads (with slabs, convPool.slabs, before): v1 8.94 -> 7.82, v2 6.88 ->
+// 5.83, v3 10.54 -> 8.03, v4 12.78 -> 10.32, IRv1 11.51 -> 9.29, IRv2 10.54 -> 7.61. Whole passes,
+// 15 rounds of 3 alternated in one process, new/old time: 0.99–1.01 but v3 1.01–1.03.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
@@ -680,7 +679,8 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 // (bufPool.peakLayers), as long as that makes the region smaller by minShrink a layer, and returns
 // the smallest plan. Only the layers at the peak pay for the smaller scratch (up to 5% of their
 // time); a pass with them all set would pay everywhere.
-func (m *Model) shrinkPeak(p *compiled, h, w, threads int) (*compiled, error) {
+func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
+	p := p0
 	for range maxShrinks {
 		end := p.regionLen()
 		ids := p.pool.peakLayers()
@@ -704,6 +704,9 @@ func (m *Model) shrinkPeak(p *compiled, h, w, threads int) (*compiled, error) {
 		}
 		p = q
 	}
+	if float64(p.regionLen()) > (1-minShrinkAll)*float64(p0.regionLen()) {
+		return p0, nil
+	}
 	return p, nil
 }
 
@@ -714,6 +717,11 @@ const maxShrinks = 8
 // sets FewTiles on. Without it, v3 on two threads set four 35×35 layers for 0.24 MB of 8.03 and two
 // more for 0.34, and its pass took 3.8% longer; on one thread two for 0.12 MB of 6.16.
 const minShrink = 0.02
+
+// minShrinkAll is the least share of the region shrinkPeak must save in all for its plan to be kept:
+// IRv2 on one thread saved 2.7% (6.60 -> 6.42 MB, its Conv2d_4a in chunks of 36 tiles) for a pass
+// 0.5–1.2% slower (10 alternated rounds of inception bench).
+const minShrinkAll = 0.05
 
 // peakLayers returns the weight ids of the convolutions not yet planned with FewTiles whose scratch
 // FewTiles and LowMem would shrink (buffer.layer) and holds up the end of the pool's layout: a buffer
