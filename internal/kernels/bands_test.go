@@ -69,12 +69,7 @@ func TestConv2DPackedBands(t *testing.T) {
 					if rows == 0 || rows >= s.OutH() {
 						t.Fatalf("BandRows() = %d for %d output rows: want a band path of several bands", rows, s.OutH())
 					}
-					r := newRand(uint64(700 + i))
-					in := randSlice(r, s.C*s.H*s.W)
-					pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
-					bias := randSlice(r, s.O)
-					want := make([]float32, s.O*s.OutH()*s.OutW())
-					conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+					in, pw, bias, want := convCase(s, uint64(700+i), impl)
 					for _, skip := range []int{0, 2} {
 						plane := (skip+rows)*s.OutW() + 5
 						c := &bandCheck{t: t, s: s, want: want, band: guarded(s.O * plane), plane: plane, skip: skip, max: rows}
@@ -213,12 +208,7 @@ func TestConv2DLowMemBands(t *testing.T) {
 			if s.winograd() || s.bandRows(2) >= s.OutH() || s.batchScratchLen(1, 2, impl) >= whole.batchScratchLen(1, 2, impl) && !s.maskedPack(1, impl) {
 				t.Fatalf("%s shape %d: bands of %d rows of %d, scratch %d against %d whole", e.name, i, s.bandRows(2), s.OutH(), s.batchScratchLen(1, 2, impl), whole.batchScratchLen(1, 2, impl))
 			}
-			r := newRand(uint64(1300 + i))
-			in := randSlice(r, s.C*s.H*s.W)
-			pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
-			bias := randSlice(r, s.O)
-			want := make([]float32, s.O*s.OutH()*s.OutW())
-			conv2D(whole, in, pw, bias, want, make([]float32, whole.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+			in, pw, bias, want := convCase(whole, uint64(1300+i), impl)
 			got := make([]float32, len(want))
 			scratch := guarded(s.batchScratchLen(1, 2, impl))
 			conv2D(s, in, pw, bias, got, scratch, epilogue{relu: true}, 2, impl)
@@ -230,4 +220,16 @@ func TestConv2DLowMemBands(t *testing.T) {
 			}
 		}
 	}
+}
+
+// convCase returns a random input, packed weights and bias for s (seeded), and their convolution on
+// one thread by impl with ReLU, with s's default scratch: the reference the band tests compare with.
+func convCase(s ConvShape, seed uint64, impl isa) (in, pw, bias, want []float32) {
+	r := newRand(seed)
+	in = randSlice(r, s.C*s.H*s.W)
+	pw = PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+	bias = randSlice(r, s.O)
+	want = make([]float32, s.O*s.OutH()*s.OutW())
+	conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+	return in, pw, bias, want
 }

@@ -417,12 +417,7 @@ func TestFewTiles(t *testing.T) {
 			if tt.shrink && 10*few.batchScratchLen(1, 1, impl) > 6*s.batchScratchLen(1, 1, impl) {
 				t.Errorf("one thread's scratch %d floats, default %d: want at most 60%%", few.batchScratchLen(1, 1, impl), s.batchScratchLen(1, 1, impl))
 			}
-			r := newRand(uint64(900 + i))
-			in := randSlice(r, s.C*s.H*s.W)
-			pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
-			bias := randSlice(r, s.O)
-			want := make([]float32, s.O*s.OutH()*s.OutW())
-			conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+			in, pw, bias, want := convCase(s, uint64(900+i), impl)
 			for _, threads := range []int{1, 2} {
 				if n, d := few.batchScratchLen(1, threads, impl), s.batchScratchLen(1, threads, impl); n > d {
 					t.Errorf("%d threads: scratch of %d floats, default %d", threads, n, d)

@@ -235,8 +235,9 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 
 // TestShrinkPeak: for one image, compile plans the convolutions at the memory peak with FewTiles
 // and LowMem (shrinkPeak): for v1 and v2 on one thread and on two, only layers whose scratch that
-// shrinks, fewer than the Winograd layers, and a region at least 0.5 MB smaller than the same plan's without (v1 on one thread: by
-// conv2 and inception_3b); and the logits are that plan's, bit for bit.
+// makes smaller, fewer than the Winograd layers, and a region at least 0.5 MB smaller than the same
+// plan's without (v1 on one thread: by conv2 and inception_3b); and the logits are that plan's, bit
+// for bit.
 func TestShrinkPeak(t *testing.T) {
 	for _, name := range []string{"v1", "v2"} {
 		v, _ := Lookup(name)
@@ -275,16 +276,7 @@ func TestShrinkPeak(t *testing.T) {
 			if v.Name == "v1" && threads == 1 && (!p.pool.mode.few["conv2/3x3"] || !p.pool.mode.few["inception_3b/3x3"]) {
 				t.Errorf("v1 on one thread: FewTiles on %v, want conv2/3x3 and inception_3b/3x3", p.pool.mode.few)
 			}
-			var logits [2][]float32
-			for k, c := range []*compiled{q, p} {
-				m.plans[[5]int{1, v.Size, v.Size, threads, 0}] = c
-				m.Threads = threads
-				logits[k] = make([]float32, m.Classes())
-				if err := m.ForwardRaw(x, 1, v.Size, v.Size, logits[k]); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if !slices.Equal(logits[0], logits[1]) {
+			if !slices.Equal(planLogits(t, m, x, threads, q), planLogits(t, m, x, threads, p)) {
 				t.Errorf("%s on %d threads: logits differ with FewTiles", v.Name, threads)
 			}
 		}
@@ -314,16 +306,7 @@ func TestConvPoolSlabs(t *testing.T) {
 		if !p.banded() || p.regionLen() >= q.regionLen() {
 			t.Errorf("%s on two threads: banded %t, region %d floats, %d without bands", name, p.banded(), p.regionLen(), q.regionLen())
 		}
-		var logits [2][]float32
-		for k, c := range []*compiled{q, p} {
-			m.plans[[5]int{1, v.Size, v.Size, 2, 0}] = c
-			m.Threads = 2
-			logits[k] = make([]float32, m.Classes())
-			if err := m.ForwardRaw(x, 1, v.Size, v.Size, logits[k]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if !slices.Equal(logits[0], logits[1]) {
+		if !slices.Equal(planLogits(t, m, x, 2, q), planLogits(t, m, x, 2, p)) {
 			t.Errorf("%s on two threads: logits differ with slabs", name)
 		}
 	}
@@ -346,4 +329,18 @@ func TestConvPoolSlabs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// planLogits returns the logits of one image x of m's native size by plan c, compiled for threads
+// (set in m's plan cache in place of compile's).
+func planLogits(t *testing.T, m *Model, x []float32, threads int, c *compiled) []float32 {
+	t.Helper()
+	size := m.Variant.Size
+	m.plans[[5]int{1, size, size, threads, 0}] = c
+	m.Threads = threads
+	out := make([]float32, m.Classes())
+	if err := m.ForwardRaw(x, 1, size, size, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
