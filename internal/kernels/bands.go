@@ -31,11 +31,20 @@ func Conv2DPackedBands(s ConvShape, in, packedW, bias, out []float32, plane, ski
 	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, 0, s.OutH(), gemmActive)
 }
 
+// BandStep returns the output rows the ranges of Conv2DPackedBandsRows are multiples of: the rows of
+// a Winograd tile (0 when s has no bands).
+func (s ConvShape) BandStep() int {
+	if s.BandRows() == 0 {
+		return 0
+	}
+	return s.winoTile()
+}
+
 // Conv2DPackedBandsRows is Conv2DPackedBands for output rows y0..y1-1 only, y0 and y1 multiples of
-// BandRows() (y1 may be OutH): the bands of those rows, in order. The bands are chunks of tiles that
-// depend on nothing computed before them, so calls on ranges that together cover the map give the
-// bits of one call over the whole map: two goroutines may each take a range, each with its own band
-// buffer and scratch.
+// BandStep() (y1 may be OutH): the bands of those rows, in order, the first from y0, each at most
+// BandRows() rows. Each output row is computed in the same tile whatever the range, from nothing
+// computed before it, so calls on ranges that together cover the map give the bits of one call over
+// the whole map: two goroutines may each take a range, each with its own band buffer and scratch.
 func Conv2DPackedBandsRows(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, y0, y1 int) {
 	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, y0, y1, gemmActive)
 }
@@ -47,8 +56,8 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 		panic("kernels: Conv2DPackedBands of a shape without bands")
 	case plane < (skip+rows)*s.OutW() || len(out) < (s.O-1)*plane+(skip+rows)*s.OutW():
 		panic("kernels: Conv2DPackedBands: band buffer too short")
-	case y0 < 0 || y0 >= y1 || y1 > s.OutH() || y0%rows != 0 || y1%rows != 0 && y1 != s.OutH():
-		panic("kernels: Conv2DPackedBandsRows: rows not a range of whole bands")
+	case y0 < 0 || y0 >= y1 || y1 > s.OutH() || y0%s.BandStep() != 0 || y1%s.BandStep() != 0 && y1 != s.OutH():
+		panic("kernels: Conv2DPackedBandsRows: rows not a range of whole tiles")
 	}
 	s.checkIn(in, bias)
 	if len(pu) < s.packedLen() || len(scratch) < s.BatchScratchLen(1, 1) {
@@ -56,8 +65,10 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 	}
 	w := winoConvState{s: s, p: s.winoPlan(s.winoTile()), in: in, pu: pu, bias: bias, out: out, relu: relu,
 		impl: impl, band: true, plane: plane, skip: skip}
+	t := s.BandStep()
+	w.from, w.to = y0/t, (y1+t-1)/t
 	w.carve(scratch, 1, false)
-	w.serialChunks(y0/rows, (y1+rows-1)/rows, sink)
+	w.serial(sink)
 }
 
 // PlanesScratchLen returns the scratch of Conv2DPackedPlanes for s: a B strip buffer and the

@@ -86,9 +86,9 @@ func TestConv2DPackedBands(t *testing.T) {
 						if c.next != s.OutH() {
 							t.Fatalf("bands end at row %d of %d", c.next, s.OutH())
 						}
-						// The same bands in two ranges (Conv2DPackedBandsRows), the second first, as
-						// two goroutines may run them.
-						mid := (s.OutH() + rows - 1) / rows / 2 * rows
+						// The same rows in two ranges (Conv2DPackedBandsRows), the second first, as
+						// two goroutines may run them, split a tile into a band.
+						mid := (s.OutH()+rows-1)/rows/2*rows + s.BandStep()
 						for _, r := range [][2]int{{mid, s.OutH()}, {0, mid}} {
 							c.next = r[0]
 							conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, r[0], r[1], impl)

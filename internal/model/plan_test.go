@@ -285,8 +285,8 @@ func TestShrinkPeak(t *testing.T) {
 
 // TestConvPoolSlabs: on two threads the stems of v3 and IRv1 run their convolution and pool in two
 // slabs side by side (convPool.slabs), with a smaller plan than without bands, and the logits of
-// the plan without, bit for bit; the slabs are whole bands that cover the convolution's rows, and
-// their pooled rows follow each other.
+// the plan without, bit for bit; the slabs are whole tiles that cover the convolution's rows from the
+// tile of their first window on, and their pooled rows follow each other.
 func TestConvPoolSlabs(t *testing.T) {
 	for _, name := range []string{"v3", "irv1"} {
 		v, _ := Lookup(name)
@@ -311,18 +311,18 @@ func TestConvPoolSlabs(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		h, rows, k, s, threads int
-	}{{147, 8, 3, 2, 2}, {147, 4, 3, 2, 2}, {71, 12, 3, 2, 2}, {56, 4, 3, 2, 4}, {73, 8, 3, 1, 3}} {
+		h, rows, step, k, s, threads int
+	}{{147, 8, 4, 3, 2, 2}, {147, 4, 4, 3, 2, 2}, {71, 12, 4, 3, 2, 2}, {56, 4, 2, 3, 2, 4}, {73, 8, 2, 3, 1, 3}} {
 		s := kernels.ConvShape{C: 1, H: c.h, W: 9, O: 1, KH: 1, KW: 1, SH: 1, SW: 1}
 		win := kernels.PoolShape{C: 1, H: c.h, W: 9, KH: c.k, KW: c.k, SH: c.s, SW: c.s}
 		b := &convPool{k: c.k, s: c.s}
-		slabs := b.slabsOf(c.rows, s.OutH(), win, c.threads)
+		slabs := b.slabsOf(c.rows, c.step, s.OutH(), win, c.threads)
 		if len(slabs) != c.threads || slabs[0].y0 != 0 || slabs[0].next != 0 || slabs[len(slabs)-1].y1 != c.h {
 			t.Fatalf("%+v: slabs %+v", c, slabs)
 		}
 		for j, sl := range slabs {
-			if sl.y0%c.rows != 0 || sl.y1%c.rows != 0 && sl.y1 != c.h || sl.y0 > sl.next*c.s || sl.y1-sl.y0 < 2*c.rows {
-				t.Errorf("%+v: slab %d %+v not whole bands from its first window on", c, j, sl)
+			if sl.y0%c.step != 0 || sl.y1%c.rows != 0 && sl.y1 != c.h || sl.y0 > sl.next*c.s || sl.next*c.s-sl.y0 >= c.step || sl.y1-sl.y0 < 2*c.rows-c.step {
+				t.Errorf("%+v: slab %d %+v not whole tiles from its first window on", c, j, sl)
 			}
 			if j > 0 && sl.next != (slabs[j-1].y1-c.k)/c.s+1 {
 				t.Errorf("%+v: slab %d pools from row %d, slab %d's last bands end at %d", c, j, sl.next, j-1, slabs[j-1].y1)
