@@ -447,7 +447,8 @@ func winoConvParallel(w winoConvState, workers int) {
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
 // small enough that workers overlaid V and M fit in twice one worker's (2·p.vmLen()),
-// at least two chunks per worker and 64 tiles per chunk (winoFewTiles with FewTiles) or, for the 2-D tiles (F(2×2) and
+// at least two chunks per worker and 64 tiles per chunk (winoFewTiles with FewTiles) or, for
+// the 2-D tiles (F(2×2) and
 // F(4×4) of 3×3, F(2×2) of 5×5) on maps too small for that, one chunk per worker of at least
 // wino25MinChunkTiles tiles; ok is false for smaller maps. On 35×35 maps the 3×3 layers ran
 // 8–33% faster on 2 threads than through winoConvParallel's phases (irv2_block35_3x3:
@@ -543,26 +544,14 @@ type winoConvState struct {
 	// of a chunk whose first row is y0 at out[o*plane+(y-y0+skip)*ow:].
 	band        bool
 	plane, skip int
-
-	// from, to: the tile rows the chunks cover, from..to-1 (Conv2DPackedBandsRows); to == 0: all.
-	from, to int
-}
-
-// end returns the tile row after the chunks' last.
-func (w *winoConvState) end() int {
-	if w.to == 0 {
-		return w.p.trows()
-	}
-	return w.to
 }
 
 // chunks returns the number of chunks of p.rows tile rows.
-func (w *winoConvState) chunks() int { return (w.end() - w.from + w.p.rows - 1) / w.p.rows }
+func (w *winoConvState) chunks() int { return (w.p.trows() + w.p.rows - 1) / w.p.rows }
 
 // rows returns the tile rows ty0..ty1-1 of chunk ch, counted across images.
 func (w *winoConvState) rows(ch int) (ty0, ty1 int) {
-	ty0 = w.from + ch*w.p.rows
-	return ty0, min(ty0+w.p.rows, w.end())
+	return ch * w.p.rows, min((ch+1)*w.p.rows, w.p.trows())
 }
 
 // fill writes channels u0..u1-1 of the padded input, counted across images (unit u is

@@ -251,9 +251,8 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 // plans' peak, and v3's and IRv2's Conv2d_4a_3x3 output (192×71×71: 3.9 MB) at the next. v4's
 // Conv2d_2b_3x3 feeds Mixed_3a, which pools and convolves (3×3/2, 64 -> 96) the same map: both
 // branches run on each band (the convolution by kernels.Conv2DPackedPlanes, straight into the block's
-// output). The rows a band's last windows share with the next band's are kept for it. On several
-// threads each takes a slab of the bands (slabs). compile keeps such steps only where they make the
-// plan's memory smaller.
+// output). The rows a band's last windows share with the next band's are kept for it. compile keeps
+// such steps only where they make the plan's memory smaller.
 type convPool struct {
 	conv     *ConvBN
 	branches []node // *Pool or *ConvBN, of one window (k×k, stride s, unpadded)
@@ -264,12 +263,12 @@ type convPool struct {
 }
 
 // newConvPool returns the convolution and the max pool or block at the start of nodes, for an input of
-// shape in, when they can run as a convPool: a convolution with several bands
-// (kernels.ConvShape.BandRows), two or more for each thread, then a max pool or a block of max pools and convolutions, all
+// shape in, when they can run as a convPool: on one thread, a convolution with several bands
+// (kernels.ConvShape.BandRows), then a max pool or a block of max pools and convolutions, all
 // unpadded with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the
 // ceil mode of a pool in a block, if set, adding no row. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
-	if len(nodes) < 2 {
+	if len(nodes) < 2 || pl.convThreads != 1 {
 		return nil
 	}
 	c, ok := nodes[0].(*ConvBN)
@@ -312,12 +311,8 @@ func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 		}
 		b.k, b.s = k, st
 	}
-	rows := c.convShape(in).BandRows()
-	if rows == 0 || rows >= mid.H || mid.H < b.k {
+	if rows := c.convShape(in).BandRows(); rows == 0 || rows >= mid.H || mid.H < b.k {
 		return nil
-	}
-	if bands := (mid.H + rows - 1) / rows; pl.convThreads > 1 && bands < 2*pl.convThreads {
-		return nil // a slab of two bands or more for every thread (slabs), or the step runs short of threads
 	}
 	return b
 }
@@ -356,84 +351,21 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	}
 	pl.hold(out.buf)
 	pl.pool.bands = true
-	slabs := b.slabs(s, win, pl.convThreads)
+	sink := &convPoolSink{s: win, branches: branches, skip: skip, plane: plane}
+	band := pl.take(b.mid.C * plane)
 	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
-	bands, scs := make([]*buffer, len(slabs)), make([]*buffer, len(slabs))
-	for j := range slabs {
-		bands[j] = pl.take(b.mid.C * plane)
-		scs[j] = pl.take(wn + planes)
-		scs[j].scratch, scs[j].layer = true, b.conv.id(path)
-	}
-	for j := range slabs {
-		pl.give(scs[j])
-		pl.give(bands[j])
-	}
-	sinks := make([]convPoolSink, len(slabs))
-	for j := range sinks {
-		sinks[j] = convPoolSink{s: win, branches: branches, skip: skip, plane: plane}
-	}
+	sc := pl.take(wn + planes)
+	sc.scratch, sc.layer = true, b.conv.id(path)
+	pl.give(sc)
+	pl.give(band)
 	relu := b.conv.ReLU
 	pl.add(func(e *exec) {
+		wino, rest := sc.data[:wn], sc.data[wn:]
 		for i := 0; i < e.n; i++ {
-			x, y := in.img(i), out.img(i)
-			run := func(j int) {
-				k, sl := &sinks[j], slabs[j]
-				k.band, k.out, k.scratch, k.next = bands[j].data, y, scs[j].data[wn:], sl.next
-				kernels.Conv2DPackedBandsRows(s, x, w, bias, k.band, plane, skip, scs[j].data[:wn], relu, k, sl.y0, sl.y1)
-			}
-			if len(slabs) == 1 {
-				run(0)
-				continue
-			}
-			kernels.ParallelFor(e.threads, len(slabs), func(lo, hi int) {
-				for j := lo; j < hi; j++ {
-					run(j)
-				}
-			})
+			sink.band, sink.out, sink.scratch, sink.next = band.data, out.img(i), rest, 0
+			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, wino, relu, sink)
 		}
 	})
-}
-
-// convSlab is the part of a convPool's step one goroutine runs: the bands of the convolution's
-// output rows y0..y1-1, whose pooled rows from next on are its own.
-type convSlab struct{ y0, y1, next int }
-
-// slabs splits b's bands (of s.BandRows() rows) into one slab per thread, up to threads, each of
-// at least two bands: the threads then run the step side by side, each with a band buffer and
-// scratch of its own, and the convolution's whole output is still never held (two threads: v3's
-// plan 9.65 -> 8.03 MB, IRv2's 9.65 -> 7.61, v4's 11.76 -> 10.32, IRv1's 9.68 -> 9.29). Slab j's
-// pooled rows are those whose windows end by slab j+1's first band, and slab j+1 starts at the
-// Winograd tile holding its first window's first row (BandStep): the rows of that tile are computed
-// twice, by the same tile, so the bits are those of one slab. Starting at a whole band instead
-// computed up to a band twice: IRv2 on two threads took 0.7% longer than without slabs.
-func (b *convPool) slabs(s kernels.ConvShape, win kernels.PoolShape, threads int) []convSlab {
-	return b.slabsOf(s.BandRows(), s.BandStep(), s.OutH(), win, threads)
-}
-
-// slabsOf is slabs for bands of rows rows, and ranges of a multiple of step rows, of a convolution of
-// oh output rows.
-func (b *convPool) slabsOf(rows, step, oh int, win kernels.PoolShape, threads int) []convSlab {
-	nb := (oh + rows - 1) / rows
-	k := max(min(threads, nb/2), 1)
-	done := func(y int) int { // the pooled rows whose windows end by conv row y (convPoolSink.Band)
-		switch {
-		case y >= win.H:
-			return win.OutH()
-		case y < win.KH:
-			return 0
-		}
-		return min(win.OutH(), (y-win.KH)/win.SH+1)
-	}
-	slabs := make([]convSlab, k)
-	for j := range slabs {
-		end := (j + 1) * nb / k * rows
-		slabs[j].y1 = min(end, oh)
-		if j > 0 {
-			p := done(slabs[j-1].y1)
-			slabs[j].next, slabs[j].y0 = p, p*win.SH/step*step
-		}
-	}
-	return slabs
 }
 
 // bandBranch is a branch a convPoolSink runs on each band: a max pool (conv.C == 0) or a strided

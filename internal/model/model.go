@@ -633,10 +633,9 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // MB and v4 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their
 // peaks (a whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
 // For one image, on any threads, it last plans the convolutions at the peak with less scratch
-// (shrinkPeak). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, v3 6.60 -> 6.16, v4 8.64 -> 8.11,
-// IRv1 8.54 -> 7.43; two threads (with slabs, convPool.slabs, before): v1 8.94 -> 7.82, v2 6.88 ->
-// 5.83, v3 10.54 -> 8.03, v4 12.78 -> 10.32, IRv1 11.51 -> 9.29, IRv2 10.54 -> 7.61. Whole passes,
-// 15 rounds of 3 alternated in one process, new/old time: 0.99–1.01 but v3 1.01–1.03.
+// (shrinkPeak). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two threads: v1
+// 8.94 -> 7.82, v2 6.88 -> 5.83, v3, IRv1 and IRv2 11.51 -> 9.65, v4 14.65 -> 11.76. Whole passes,
+// 21 rounds of 3 alternated in one process, new/old time: 0.97–1.03, inside the machine's noise.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
@@ -676,11 +675,13 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 
 // shrinkPeak plans again, with FewTiles and LowMem (Winograd chunks of fewer tiles, a strided or
 // padded input copied in bands), the convolutions whose scratch holds up the end of p's region
-// (bufPool.peakLayers), as long as that makes the region smaller by minShrink a layer, and returns
-// the smallest plan. Only the layers at the peak pay for the smaller scratch (up to 5% of their
-// time); a pass with them all set would pay everywhere.
+// (bufPool.peakLayers), then those holding up the new plan's, as long as the region shrinks. Of
+// those plans it returns the last whose saving, against p's, is minShrink of p's region for each
+// layer set, and at least minShrinkAll in all; p if none. Only the layers at the peak pay for the
+// smaller scratch (up to 5% of their time); a pass with them all set would pay everywhere.
 func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
-	p := p0
+	best, p := p0, p0
+	end0 := float64(p0.regionLen())
 	for range maxShrinks {
 		end := p.regionLen()
 		ids := p.pool.peakLayers()
@@ -699,29 +700,31 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 		if err != nil {
 			return nil, err
 		}
-		if float64(end-q.regionLen()) < minShrink*float64(end)*float64(len(ids)) {
+		if q.regionLen() >= end {
 			break
 		}
 		p = q
+		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(len(mode.few)) && saved >= minShrinkAll*end0 {
+			best = p
+		}
 	}
-	if float64(p.regionLen()) > (1-minShrinkAll)*float64(p0.regionLen()) {
-		return p0, nil
-	}
-	return p, nil
+	return best, nil
 }
 
 // maxShrinks bounds shrinkPeak's plans: each moves the peak to another step of the network.
 const maxShrinks = 8
 
-// minShrink is the least share of the region a re-plan of shrinkPeak must save for each layer it
-// sets FewTiles on. Without it, v3 on two threads set four 35×35 layers for 0.24 MB of 8.03 and two
-// more for 0.34, and its pass took 3.8% longer; on one thread two for 0.12 MB of 6.16.
-const minShrink = 0.02
+// minShrink is the least share of the region shrinkPeak's plan must save for each layer it sets
+// FewTiles on. Without it, v3 on one thread set two 35×35 layers more for 0.12 MB of 6.16, and on two
+// threads four for 0.24 MB of 8.03, where its pass took 3.8% longer. IRv1 on two threads saves 0.18 MB
+// of 10.61 with its fourth layer and 0.75 MB with its fifth: the saving counts from the first plan.
+const minShrink = 0.025
 
 // minShrinkAll is the least share of the region shrinkPeak must save in all for its plan to be kept:
-// IRv2 on one thread saved 2.7% (6.60 -> 6.42 MB, its Conv2d_4a in chunks of 36 tiles) for a pass
-// 0.5–1.2% slower (10 alternated rounds of inception bench).
-const minShrinkAll = 0.05
+// on one thread IRv2 saved 2.7% (6.60 -> 6.42 MB, its Conv2d_4a in chunks of 36 tiles) for a pass
+// 0.5–1.2% slower (10 alternated rounds of inception bench), v3 6.7% (Conv2d_2a and 4a) for 1.5–2.5%,
+// v4 6.1% for 0.4–1.3%, all three well within the memory bound without.
+const minShrinkAll = 0.08
 
 // peakLayers returns the weight ids of the convolutions not yet planned with FewTiles whose scratch
 // FewTiles and LowMem would shrink (buffer.layer) and holds up the end of the pool's layout: a buffer
