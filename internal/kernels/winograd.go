@@ -447,10 +447,9 @@ func winoConvParallel(w winoConvState, workers int) {
 
 // winoChunkedPlan returns the plan of winoConvChunked for workers > 1: chunks of tile rows
 // small enough that workers overlaid V and M fit in twice one worker's (2·p.vmLen()),
-// at least two chunks per worker and 64 tiles per chunk (winoFewTiles with FewTiles) or, for
-// the 2-D tiles (F(2×2) and
-// F(4×4) of 3×3, F(2×2) of 5×5) on maps too small for that, one chunk per worker of at least
-// wino25MinChunkTiles tiles; ok is false for smaller maps. On 35×35 maps the 3×3 layers ran
+// at least two chunks per worker and 64 tiles per chunk (winoFewTiles with FewTiles) or, for the
+// 2-D tiles (F(2×2) and F(4×4) of 3×3, F(2×2) of 5×5) on maps too small for that, one chunk per
+// worker of at least wino25MinChunkTiles tiles; ok is false for smaller maps. On 35×35 maps the 3×3 layers ran
 // 8–33% faster on 2 threads than through winoConvParallel's phases (irv2_block35_3x3:
 // 166 → 112 µs with AVX-512, 149 → 107 with AVX2; v3_Mixed_5b_3x3dbl_3: 487 → 410, 533 →
 // 477); 28×28, 14×14 and 8×8 maps measured the same either way. F(2, 7) keeps the phases:

@@ -326,13 +326,13 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	ow := b.mid.W
 	plane := (skip + s.BandRows()) * ow
 	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s, Ceil: b.ceil}
+	sink := &convPoolSink{s: win, skip: skip, plane: plane}
 	bp := path
 	if b.mixed != nil {
 		bp = join(path, b.mixed.Key)
 	}
 	planes := 0 // the scratch of the branches' convolutions, on a band's rows
 	c0 := 0
-	var branches []bandBranch
 	for _, n := range b.branches {
 		br := bandBranch{c0: c0}
 		if c, ok := n.(*ConvBN); ok {
@@ -347,11 +347,10 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 		} else {
 			c0 += b.mid.C
 		}
-		branches = append(branches, br)
+		sink.branches = append(sink.branches, br)
 	}
 	pl.hold(out.buf)
 	pl.pool.bands = true
-	sink := &convPoolSink{s: win, branches: branches, skip: skip, plane: plane}
 	band := pl.take(b.mid.C * plane)
 	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
 	sc := pl.take(wn + planes)

@@ -715,9 +715,9 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 const maxShrinks = 8
 
 // minShrink is the least share of the region shrinkPeak's plan must save for each layer it sets
-// FewTiles on. Without it, v3 on one thread set two 35×35 layers more for 0.12 MB of 6.16, and on two
-// threads four for 0.24 MB of 8.03, where its pass took 3.8% longer. IRv1 on two threads saves 0.18 MB
-// of 10.61 with its fourth layer and 0.75 MB with its fifth: the saving counts from the first plan.
+// FewTiles on: v3 on one thread set two 35×35 layers more for 0.12 MB of 6.16. IRv1 on two threads
+// saves 0.18 MB of 10.61 with its second layer and 0.75 MB with its third: the saving counts from the
+// first plan, not step by step.
 const minShrink = 0.025
 
 // minShrinkAll is the least share of the region shrinkPeak must save in all for its plan to be kept:
