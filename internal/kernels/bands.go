@@ -28,16 +28,36 @@ func (s ConvShape) BandRows() int {
 // after the other on one thread. plane >= (skip+BandRows())*OW; scratch: len >=
 // s.BatchScratchLen(1, 1), contents ignored.
 func Conv2DPackedBands(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink) {
-	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, gemmActive)
+	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, 0, s.OutH(), gemmActive)
 }
 
-func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, impl isa) {
+// BandStep returns the output rows the ranges of Conv2DPackedBandsRows are multiples of: the rows of
+// a Winograd tile (0 when s has no bands).
+func (s ConvShape) BandStep() int {
+	if s.BandRows() == 0 {
+		return 0
+	}
+	return s.winoTile()
+}
+
+// Conv2DPackedBandsRows is Conv2DPackedBands for output rows y0..y1-1 only, y0 and y1 multiples of
+// BandStep() (y1 may be OutH): the bands of those rows, in order, the first from y0, each at most
+// BandRows() rows. Each output row is computed in the same tile whatever the range, from nothing
+// computed before it, so calls on ranges that together cover the map give the bits of one call over
+// the whole map: two goroutines may each take a range, each with its own band buffer and scratch.
+func Conv2DPackedBandsRows(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, y0, y1 int) {
+	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, y0, y1, gemmActive)
+}
+
+func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, y0, y1 int, impl isa) {
 	rows := s.BandRows()
 	switch {
 	case rows == 0:
 		panic("kernels: Conv2DPackedBands of a shape without bands")
 	case plane < (skip+rows)*s.OutW() || len(out) < (s.O-1)*plane+(skip+rows)*s.OutW():
 		panic("kernels: Conv2DPackedBands: band buffer too short")
+	case y0 < 0 || y0 >= y1 || y1 > s.OutH() || y0%s.BandStep() != 0 || y1%s.BandStep() != 0 && y1 != s.OutH():
+		panic("kernels: Conv2DPackedBandsRows: rows not a range of whole tiles")
 	}
 	s.checkIn(in, bias)
 	if len(pu) < s.packedLen() || len(scratch) < s.BatchScratchLen(1, 1) {
@@ -45,6 +65,8 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 	}
 	w := winoConvState{s: s, p: s.winoPlan(s.winoTile()), in: in, pu: pu, bias: bias, out: out, relu: relu,
 		impl: impl, band: true, plane: plane, skip: skip}
+	t := s.BandStep()
+	w.from, w.to = y0/t, (y1+t-1)/t
 	w.carve(scratch, 1, false)
 	w.serial(sink)
 }

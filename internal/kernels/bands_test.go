@@ -80,11 +80,21 @@ func TestConv2DPackedBands(t *testing.T) {
 							}
 						}
 						scratch := guarded(s.batchScratchLen(1, 1, impl))
-						conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, impl)
+						conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, 0, s.OutH(), impl)
 						checkGuard(t, "band", c.band)
 						checkGuard(t, "scratch", scratch)
 						if c.next != s.OutH() {
 							t.Fatalf("bands end at row %d of %d", c.next, s.OutH())
+						}
+						// The same rows in two ranges (Conv2DPackedBandsRows), the second first, as
+						// two goroutines may run them, split a tile into a band.
+						mid := (s.OutH()+rows-1)/rows/2*rows + s.BandStep()
+						for _, r := range [][2]int{{mid, s.OutH()}, {0, mid}} {
+							c.next = r[0]
+							conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, r[0], r[1], impl)
+							if c.next != r[1] {
+								t.Fatalf("bands of rows %d..%d end at row %d", r[0], r[1], c.next)
+							}
 						}
 					}
 				})
@@ -109,6 +119,11 @@ func TestConv2DPackedBandsPanics(t *testing.T) {
 	mustPanic(t, func() {
 		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)-1), false, nil)
 	})
+	for _, r := range [][2]int{{1, w.OutH()}, {0, w.BandRows() + 1}, {w.BandRows(), w.BandRows()}, {0, w.OutH() + 1}} {
+		mustPanic(t, func() {
+			Conv2DPackedBandsRows(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)), false, nil, r[0], r[1])
+		})
+	}
 }
 
 // TestConv2DPackedPlanes checks Conv2DPackedPlanes against conv2D on contiguous copies, bit for bit,

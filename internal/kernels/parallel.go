@@ -176,3 +176,16 @@ func ParallelFor(threads, n int, f func(lo, hi int)) {
 	}
 	runTeam(workers-1, []int{n}, func(_, lo, hi, _ int) { f(lo, hi) })
 }
+
+// ParallelForWorkers is ParallelFor with the index of the worker running each range, below
+// min(threads, n): f may use memory of that worker's own.
+func ParallelForWorkers(threads, n int, f func(lo, hi, worker int)) {
+	workers := min(max(threads, 1), maxConvThreads, n)
+	if workers <= 1 {
+		if n > 0 {
+			f(0, n, 0)
+		}
+		return
+	}
+	runTeam(workers-1, []int{n}, func(_, lo, hi, worker int) { f(lo, hi, worker) })
+}

@@ -543,14 +543,26 @@ type winoConvState struct {
 	// of a chunk whose first row is y0 at out[o*plane+(y-y0+skip)*ow:].
 	band        bool
 	plane, skip int
+
+	// from, to: the tile rows the chunks cover, from..to-1 (Conv2DPackedBandsRows); to == 0: all.
+	from, to int
+}
+
+// end returns the tile row after the chunks' last.
+func (w *winoConvState) end() int {
+	if w.to == 0 {
+		return w.p.trows()
+	}
+	return w.to
 }
 
 // chunks returns the number of chunks of p.rows tile rows.
-func (w *winoConvState) chunks() int { return (w.p.trows() + w.p.rows - 1) / w.p.rows }
+func (w *winoConvState) chunks() int { return (w.end() - w.from + w.p.rows - 1) / w.p.rows }
 
 // rows returns the tile rows ty0..ty1-1 of chunk ch, counted across images.
 func (w *winoConvState) rows(ch int) (ty0, ty1 int) {
-	return ch * w.p.rows, min((ch+1)*w.p.rows, w.p.trows())
+	ty0 = w.from + ch*w.p.rows
+	return ty0, min(ty0+w.p.rows, w.end())
 }
 
 // fill writes channels u0..u1-1 of the padded input, counted across images (unit u is

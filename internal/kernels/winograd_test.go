@@ -439,7 +439,7 @@ func TestFewTiles(t *testing.T) {
 			plane := rows * s.OutW()
 			c := &bandCheck{t: t, s: s, want: want, band: guarded(s.O * plane), plane: plane, max: rows}
 			scratch := guarded(few.batchScratchLen(1, 1, impl))
-			conv2DBands(few, in, pw, bias, c.band, plane, 0, scratch, true, c, impl)
+			conv2DBands(few, in, pw, bias, c.band, plane, 0, scratch, true, c, 0, s.OutH(), impl)
 			checkGuard(t, "band scratch", scratch)
 			if c.next != s.OutH() {
 				t.Fatalf("bands end at row %d of %d", c.next, s.OutH())

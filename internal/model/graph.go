@@ -251,8 +251,9 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 // plans' peak, and v3's and IRv2's Conv2d_4a_3x3 output (192×71×71: 3.9 MB) at the next. v4's
 // Conv2d_2b_3x3 feeds Mixed_3a, which pools and convolves (3×3/2, 64 -> 96) the same map: both
 // branches run on each band (the convolution by kernels.Conv2DPackedPlanes, straight into the block's
-// output). The rows a band's last windows share with the next band's are kept for it. compile keeps
-// such steps only where they make the plan's memory smaller.
+// output). The rows a band's last windows share with the next band's are kept for it. On several
+// threads the bands are split into slabs (slabsOf). compile keeps such steps only where they make the
+// plan's memory smaller.
 type convPool struct {
 	conv     *ConvBN
 	branches []node // *Pool or *ConvBN, of one window (k×k, stride s, unpadded)
@@ -263,12 +264,13 @@ type convPool struct {
 }
 
 // newConvPool returns the convolution and the max pool or block at the start of nodes, for an input of
-// shape in, when they can run as a convPool: on one thread, a convolution with several bands
-// (kernels.ConvShape.BandRows), then a max pool or a block of max pools and convolutions, all
+// shape in, when they can run as a convPool: a convolution with several bands
+// (kernels.ConvShape.BandRows), on several threads enough tiles for slabsPerThread slabs of two tiles a
+// thread, then a max pool or a block of max pools and convolutions, all
 // unpadded with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the
 // ceil mode of a pool in a block, if set, adding no row. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
-	if len(nodes) < 2 || pl.convThreads != 1 {
+	if len(nodes) < 2 {
 		return nil
 	}
 	c, ok := nodes[0].(*ConvBN)
@@ -311,8 +313,12 @@ func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 		}
 		b.k, b.s = k, st
 	}
-	if rows := c.convShape(in).BandRows(); rows == 0 || rows >= mid.H || mid.H < b.k {
+	cs := c.convShape(in)
+	if rows := cs.BandRows(); rows == 0 || rows >= mid.H || mid.H < b.k {
 		return nil
+	}
+	if t := cs.BandStep(); pl.convThreads > 1 && (b.k <= b.s || (mid.H+t-1)/t < 2*slabsPerThread*pl.convThreads) {
+		return nil // slabsOf's slabs of two tiles or more, and a window that crosses each seam
 	}
 	return b
 }
@@ -351,20 +357,135 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	}
 	pl.hold(out.buf)
 	pl.pool.bands = true
-	band := pl.take(b.mid.C * plane)
 	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
-	sc := pl.take(wn + planes)
-	sc.scratch, sc.layer = true, b.conv.id(path)
-	pl.give(sc)
-	pl.give(band)
 	relu := b.conv.ReLU
+	if pl.convThreads == 1 {
+		band := pl.take(b.mid.C * plane)
+		sc := pl.take(wn + planes)
+		sc.scratch, sc.layer = true, b.conv.id(path)
+		pl.give(sc)
+		pl.give(band)
+		pl.add(func(e *exec) {
+			wino, rest := sc.data[:wn], sc.data[wn:]
+			for i := 0; i < e.n; i++ {
+				sink.band, sink.out, sink.scratch, sink.next = band.data, out.img(i), rest, 0
+				kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, wino, relu, sink)
+			}
+		})
+		return
+	}
+	// Slabs of rows, handed out as they come to the threads, each thread with a band buffer and
+	// scratch of its own; the pool rows whose windows cross a slab's end are pooled once all slabs
+	// are done, from the rows either side saved in a seam buffer.
+	slabs := b.slabsOf(s.BandStep(), s.OutH(), slabsPerThread*pl.convThreads)
+	workers := min(pl.convThreads, len(slabs))
+	bands, scs := make([]*buffer, workers), make([]*buffer, workers)
+	for k := range workers {
+		bands[k], scs[k] = pl.take(b.mid.C*plane), pl.take(wn+planes)
+		scs[k].scratch, scs[k].layer = true, b.conv.id(path)
+	}
+	seams := make([]*buffer, len(slabs)-1)
+	for j := range seams {
+		seams[j] = pl.take(b.mid.C * slabs[j].seamRows * ow)
+	}
+	for _, x := range append(append(bands, scs...), seams...) {
+		pl.give(x)
+	}
+	sinks := make([]convPoolSink, workers)
 	pl.add(func(e *exec) {
-		wino, rest := sc.data[:wn], sc.data[wn:]
 		for i := 0; i < e.n; i++ {
-			sink.band, sink.out, sink.scratch, sink.next = band.data, out.img(i), rest, 0
-			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, wino, relu, sink)
+			x, y := in.img(i), out.img(i)
+			kernels.ParallelForWorkers(e.threads, len(slabs), func(lo, hi, k int) {
+				for j := lo; j < hi; j++ {
+					sl := &slabs[j]
+					sinks[k] = *sink
+					sinks[k].band, sinks[k].out, sinks[k].scratch, sinks[k].next = bands[k].data, y, scs[k].data[wn:], sl.next
+					ss := seamSink{inner: &sinks[k], s: win, plane: plane, skip: skip}
+					if j > 0 {
+						ss.head, ss.headFrom, ss.headTo = seams[j-1].data, slabs[j-1].seamFrom, slabs[j-1].seamTo
+					}
+					if j+1 < len(slabs) {
+						ss.tail, ss.tailFrom, ss.tailTo = seams[j].data, sl.seamFrom, sl.seamTo
+					}
+					kernels.Conv2DPackedBandsRows(s, x, w, bias, bands[k].data, plane, skip, scs[k].data[:wn], relu, &ss, sl.y0, sl.y1)
+				}
+			})
+			for j, seam := range seams {
+				sl := slabs[j]
+				sk := *sink
+				sk.skip, sk.plane, sk.seam = 0, sl.seamRows*ow, true
+				sk.band, sk.out, sk.scratch, sk.next = seam.data, y, scs[0].data[wn:], sl.seamPool
+				sk.Band(sl.seamFrom, sl.seamTo)
+			}
 		}
 	})
+}
+
+// slabsPerThread is the slabs of a convPool step on several threads, per thread: handed out as they
+// come, so that a thread that loses its core for a while leaves the others the rest. In two fixed
+// halves, IRv2 on two threads took 8% longer whenever another tenant held one of the two vCPUs;
+// with four handed out, 0.98–1.01 of the time without slabs on v3, v4, IRv1 and IRv2 (21 rounds
+// alternated in one process, load average 1.3–1.9). Each seam between slabs keeps its rows (IRv2's
+// Conv2d_4a: 0.16 MB), so more slabs take more memory.
+const slabsPerThread = 2
+
+// convSlab is one goroutine's part of a convPool's step on several threads: the convolution's output
+// rows y0..y1-1, and the pool rows from next on whose windows end by y1. The windows that cross y1
+// (from pool row seamPool on) read rows seamFrom..seamTo-1 (seamRows), which this slab and the next
+// save in their seam buffer.
+type convSlab struct {
+	y0, y1, next               int
+	seamPool, seamFrom, seamTo int
+	seamRows                   int
+}
+
+// slabsOf splits the convolution's oh output rows into n slabs of whole tiles (step rows) of about
+// the same size.
+func (b *convPool) slabsOf(step, oh, n int) []convSlab {
+	tiles := (oh + step - 1) / step
+	n = max(min(n, tiles/2), 1)
+	slabs := make([]convSlab, n)
+	for j := range slabs {
+		sl := &slabs[j]
+		sl.y1 = min((j+1)*tiles/n*step, oh)
+		if j > 0 {
+			sl.y0 = slabs[j-1].y1
+		}
+		sl.next = (sl.y0 + b.s - 1) / b.s // the first window from y0 on
+		c := sl.y1
+		sl.seamPool = max((c-b.k)/b.s+1, 0) // the first window that crosses c
+		last := (c+b.s-1)/b.s - 1           // the last window that starts before c
+		sl.seamFrom, sl.seamTo = sl.seamPool*b.s, last*b.s+b.k
+		sl.seamRows = sl.seamTo - sl.seamFrom
+	}
+	return slabs
+}
+
+// seamSink passes a slab's bands to a convPoolSink, first saving the rows that the windows crossing
+// the slab's start (head) and end (tail) read into their seam buffers: C planes of those rows.
+type seamSink struct {
+	inner                              *convPoolSink
+	s                                  kernels.PoolShape
+	plane, skip                        int
+	head, tail                         []float32
+	headFrom, headTo, tailFrom, tailTo int
+}
+
+func (k *seamSink) Band(y0, y1 int) {
+	save := func(seam []float32, from, to int) {
+		lo, hi := max(from, y0), min(to, y1)
+		if seam == nil || lo >= hi {
+			return
+		}
+		w := k.s.W
+		sp := (to - from) * w
+		for c := 0; c < k.s.C; c++ {
+			copy(seam[c*sp+(lo-from)*w:c*sp+(hi-from)*w], k.inner.band[c*k.plane+(k.skip+lo-y0)*w:c*k.plane+(k.skip+hi-y0)*w])
+		}
+	}
+	save(k.head, k.headFrom, k.headTo)
+	save(k.tail, k.tailFrom, k.tailTo)
+	k.inner.Band(y0, y1)
 }
 
 // bandBranch is a branch a convPoolSink runs on each band: a max pool (conv.C == 0) or a strided
@@ -384,6 +505,7 @@ type convPoolSink struct {
 	band, out   []float32 // out: the image's output, all branches' channels
 	scratch     []float32 // the convolutions' (Conv2DPackedPlanes)
 	next        int       // the first output row not yet written
+	seam        bool      // band is a seam buffer (convPool.plan): no band follows, no row to keep
 }
 
 // Band runs the branches on the output rows the rows up to y1 complete, then keeps the rows after
@@ -424,7 +546,7 @@ func (k *convPoolSink) Band(y0, y1 int) {
 		}
 		k.next = py1
 	}
-	if keep := y1 - k.next*s.SH; y1 < s.H && keep > 0 {
+	if keep := y1 - k.next*s.SH; !k.seam && y1 < s.H && keep > 0 {
 		from := k.skip + y1 - y0 - keep
 		for c := 0; c < s.C; c++ {
 			p := k.band[c*k.plane:]

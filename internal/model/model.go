@@ -633,18 +633,32 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // MB and v4 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their
 // peaks (a whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
 // For one image, on any threads, it last plans the convolutions at the peak with less scratch
-// (shrinkPeak). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two threads: v1
-// 8.94 -> 7.82, v2 6.88 -> 5.83, v3, IRv1 and IRv2 11.51 -> 9.65, v4 14.65 -> 11.76. Whole passes,
+// (shrinkPeak; on several threads both the plans with and without convPool steps, whose slabs take
+// scratch for each thread). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two
+// threads (slabs included): v1 8.94 -> 7.82, v2 6.88 -> 5.43, v3 and IRv2 11.51 -> 7.94, IRv1 11.51 ->
+// 9.29, v4 14.65 -> 10.32. Whole passes,
 // 21 rounds of 3 alternated in one process, new/old time: 0.97–1.03, inside the machine's noise.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
 		return nil, err
 	}
+	shrunk := false
 	if p.banded() {
 		q, err := m.planOnce(n, h, w, threads, planMode{noBands: true})
 		if err != nil {
 			return nil, err
+		}
+		if n == 1 && threads > 1 {
+			// On several threads each thread's slabs take scratch of their own (convPool.plan):
+			// which plan is smaller shows once both are shrunk. v3: 11.64 against 11.51 MB before.
+			if p, err = m.shrinkPeak(p, h, w, threads); err != nil {
+				return nil, err
+			}
+			if q, err = m.shrinkPeak(q, h, w, threads); err != nil {
+				return nil, err
+			}
+			shrunk = true
 		}
 		if q.regionLen() < p.regionLen() {
 			p = q
@@ -661,7 +675,7 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 			p = q
 		}
 	}
-	if n == 1 {
+	if n == 1 && !shrunk {
 		if p, err = m.shrinkPeak(p, h, w, threads); err != nil {
 			return nil, err
 		}

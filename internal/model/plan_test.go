@@ -283,6 +283,52 @@ func TestShrinkPeak(t *testing.T) {
 	}
 }
 
+// TestConvPoolSlabs: on two threads the stems of v2, v3, v4 and IRv1 run their convolution and pool
+// (v4: and Mixed_3a's 3×3/2) in slabs handed out to the threads as they come, with a smaller plan than
+// without bands and the logits of the plan without, bit for bit (the pool rows at the slabs' seams
+// included); the slabs are whole tiles that cover the convolution's rows, and each seam's rows are
+// those of the windows that cross it.
+func TestConvPoolSlabs(t *testing.T) {
+	for _, name := range []string{"v2", "v3", "v4", "irv1"} {
+		v, _ := Lookup(name)
+		m := fillModel(t, v, "slabs")
+		x := fill.Tensor("slabs", "x", []int{1, 3, v.Size, v.Size}, "input")
+		p, err := m.compile(1, v.Size, v.Size, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode := p.pool.mode
+		mode.noBands = true
+		q, err := m.planOnce(1, v.Size, v.Size, 2, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.pool.place()
+		if !p.banded() || p.regionLen() >= q.regionLen() {
+			t.Errorf("%s on two threads: banded %t, region %d floats, %d without bands", name, p.banded(), p.regionLen(), q.regionLen())
+		}
+		if !slices.Equal(planLogits(t, m, x, 2, q), planLogits(t, m, x, 2, p)) {
+			t.Errorf("%s on two threads: logits differ with slabs", name)
+		}
+	}
+	for _, c := range []struct{ h, step, k, s, n int }{{147, 4, 3, 2, 6}, {71, 4, 3, 2, 6}, {56, 4, 3, 2, 6}, {73, 2, 3, 2, 4}, {40, 2, 5, 3, 3}} {
+		b := &convPool{k: c.k, s: c.s}
+		slabs := b.slabsOf(c.step, c.h, c.n)
+		if len(slabs) != c.n || slabs[0].y0 != 0 || slabs[0].next != 0 || slabs[len(slabs)-1].y1 != c.h {
+			t.Fatalf("%+v: slabs %+v", c, slabs)
+		}
+		for j, sl := range slabs {
+			if sl.y0%c.step != 0 || sl.y1-sl.y0 < 2*c.step || j > 0 && (sl.y0 != slabs[j-1].y1 || sl.next != slabs[j-1].seamPool+(sl.y0-slabs[j-1].seamFrom+c.s-1)/c.s) {
+				t.Errorf("%+v: slab %d %+v", c, j, sl)
+			}
+			// The seam: the windows from seamPool on that start before y1 and end after it.
+			if j+1 < len(slabs) && (sl.seamPool*c.s+c.k <= sl.y1 || (sl.seamPool-1)*c.s+c.k > sl.y1 || sl.seamTo-c.k >= sl.y1 || sl.seamTo-c.k+c.s < sl.y1 || sl.seamFrom != sl.seamPool*c.s) {
+				t.Errorf("%+v: slab %d seam %+v", c, j, sl)
+			}
+		}
+	}
+}
+
 // planLogits returns the logits of one image x of m's native size by plan c, compiled for threads
 // (set in m's plan cache in place of compile's).
 func planLogits(t *testing.T, m *Model, x []float32, threads int, c *compiled) []float32 {
