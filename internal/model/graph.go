@@ -265,10 +265,10 @@ type convPool struct {
 
 // newConvPool returns the convolution and the max pool or block at the start of nodes, for an input of
 // shape in, when they can run as a convPool: a convolution with several bands
-// (kernels.ConvShape.BandRows), on several threads enough tiles for slabsPerThread slabs of two tiles a
-// thread, then a max pool or a block of max pools and convolutions, all
-// unpadded with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the
-// ceil mode of a pool in a block, if set, adding no row. Otherwise nil.
+// (kernels.ConvShape.BandRows), on several threads with tiles enough for slabsPerThread slabs of two
+// tiles a thread, then a max pool or a block of max pools and convolutions, all unpadded with one
+// window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the ceil mode of a pool
+// in a block, if set, adding no row. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 	if len(nodes) < 2 {
 		return nil
@@ -395,7 +395,7 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {
 			x, y := in.img(i), out.img(i)
-			kernels.ParallelForWorkers(e.threads, len(slabs), func(lo, hi, k int) {
+			kernels.ParallelForWorkers(min(e.threads, workers), len(slabs), func(lo, hi, k int) {
 				for j := lo; j < hi; j++ {
 					sl := &slabs[j]
 					sinks[k] = *sink
