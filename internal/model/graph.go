@@ -359,25 +359,14 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	pl.pool.bands = true
 	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
 	relu := b.conv.ReLU
-	if pl.convThreads == 1 {
-		band := pl.take(b.mid.C * plane)
-		sc := pl.take(wn + planes)
-		sc.scratch, sc.layer = true, b.conv.id(path)
-		pl.give(sc)
-		pl.give(band)
-		pl.add(func(e *exec) {
-			wino, rest := sc.data[:wn], sc.data[wn:]
-			for i := 0; i < e.n; i++ {
-				sink.band, sink.out, sink.scratch, sink.next = band.data, out.img(i), rest, 0
-				kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, wino, relu, sink)
-			}
-		})
-		return
+	// Slabs of rows (one on one thread), handed out as they come to the threads, each thread with a
+	// band buffer and scratch of its own; the pool rows whose windows cross a slab's end are pooled
+	// once all slabs are done, from the rows either side saved in a seam buffer.
+	n := 1
+	if pl.convThreads > 1 {
+		n = slabsPerThread * pl.convThreads
 	}
-	// Slabs of rows, handed out as they come to the threads, each thread with a band buffer and
-	// scratch of its own; the pool rows whose windows cross a slab's end are pooled once all slabs
-	// are done, from the rows either side saved in a seam buffer.
-	slabs := b.slabsOf(s.BandStep(), s.OutH(), slabsPerThread*pl.convThreads)
+	slabs := b.slabsOf(s.BandStep(), s.OutH(), n)
 	workers := min(pl.convThreads, len(slabs))
 	bands, scs := make([]*buffer, workers), make([]*buffer, workers)
 	for k := range workers {
@@ -391,25 +380,29 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	for _, x := range append(append(bands, scs...), seams...) {
 		pl.give(x)
 	}
-	sinks := make([]convPoolSink, workers)
+	// One sink per worker and the slabs' closure, made here: a pass allocates nothing for them.
+	sinks, seamSinks := make([]convPoolSink, workers), make([]seamSink, workers)
+	var x, y []float32 // the image the step is on
+	run := func(lo, hi, k int) {
+		for j := lo; j < hi; j++ {
+			sl := &slabs[j]
+			sinks[k] = *sink
+			sinks[k].band, sinks[k].out, sinks[k].scratch, sinks[k].next = bands[k].data, y, scs[k].data[wn:], sl.next
+			ss := &seamSinks[k]
+			*ss = seamSink{inner: &sinks[k], s: win, plane: plane, skip: skip}
+			if j > 0 {
+				ss.head, ss.headFrom, ss.headTo = seams[j-1].data, slabs[j-1].seamFrom, slabs[j-1].seamTo
+			}
+			if j+1 < len(slabs) {
+				ss.tail, ss.tailFrom, ss.tailTo = seams[j].data, sl.seamFrom, sl.seamTo
+			}
+			kernels.Conv2DPackedBandsRows(s, x, w, bias, bands[k].data, plane, skip, scs[k].data[:wn], relu, ss, sl.y0, sl.y1)
+		}
+	}
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {
-			x, y := in.img(i), out.img(i)
-			kernels.ParallelForWorkers(min(e.threads, workers), len(slabs), func(lo, hi, k int) {
-				for j := lo; j < hi; j++ {
-					sl := &slabs[j]
-					sinks[k] = *sink
-					sinks[k].band, sinks[k].out, sinks[k].scratch, sinks[k].next = bands[k].data, y, scs[k].data[wn:], sl.next
-					ss := seamSink{inner: &sinks[k], s: win, plane: plane, skip: skip}
-					if j > 0 {
-						ss.head, ss.headFrom, ss.headTo = seams[j-1].data, slabs[j-1].seamFrom, slabs[j-1].seamTo
-					}
-					if j+1 < len(slabs) {
-						ss.tail, ss.tailFrom, ss.tailTo = seams[j].data, sl.seamFrom, sl.seamTo
-					}
-					kernels.Conv2DPackedBandsRows(s, x, w, bias, bands[k].data, plane, skip, scs[k].data[:wn], relu, &ss, sl.y0, sl.y1)
-				}
-			})
+			x, y = in.img(i), out.img(i)
+			kernels.ParallelForWorkers(min(e.threads, workers), len(slabs), run)
 			for j, seam := range seams {
 				sl := slabs[j]
 				sk := *sink
