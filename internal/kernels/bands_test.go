@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -209,15 +210,7 @@ func TestConv2DLowMemBands(t *testing.T) {
 				t.Fatalf("%s shape %d: bands of %d rows of %d, scratch %d against %d whole", e.name, i, s.bandRows(2), s.OutH(), s.batchScratchLen(1, 2, impl), whole.batchScratchLen(1, 2, impl))
 			}
 			in, pw, bias, want := convCase(whole, uint64(1300+i), impl)
-			got := make([]float32, len(want))
-			scratch := guarded(s.batchScratchLen(1, 2, impl))
-			conv2D(s, in, pw, bias, got, scratch, epilogue{relu: true}, 2, impl)
-			checkGuard(t, "scratch", scratch)
-			for j := range want {
-				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-					t.Fatalf("%s shape %d: out[%d] = %v, want %v", e.name, i, j, got[j], want[j])
-				}
-			}
+			checkPackedConv(t, fmt.Sprintf("%s shape %d", e.name, i), s, in, pw, bias, want, 2, impl)
 		}
 	}
 }

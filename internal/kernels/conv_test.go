@@ -158,6 +158,23 @@ func runConv(t *testing.T, s ConvShape, in, w, bias []float32, relu bool, thread
 	return out
 }
 
+// checkPackedConv runs conv2D(s) with ReLU on threads threads and the kernels of impl, over weights
+// pw packed for it, into NaN-guarded out and scratch of batchScratchLen(1, threads), checks the guards,
+// and that out is want bit for bit (what names the run in a failure).
+func checkPackedConv(t *testing.T, what string, s ConvShape, in, pw, bias, want []float32, threads int, impl isa) {
+	t.Helper()
+	got := guarded(len(want))
+	scratch := guarded(s.batchScratchLen(1, threads, impl))
+	conv2D(s, in, pw, bias, got, scratch, epilogue{relu: true}, threads, impl)
+	checkGuard(t, "out", got)
+	checkGuard(t, "scratch", scratch)
+	for j := range want {
+		if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+			t.Fatalf("%s: out[%d] = %v, want %v", what, j, got[j], want[j])
+		}
+	}
+}
+
 // TestConv2D runs every gemm implementation against the float64 reference.
 func TestConv2D(t *testing.T) {
 	for _, e := range isaImpls("gemm") {
@@ -243,16 +260,7 @@ func TestConv2DBands(t *testing.T) {
 							continue
 						}
 						bands++
-						got := guarded(len(want))
-						scratch := guarded(s.batchScratchLen(1, 1, impl))
-						conv2D(s, in, pw, bias, got, scratch, epilogue{relu: true}, 1, impl)
-						checkGuard(t, "out", got)
-						checkGuard(t, "scratch", scratch)
-						for j := range want {
-							if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-								t.Fatalf("bands of %d rows: out[%d] = %v, whole %v", rows, j, got[j], want[j])
-							}
-						}
+						checkPackedConv(t, fmt.Sprintf("bands of %d rows", rows), s, in, pw, bias, want, 1, impl)
 					}
 					if bands == 0 {
 						t.Skip("no band size leaves the input larger than two windows")
@@ -288,16 +296,7 @@ func TestConv2DLowMem(t *testing.T) {
 		impl := e.fn.(isa)
 		want := make([]float32, s.O*s.OutH()*s.OutW())
 		conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
-		got := guarded(len(want))
-		scratch := guarded(low.batchScratchLen(1, 1, impl))
-		conv2D(low, in, pw, bias, got, scratch, epilogue{relu: true}, 1, impl)
-		checkGuard(t, "out", got)
-		checkGuard(t, "scratch", scratch)
-		for j := range want {
-			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-				t.Fatalf("%s: out[%d] = %v in bands, %v whole", e.name, j, got[j], want[j])
-			}
-		}
+		checkPackedConv(t, e.name+" in bands", low, in, pw, bias, want, 1, impl)
 	}
 }
 

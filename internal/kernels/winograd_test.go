@@ -422,15 +422,7 @@ func TestFewTiles(t *testing.T) {
 				if n, d := few.batchScratchLen(1, threads, impl), s.batchScratchLen(1, threads, impl); n > d {
 					t.Errorf("%d threads: scratch of %d floats, default %d", threads, n, d)
 				}
-				got := make([]float32, len(want))
-				scratch := guarded(few.batchScratchLen(1, threads, impl))
-				conv2D(few, in, pw, bias, got, scratch, epilogue{relu: true}, threads, impl)
-				checkGuard(t, "scratch", scratch)
-				for j := range want {
-					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-						t.Fatalf("%d threads: out[%d] = %v, want %v (default chunks)", threads, j, got[j], want[j])
-					}
-				}
+				checkPackedConv(t, fmt.Sprintf("%d threads, against the default chunks", threads), few, in, pw, bias, want, threads, impl)
 			}
 			rows := few.BandRows()
 			if rows >= s.OutH() {
