@@ -682,7 +682,7 @@ func (m *Mixed) plan(pl *planner, path string, in, out view) { m.planOwned(pl, p
 func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 	p := join(path, m.Key)
 	work, done := m.planHeads(pl, p, in)
-	if pl.threads > 1 && m.parallel(p, in.shape) {
+	if pl.threads > 1 && m.parallel(p, in.shape) && !pl.pool.mode.serial[m] {
 		pl.hold(out.buf)
 		m.planParallel(pl, p, work, out)
 		done()
@@ -974,6 +974,10 @@ func (m *Mixed) planParallel(pl *planner, p string, work []branchWork, out view)
 	}
 	help := bs[big].macs*5 > total*3
 	par := new(int)
+	if pl.pool.blocks == nil {
+		pl.pool.blocks = map[*int]*Mixed{}
+	}
+	pl.pool.blocks[par] = m
 	c0 := 0
 	for i, w := range work {
 		s, _ := w.n.outShape(p, w.in.shape)

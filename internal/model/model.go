@@ -436,6 +436,9 @@ type bufPool struct {
 	bands  bool     // a step is a convPool
 	offs   []int    // layout's placement, by buffer
 	end    int      // and the region's length in float32s
+	// blocks maps a buffer's par to the path of the block whose branches took it side by side
+	// (Mixed.planParallel), for shrinkPeak (planMode.serial).
+	blocks map[*int]*Mixed
 }
 
 // place gives every buffer its memory once the plan is complete, in one region in huge pages
@@ -635,9 +638,11 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // For one image, on any threads, it last plans the convolutions at the peak with less scratch
 // (shrinkPeak; on several threads both the plans with and without convPool steps, whose slabs take
 // scratch for each thread). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two
-// threads (slabs included): v1 8.94 -> 7.82, v2 6.88 -> 5.43, v3 and IRv2 11.51 -> 7.94, IRv1 11.51 ->
-// 9.29, v4 14.65 -> 10.32. Whole passes,
-// 21 rounds of 3 alternated in one process, new/old time: 0.97–1.03, inside the machine's noise.
+// threads (slabs included, and the block at the peak run branch after branch): v1 8.94 -> 6.24, v2
+// 6.88 -> 5.27, v3 and IRv2 11.51 -> 7.94, IRv1 11.51 -> 9.29, v4 14.65 -> 10.10. Whole passes, 21
+// rounds of 3 alternated in one process, new/old time: 0.97–1.03, inside the machine's noise; the
+// blocks run branch after branch, 8 alternated rounds of inception bench at two threads: v1 1.01, v2
+// 1.01, v4 1.02 of the time.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
@@ -688,28 +693,28 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 }
 
 // shrinkPeak plans again, with FewTiles and LowMem (Winograd chunks of fewer tiles, a strided or
-// padded input copied in bands), the convolutions whose scratch holds up the end of p's region
-// (bufPool.peakLayers), then those holding up the new plan's, as long as the region shrinks. Of
-// those plans it returns the last whose saving, against p's, is minShrink of p's region for each
-// layer set, and at least minShrinkAll in all; p if none. Only the layers at the peak pay for the
-// smaller scratch (up to 5% of their time); a pass with them all set would pay everywhere.
+// padded input copied in bands), the convolutions whose scratch holds up the end of p's region, and
+// with their branches one after the other the blocks whose branches' buffers side by side do
+// (bufPool.peakLayers), then those holding up the new plan's, as long as the region shrinks. Of those
+// plans it keeps the last whose saving, against p's, is minShrink of p's region for each layer and
+// block set, and at least minShrinkAll in all (p if none), and then drops, one at a time, each
+// setting whose plan without it is no larger (a block that held the peak beside a layer, when the
+// layer alone would have done: v3's Mixed_5c and 5d on two threads). Only the layers and blocks at
+// the peak pay (up to 5% of a layer's time; a block's branches side by side gained it 2–5% on 35×35
+// maps and 17–20% on 17×17); a pass with them all set would pay everywhere.
 func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	best, p := p0, p0
 	end0 := float64(p0.regionLen())
+	var ids []string // the settings in the order they were made, for drop
+	var blocks []*Mixed
 	for range maxShrinks {
 		end := p.regionLen()
-		ids := p.pool.peakLayers()
-		if len(ids) == 0 {
+		i, b := p.pool.peakLayers()
+		if len(i)+len(b) == 0 {
 			break
 		}
 		mode := p.pool.mode
-		mode.few = maps.Clone(mode.few)
-		if mode.few == nil {
-			mode.few = map[string]bool{}
-		}
-		for _, id := range ids {
-			mode.few[id] = true
-		}
+		mode.few, mode.serial = with(mode.few, i), with(mode.serial, b)
 		q, err := m.planOnce(1, h, w, threads, mode)
 		if err != nil {
 			return nil, err
@@ -717,12 +722,50 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 		if q.regionLen() >= end {
 			break
 		}
-		p = q
-		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(len(mode.few)) && saved >= minShrinkAll*end0 {
+		p, ids, blocks = q, append(ids, i...), append(blocks, b...)
+		set := len(mode.few) + len(mode.serial)
+		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(set) && saved >= minShrinkAll*end0 {
 			best = p
 		}
 	}
+	drop := func(mode planMode) error {
+		q, err := m.planOnce(1, h, w, threads, mode)
+		if err == nil && q.regionLen() <= best.regionLen() {
+			best = q
+		}
+		return err
+	}
+	for _, b := range blocks {
+		if mode := best.pool.mode; mode.serial[b] {
+			mode.serial = maps.Clone(mode.serial)
+			delete(mode.serial, b)
+			if err := drop(mode); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, id := range ids {
+		if mode := best.pool.mode; mode.few[id] {
+			mode.few = maps.Clone(mode.few)
+			delete(mode.few, id)
+			if err := drop(mode); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return best, nil
+}
+
+// with returns a copy of set with keys added.
+func with[K comparable](set map[K]bool, keys []K) map[K]bool {
+	set = maps.Clone(set)
+	if set == nil {
+		set = map[K]bool{}
+	}
+	for _, k := range keys {
+		set[k] = true
+	}
+	return set
 }
 
 // maxShrinks bounds shrinkPeak's plans: each moves the peak to another step of the network.
@@ -740,11 +783,13 @@ const minShrink = 0.025
 // v4 6.1% for 0.4–1.3%, all three well within the memory bound without.
 const minShrinkAll = 0.08
 
-// peakLayers returns the weight ids of the convolutions not yet planned with FewTiles whose scratch
-// FewTiles and LowMem would shrink (buffer.layer) and holds up the end of the pool's layout: a buffer
-// that ends the region, the buffers it conflicts with that end where it starts (placeInOrder put it
-// just above them), and so on down.
-func (b *bufPool) peakLayers() []string {
+// peakLayers returns what holds up the end of the pool's layout: a buffer that ends the region, the
+// buffers it conflicts with that end where it starts (placeInOrder put it just above them), and so on
+// down. Of those, ids are the weight ids of the convolutions not yet planned with FewTiles whose
+// scratch FewTiles and LowMem would shrink (buffer.layer), blocks the paths of the blocks whose
+// branches took theirs side by side (bufPool.blocks): run one after the other, the branches share
+// their memory.
+func (b *bufPool) peakLayers() (ids []string, blocks []*Mixed) {
 	size := func(x *buffer) int { return (x.n + 15) &^ 15 }
 	var stack []int
 	seen := make([]bool, len(b.bufs))
@@ -753,7 +798,6 @@ func (b *bufPool) peakLayers() []string {
 			stack, seen[i] = append(stack, i), true
 		}
 	}
-	var ids []string
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -761,13 +805,16 @@ func (b *bufPool) peakLayers() []string {
 		if x.layer != "" && !b.mode.few[x.layer] && !slices.Contains(ids, x.layer) {
 			ids = append(ids, x.layer)
 		}
+		if blk, ok := b.blocks[x.par]; ok && !slices.Contains(blocks, blk) {
+			blocks = append(blocks, blk)
+		}
 		for j, y := range b.bufs {
 			if !seen[j] && b.offs[j]+size(y) == b.offs[i] && x.conflicts(y) {
 				stack, seen[j] = append(stack, j), true
 			}
 		}
 	}
-	return ids
+	return ids, blocks
 }
 
 // banded reports whether p has convPool steps.
@@ -787,10 +834,12 @@ func (p *planner) regionLen() int {
 
 // planMode is how planOnce plans: without convPool steps (noBands); with the convolutions' LowMem set
 // (kernels.ConvShape.LowMem: on one thread, large strided inputs copied in bands whatever the weights);
-// with FewTiles and LowMem set on the convolutions few holds, by weight id (shrinkPeak).
+// with FewTiles and LowMem set on the convolutions few holds, by weight id, and the blocks serial holds
+// run branch after branch (shrinkPeak).
 type planMode struct {
 	noBands, lowMem bool
 	few             map[string]bool
+	serial          map[*Mixed]bool // blocks whose branches run one after the other on several threads
 }
 
 // planOnce plans the network (compile) in mode, without laying out its memory.
