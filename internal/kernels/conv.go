@@ -14,8 +14,8 @@ type ConvShape struct {
 	// FewTiles asks a 3×3 or 5×5 Winograd convolution for chunks of as few tiles as still fill the
 	// GEMMs' two-strip tiles (winoFewTiles), for a layer at a plan's memory peak: about half the
 	// scratch of the default chunks (v1's conv2, 64→192 at 56×56: 2.86 -> 1.31 MB; inception_3b's
-	// 3×3, 128→192 at 28×28: 2.62 -> 1.49 MB), at up to 5% of the layer's time. It changes no
-	// output bit.
+	// 3×3, 128→192 at 28×28: 2.62 -> 1.49 MB), at up to 5% of the layer's time; on several
+	// threads, the workers split one thread's chunk (winoChunkedPlan). It changes no output bit.
 	FewTiles bool
 }
 

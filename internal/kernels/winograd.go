@@ -453,11 +453,34 @@ func winoConvParallel(w winoConvState, workers int) {
 // 8–33% faster on 2 threads than through winoConvParallel's phases (irv2_block35_3x3:
 // 166 → 112 µs with AVX-512, 149 → 107 with AVX2; v3_Mixed_5b_3x3dbl_3: 487 → 410, 533 →
 // 477); 28×28, 14×14 and 8×8 maps measured the same either way. F(2, 7) keeps the phases:
-// v4_Mixed_6b_7x1 at 17×17 ran 12% slower with a chunk per worker.
+// v4_Mixed_6b_7x1 at 17×17 ran 12% slower with a chunk per worker. With FewTiles, the workers
+// instead split one thread's chunk when that takes less memory: each worker's chunks are then
+// smaller than winoFewTiles, for about one thread's scratch (v1's conv2 on two threads 2.62 -> 1.59
+// MB, inception_3b's 3×3 2.99 -> 1.79, v3's and IRv1's Conv2d_4a 3.72 -> 2.61) at 4–21% of those
+// layers' time against the chunks of winoChunksFor (30 alternated rounds, two threads).
 func (s ConvShape) winoChunkedPlan(p winoPlan, workers int) (q winoPlan, ok bool) {
 	if workers < 2 {
 		return p, false
 	}
+	q, ok = s.winoChunksFor(p, workers)
+	if s.FewTiles {
+		// One thread's chunk split among the workers, when that takes less memory than the chunks
+		// or the phases (winoVMLen).
+		mem := p.ne * (p.ve + p.me)
+		if ok {
+			mem = workers * q.vmLen()
+		}
+		if rows := (p.rows + workers - 1) / workers; rows < p.trows() {
+			if r, fits := s.winoChunkRows(p, rows, workers); fits && workers*r.vmLen() < mem {
+				return r, true
+			}
+		}
+	}
+	return q, ok
+}
+
+// winoChunksFor returns winoChunkedPlan's plan of chunks for each worker, FewTiles aside.
+func (s ConvShape) winoChunksFor(p winoPlan, workers int) (q winoPlan, ok bool) {
 	least := 64
 	if s.FewTiles {
 		least = winoFewTiles

@@ -391,12 +391,15 @@ func addr(s []float32) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(
 // TestFewTiles: a 3×3 or 5×5 Winograd convolution with FewTiles set runs in chunks of at least
 // winoFewTiles tiles (or the whole map), never more rows than the default, and gives the default's
 // bits on one and two threads and band by band, within BatchScratchLen (guarded), which is never
-// larger than the default's and on one thread at most 60% of it for v1's conv2 and inception_3b 3×3.
+// larger than the default's and on one thread at most 60% of it for v1's conv2 and inception_3b 3×3,
+// whose two-thread scratch is then at most 1.25 times the one-thread's.
 func TestFewTiles(t *testing.T) {
 	shapes := []struct {
-		name   string
-		s      ConvShape
-		shrink bool // one thread's scratch at most 60% of the default's
+		name string
+		s    ConvShape
+		// One thread's scratch at most 60% of the default's, and two threads' at most 1.25 times one
+		// thread's: one thread's chunk split among the workers (winoChunkedPlan).
+		shrink bool
 	}{
 		{"v1_conv2_3x3", ConvShape{C: 64, H: 56, W: 56, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, true},
 		{"v1_inception3b_3x3", ConvShape{C: 128, H: 28, W: 28, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, true},
@@ -416,6 +419,9 @@ func TestFewTiles(t *testing.T) {
 			}
 			if tt.shrink && 10*few.batchScratchLen(1, 1, impl) > 6*s.batchScratchLen(1, 1, impl) {
 				t.Errorf("one thread's scratch %d floats, default %d: want at most 60%%", few.batchScratchLen(1, 1, impl), s.batchScratchLen(1, 1, impl))
+			}
+			if one, two := few.batchScratchLen(1, 1, impl), few.batchScratchLen(1, 2, impl); tt.shrink && 4*two > 5*one {
+				t.Errorf("two threads' scratch %d floats, one thread's %d: want at most 1.25 times", two, one)
 			}
 			in, pw, bias, want := convCase(s, uint64(900+i), impl)
 			for _, threads := range []int{1, 2} {
