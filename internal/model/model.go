@@ -436,7 +436,7 @@ type bufPool struct {
 	bands  bool     // a step is a convPool
 	offs   []int    // layout's placement, by buffer
 	end    int      // and the region's length in float32s
-	// blocks maps a buffer's par to the path of the block whose branches took it side by side
+	// blocks maps a buffer's par to the block whose branches took it side by side
 	// (Mixed.planParallel), for shrinkPeak (planMode.serial).
 	blocks map[*int]*Mixed
 }
@@ -744,8 +744,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	}
 	for _, b := range blocks {
 		if mode := best.pool.mode; mode.serial[b] {
-			mode.serial = maps.Clone(mode.serial)
-			delete(mode.serial, b)
+			mode.serial = without(mode.serial, b)
 			if err := drop(mode, minSerial); err != nil {
 				return nil, err
 			}
@@ -753,8 +752,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	}
 	for _, id := range ids {
 		if mode := best.pool.mode; mode.few[id] {
-			mode.few = maps.Clone(mode.few)
-			delete(mode.few, id)
+			mode.few = without(mode.few, id)
 			if err := drop(mode, 0); err != nil {
 				return nil, err
 			}
@@ -772,6 +770,13 @@ func with[K comparable](set map[K]bool, keys []K) map[K]bool {
 	for _, k := range keys {
 		set[k] = true
 	}
+	return set
+}
+
+// without returns a copy of set without key.
+func without[K comparable](set map[K]bool, key K) map[K]bool {
+	set = maps.Clone(set)
+	delete(set, key)
 	return set
 }
 
@@ -798,9 +803,8 @@ const minShrinkAll = 0.08
 // peakLayers returns what holds up the end of the pool's layout: a buffer that ends the region, the
 // buffers it conflicts with that end where it starts (placeInOrder put it just above them), and so on
 // down. Of those, ids are the weight ids of the convolutions not yet planned with FewTiles whose
-// scratch FewTiles and LowMem would shrink (buffer.layer), blocks the paths of the blocks whose
-// branches took theirs side by side (bufPool.blocks): run one after the other, the branches share
-// their memory.
+// scratch FewTiles and LowMem would shrink (buffer.layer), blocks those whose branches took theirs
+// side by side (bufPool.blocks): run one after the other, the branches share their memory.
 func (b *bufPool) peakLayers() (ids []string, blocks []*Mixed) {
 	size := func(x *buffer) int { return (x.n + 15) &^ 15 }
 	var stack []int

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -261,34 +260,33 @@ func TestShrinkPeak(t *testing.T) {
 			if saved := float64(q.regionLen()-p.regionLen()) * 4 / 1e6; saved < 0.5 {
 				t.Errorf("%s on %d threads: FewTiles on %v saves %.2f MB, want >= 0.5", v.Name, threads, p.pool.mode.few, saved)
 			}
-			// Every setting kept pays: the plan without any one of them is larger.
-			without := func(what string, mode planMode) {
+			// Every setting kept pays: the plan without any one of them is larger, by minSerial for a
+			// block run branch after branch.
+			larger := func(what string, mode planMode, slack float64) {
 				t.Helper()
 				r, err := m.planOnce(1, v.Size, v.Size, threads, mode)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.regionLen() <= p.regionLen() {
-					t.Errorf("%s on %d threads: the plan without %s is no larger (%d floats)", v.Name, threads, what, p.regionLen())
+				if float64(r.regionLen()) <= float64(p.regionLen())*(1+slack) {
+					t.Errorf("%s on %d threads: the plan without %s is %d floats, with %d", v.Name, threads, what, r.regionLen(), p.regionLen())
 				}
 			}
 			for id := range p.pool.mode.few {
 				mode := p.pool.mode
-				mode.few = maps.Clone(mode.few)
-				delete(mode.few, id)
-				without("FewTiles on "+id, mode)
+				mode.few = without(mode.few, id)
+				larger("FewTiles on "+id, mode, 0)
 			}
 			for b := range p.pool.mode.serial {
 				if threads == 1 {
 					t.Errorf("%s on %d threads: block %q run branch after branch", v.Name, threads, b.Key)
 				}
 				mode := p.pool.mode
-				mode.serial = maps.Clone(mode.serial)
-				delete(mode.serial, b)
-				without("block "+b.Key+" run branch after branch", mode)
+				mode.serial = without(mode.serial, b)
+				larger("block "+b.Key+" run branch after branch", mode, minSerial)
 			}
 			// On two threads v1 runs the block at its peak, inception_3b, one branch after the other: its
-			// branches side by side each took scratch and activations of their own (7.82 -> 6.24 MB).
+			// branches side by side each took scratch and activations of their own.
 			if n := len(p.pool.mode.serial); v.Name == "v1" && threads == 2 && n != 1 {
 				t.Errorf("v1 on two threads: %d blocks run branch after branch, want 1", n)
 			}
