@@ -277,7 +277,9 @@ func TestConv2DBands(t *testing.T) {
 // without it does not.
 func TestConv2DLowMem(t *testing.T) {
 	defer func(f int) { bandFloats = f }(bandFloats)
-	s := ConvShape{C: 128, H: 13, W: 11, O: 130, KH: 3, KW: 3, SH: 2, SW: 2}
+	// Padded, so that every implementation copies it (an unpadded one AVX-512 reads in place:
+	// stride2Pack).
+	s := ConvShape{C: 128, H: 13, W: 11, O: 130, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
 	_, wq := s.phases()
 	bandFloats = s.C * s.SH * s.SW * wq * 3 // windows of 2 output rows
 	low := s
@@ -549,6 +551,60 @@ func TestStackPacked(t *testing.T) {
 			for j := 0; j < hw && !ok; j++ {
 				if got[c*hw+j] != 0 {
 					t.Fatalf("%v: padding row %d holds %v", base, c, got[c*hw+j])
+				}
+			}
+		}
+	}
+}
+
+// TestStride2Pack: the B strips of a valid stride-2 convolution packed straight from its input
+// (bSource.s2, by each implementation that has it) equal, bit for bit, those packed from the copy
+// split into stride phases, for every strip of every K block: strips within one output row, across
+// rows (2–4 runs when a row has fewer than 16 outputs) and, in a batch, across images.
+func TestStride2Pack(t *testing.T) {
+	shapes := []ConvShape{
+		{C: 3, H: 15, W: 17, O: 4, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 5, H: 71, W: 71, O: 4, KH: 3, KW: 3, SH: 2, SW: 2},
+		{C: 2, H: 40, W: 9, O: 4, KH: 2, KW: 3, SH: 2, SW: 2},
+		{C: 130, H: 7, W: 8, O: 4, KH: 3, KW: 3, SH: 2, SW: 2},
+	}
+	for _, e := range isaImpls("packs2") {
+		impl := e.fn.(isa)
+		for i, s := range shapes {
+			if !s.stride2Pack(impl) {
+				t.Fatalf("%s: shape %d not packed in place", e.name, i)
+			}
+			for _, n := range []int{1, 3} {
+				in := randSlice(newRand(uint64(40+i)), n*s.C*s.H*s.W)
+				inStride, ohw := s.C*s.H*s.W, s.OutH()*s.OutW()
+				copied := make([]float32, n*s.inputLen())
+				ph := s.source(in, copied)
+				s.fillBatch(in, inStride, copied, 0, n*s.C, impl)
+				ph.t, ph.tStride = copied, s.inputLen()
+				s2 := s.stride2Source(in)
+				s2.t, s2.tStride = in, inStride
+				if n > 1 {
+					ph.imgN, s2.imgN = ohw, ohw
+				}
+				g := s.gemm()
+				kcb := gemmKCFor(g.k)
+				for k0 := 0; k0 < g.k; k0 += kcb {
+					kc := min(kcb, g.k-k0)
+					ko, k2 := make([]int, kc), make([]int, kc)
+					ph.offsets(k0, ko)
+					s2.offsets(k0, k2)
+					want, got := make([]float32, kc*gemmNR), guarded(kc*gemmNR)
+					for j0 := 0; j0 < n*ohw; j0 += gemmNR {
+						nv := min(gemmNR, n*ohw-j0)
+						ph.pack(impl, ko, j0, nv, want)
+						s2.pack(impl, k2, j0, nv, got)
+						checkGuard(t, "strip", got)
+						for q := range want {
+							if math.Float32bits(got[q]) != math.Float32bits(want[q]) {
+								t.Fatalf("%s shape %d, %d images, K block %d, columns %d..: value %d = %v, want %v", e.name, i, n, k0, j0, q, got[q], want[q])
+							}
+						}
+					}
 				}
 			}
 		}

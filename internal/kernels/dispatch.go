@@ -29,6 +29,7 @@ var kernelTable = append(archKernels[:len(archKernels):len(archKernels)], []kern
 	{op: "gemv", name: "gemvF32_48Generic", available: &always, fn: isaGeneric},
 	{op: "packb", name: "packB16F32Generic", available: &always, fn: isaGeneric},
 	{op: "packmasked", name: "packB32MaskedF32Generic", available: &always, fn: isaGeneric},
+	{op: "packs2", name: "packB16S2F32Generic", available: &always, fn: isaGeneric},
 	{op: "unzip2", name: "unzip2F32Generic", available: &always, fn: isaGeneric},
 	{op: "wino23", name: "wino23F32Generic", available: &always, fn: isaGeneric},
 	{op: "wino43", name: "wino43F32Generic", available: &always, fn: isaGeneric},
@@ -53,9 +54,10 @@ func activeKernel(op string) any {
 	panic("kernels: no implementation of " + op)
 }
 
-// gemmActive is the implementation of the GEMM engine's kernels (micro-kernels, B packers,
-// the stride-2 input split and the Winograd transforms: the "gemm", "packb", "packmasked", "unzip2",
-// "wino23", "wino43", "wino27" and "wino25" ops go together) that every GEMM and convolution uses, chosen once.
+// gemmActive is the implementation of the GEMM engine's kernels (micro-kernels, B packers, the
+// stride-2 input split or gather and the Winograd transforms: the "gemm", "packb", "packmasked",
+// "packs2", "unzip2", "wino23", "wino43", "wino27" and "wino25" ops go together) that every GEMM and
+// convolution uses, chosen once.
 var gemmActive = activeKernel("gemm").(isa)
 
 // Impl describes one compiled kernel implementation, for `inception version --kernels`.

@@ -354,6 +354,10 @@ type bSource struct {
 	masked     bool
 	padT, padL int // masked: the convolution's padding
 	h          int // masked: input (and output) rows
+
+	// s2: a valid stride-2 convolution read from its unpadded input (ConvShape.stride2Pack):
+	// koff(k) = c·plane + ky·wq + kx, column (y, x) at 2y·wq + 2x.
+	s2 bool
 }
 
 // maxMaskedTaps bounds kh*kw for bSource.masked (the masks live on the stack).
@@ -471,6 +475,9 @@ func (s *bSource) column(j int) (d, x int) {
 		j %= s.imgN
 	}
 	x = j % s.ow
+	if s.s2 {
+		return base + 2*(j/s.ow*s.wq+x), x
+	}
 	return base + j/s.ow*s.wq + x, x
 }
 
@@ -484,6 +491,19 @@ type packSeg struct {
 
 // offsets sets koff[p] = koff(k0+p) for every p < len(koff).
 func (s *bSource) offsets(k0 int, koff []int) {
+	if s.s2 {
+		c, r := k0/(s.kh*s.kw), k0%(s.kh*s.kw)
+		ky, kx := r/s.kw, r%s.kw
+		for p := range koff {
+			koff[p] = c*s.plane + ky*s.wq + kx
+			if kx++; kx == s.kw {
+				if kx, ky = 0, ky+1; ky == s.kh {
+					ky, c = 0, c+1
+				}
+			}
+		}
+		return
+	}
 	// koff(k) is stepped from k0: kx, ky count within the kernel, kxr = kx%sw, kyr = ky%sh.
 	kh, kw, sh, sw, plane, wq := s.kh, s.kw, s.sh, s.sw, s.plane, s.wq
 	c, r := k0/(kh*kw), k0%(kh*kw)
@@ -542,6 +562,11 @@ func (s *bSource) segments(j0, nv int, segs *[gemmNR]packSeg) int {
 // pack writes B[k0:k0+kc][j0:j0+nv] into dst as kc rows of 16, zero-filling columns nv..15;
 // koff holds koff(k0+p) for p < kc (offsets).
 func (s *bSource) pack(k isa, koff []int, j0, nv int, dst []float32) {
+	if s.s2 {
+		var segs [gemmNR]s2Seg
+		k.packS2(len(koff), s.t, koff, segs[:s.s2Segments(j0, nv, &segs)], dst)
+		return
+	}
 	if d, x := s.column(j0); nv == gemmNR && x+gemmNR <= s.ow {
 		k.packContig(len(koff), s.t, koff, d, dst)
 		return
@@ -549,6 +574,68 @@ func (s *bSource) pack(k isa, koff []int, j0, nv int, dst []float32) {
 	var segs [gemmNR]packSeg
 	n := s.segments(j0, nv, &segs)
 	k.packSegs(len(koff), s.t, koff, segs[:n], dst)
+}
+
+// s2Seg is a run of a stride-2 source's B strip columns that lie in one output row: column j
+// of the strip, for j in the run (bit j of lanes), reads t[koff(k)+d+2j]; m0 and m1 have the
+// bits of the even offsets 2j < 16 and 2j-16 >= 0 that the run reads, for the masked loads of
+// t[koff(k)+d:] and 16 on (packB16S2F32AVX512).
+type s2Seg struct {
+	d             int
+	m0, m1, lanes uint16
+	_             uint16
+}
+
+// s2Segments writes the runs of B columns j0..j0+nv-1 (nv <= 16) of a stride-2 source into
+// segs and returns their number (at least one).
+func (s *bSource) s2Segments(j0, nv int, segs *[gemmNR]s2Seg) int {
+	n := 0
+	for jj := 0; jj < nv; n++ {
+		d, x := s.column(j0 + jj)
+		run := min(nv-jj, s.ow-x)
+		if s.imgN > 0 {
+			run = min(run, s.imgN-(j0+jj)%s.imgN)
+		}
+		sg := &segs[n]
+		sg.d, sg.m0, sg.m1, sg.lanes = d-2*jj, 0, 0, 0
+		for j := jj; j < jj+run; j++ {
+			sg.lanes |= 1 << j
+			if 2*j < gemmNR {
+				sg.m0 |= 1 << (2 * j)
+			} else {
+				sg.m1 |= 1 << (2*j - gemmNR)
+			}
+		}
+		jj += run
+	}
+	return n
+}
+
+// packB16S2F32Generic packs kc rows of a B strip of a stride-2 source:
+//
+//	for p := 0; p < kc; p++ {
+//		for j := 0; j < 16; j++ {
+//			dst[p*16+j] = 0
+//			for _, sg := range segs {
+//				if sg.lanes>>j&1 != 0 {
+//					dst[p*16+j] = t[koff[p]+sg.d+2*j]
+//				}
+//			}
+//		}
+//	}
+func packB16S2F32Generic(kc int, t []float32, koff []int, segs []s2Seg, dst []float32) {
+	koff = koff[:kc]
+	for p, o := range koff {
+		row := dst[p*gemmNR : p*gemmNR+gemmNR]
+		clear(row)
+		for _, sg := range segs {
+			for j := range gemmNR {
+				if sg.lanes>>j&1 != 0 {
+					row[j] = t[o+sg.d+2*j]
+				}
+			}
+		}
+	}
 }
 
 // packB16ContigF32Generic packs kc rows of a B strip whose 16 columns read consecutive

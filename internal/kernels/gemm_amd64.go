@@ -22,6 +22,7 @@ var archKernels = []kernelEntry{
 	{op: "gemm", name: "gemmF32_6x16AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "packb", name: "packB16F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "packmasked", name: "packB32MaskedF32AVX512", available: &avx512Kernels, fn: isaAVX512},
+	{op: "packs2", name: "packB16S2F32AVX512", available: &avx512Kernels, fn: isaAVX512},
 	{op: "unzip2", name: "unzip2F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "wino23", name: "wino23F32AVX2", available: &avx2Kernels, fn: isaAVX2},
 	{op: "wino43", name: "wino43F32AVX2", available: &avx2Kernels, fn: isaAVX2},
@@ -125,6 +126,15 @@ func (k isa) packMasked(kc int, t []float32, koff []int, d0, d1 int, masks []uin
 		return
 	}
 	packB32MaskedF32Generic(kc, t, koff, d0, d1, masks, nr, r0, dst)
+}
+
+// packS2 packs kc rows of a B strip of a stride-2 source: see packB16S2F32Generic.
+func (k isa) packS2(kc int, t []float32, koff []int, segs []s2Seg, dst []float32) {
+	if k == isaAVX512 {
+		packB16S2F32AVX512(kc, t, koff, segs, dst)
+		return
+	}
+	packB16S2F32Generic(kc, t, koff, segs, dst)
 }
 
 // unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
@@ -277,6 +287,15 @@ func packB16SegsF32AVX2(kc int, t []float32, koff []int, segs []packSeg, dst []f
 //
 //go:noescape
 func packB32MaskedF32AVX512(kc int, t []float32, koff []int, d0, d1 int, masks []uint16, nr, r0 int, dst []float32)
+
+// packB16S2F32AVX512 packs kc rows of a B strip of a stride-2 source (packB16S2F32Generic):
+// for each run, two zero-masked loads of t[koff[p]+sg.d:] and 16 on under m0 and m1 (masked-out
+// elements are neither read nor faulted on), VPERMT2PS gathering the even elements, merged
+// into the row under lanes. The caller (bSource.pack) guarantees len(segs) >= 1, that every
+// element under the masks is in bounds of t, and len(dst) >= 16*kc.
+//
+//go:noescape
+func packB16S2F32AVX512(kc int, t []float32, koff []int, segs []s2Seg, dst []float32)
 
 // unzip2F32AVX2 splits pairs into even and odd elements, 8 pairs at a time (two loads,
 // VSHUFPS and VPERMPD for each half, two stores):

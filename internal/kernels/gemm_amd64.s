@@ -583,6 +583,67 @@ packmasked_done:
 	VZEROUPPER
 	RET
 
+DATA s2_evens<>+0(SB)/4, $0x00000000
+DATA s2_evens<>+4(SB)/4, $0x00000002
+DATA s2_evens<>+8(SB)/4, $0x00000004
+DATA s2_evens<>+12(SB)/4, $0x00000006
+DATA s2_evens<>+16(SB)/4, $0x00000008
+DATA s2_evens<>+20(SB)/4, $0x0000000a
+DATA s2_evens<>+24(SB)/4, $0x0000000c
+DATA s2_evens<>+28(SB)/4, $0x0000000e
+DATA s2_evens<>+32(SB)/4, $0x00000010
+DATA s2_evens<>+36(SB)/4, $0x00000012
+DATA s2_evens<>+40(SB)/4, $0x00000014
+DATA s2_evens<>+44(SB)/4, $0x00000016
+DATA s2_evens<>+48(SB)/4, $0x00000018
+DATA s2_evens<>+52(SB)/4, $0x0000001a
+DATA s2_evens<>+56(SB)/4, $0x0000001c
+DATA s2_evens<>+60(SB)/4, $0x0000001e
+GLOBL s2_evens<>(SB), RODATA|NOPTR, $64
+
+// func packB16S2F32AVX512(kc int, t []float32, koff []int, segs []byte, dst []float32)
+// Requires: AVX, AVX512F
+TEXT ·packB16S2F32AVX512(SB), NOSPLIT, $0-104
+	MOVQ      kc+0(FP), CX
+	MOVQ      t_base+8(FP), SI
+	MOVQ      koff_base+32(FP), BX
+	MOVQ      segs_base+56(FP), R8
+	MOVQ      segs_len+64(FP), R9
+	MOVQ      dst_base+80(FP), DI
+	VMOVDQU32 s2_evens<>+0(SB), Z31
+	TESTQ     CX, CX
+	JZ        packs2_done
+
+packs2_row:
+	MOVQ   (BX), AX
+	VPXORD Z2, Z2, Z2
+	MOVQ   R8, R10
+	MOVQ   R9, R11
+
+packs2_seg:
+	MOVQ      (R10), DX
+	ADDQ      AX, DX
+	LEAQ      (SI)(DX*4), DX
+	KMOVW     8(R10), K1
+	KMOVW     10(R10), K2
+	KMOVW     12(R10), K3
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS.Z 64(DX), K2, Z1
+	VPERMT2PS Z1, Z31, Z0
+	VMOVAPS   Z0, K3, Z2
+	ADDQ      $0x10, R10
+	DECQ      R11
+	JNZ       packs2_seg
+	VMOVUPS   Z2, (DI)
+	ADDQ      $0x08, BX
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       packs2_row
+
+packs2_done:
+	VZEROUPPER
+	RET
+
 // func unzip2F32AVX2(even []float32, odd []float32, src []float32)
 // Requires: AVX, AVX2
 TEXT ·unzip2F32AVX2(SB), NOSPLIT, $0-72

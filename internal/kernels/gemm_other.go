@@ -47,6 +47,11 @@ func (k isa) packMasked(kc int, t []float32, koff []int, d0, d1 int, masks []uin
 	packB32MaskedF32Generic(kc, t, koff, d0, d1, masks, nr, r0, dst)
 }
 
+// packS2 packs kc rows of a B strip of a stride-2 source: see packB16S2F32Generic.
+func (k isa) packS2(kc int, t []float32, koff []int, segs []s2Seg, dst []float32) {
+	packB16S2F32Generic(kc, t, koff, segs, dst)
+}
+
 // unzip2 splits pairs into even and odd elements: see unzip2F32Generic.
 func (k isa) unzip2(even, odd, src []float32) {
 	unzip2F32Generic(even, odd, src)

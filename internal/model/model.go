@@ -641,15 +641,18 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // kept plan with its convolutions' LowMem set (kernels.ConvShape.LowMem: large strided inputs copied
 // in bands, at up to 5% of those layers' time) and keeps that only when smaller: IRv1 9.62 -> 8.54
 // MB and v4 9.80 -> 8.64, whose 3×3/2 convolutions of 192×71×71 maps held a 4.0 MB copy at their
-// peaks (a whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45).
+// peaks (a whole pass, 40 alternated in one process: IRv1 61.67 -> 62.01 ms, v4 113.67 -> 112.45),
+// where the kernels copy them: with AVX-512, those convolutions read their input in place and
+// shrinkPeak alone gives the same plans.
 // For one image, on any threads, it last plans the convolutions at the peak with less scratch
 // (shrinkPeak; on several threads both the plans with and without convPool steps, whose slabs take
 // scratch for each thread). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two
 // threads (slabs included, the workers splitting a FewTiles layer's chunk, and v1's and v2's block at
 // the peak run branch after branch): v1 8.94 -> 5.04, v2 6.88 -> 4.80, v3 and IRv2 11.51 -> 7.94,
-// IRv1 11.51 -> 8.44, v4 14.65 -> 10.32. Whole passes, 21 rounds of 3 alternated in one process,
-// new/old time: 0.97–1.03, inside the machine's noise; the split chunks and blocks branch after
-// branch, 8–12 alternated rounds of inception bench at two threads: v1 1.01, v2 0.98, IRv1 1.015.
+// IRv1 11.51 -> 8.18, v4 14.65 -> 9.97 (AVX-512). Whole passes, 21 rounds of 3 alternated in one
+// process, new/old time: 0.97–1.03, inside the machine's noise; the split chunks and blocks branch
+// after branch, 8–12 alternated rounds of inception bench at two threads: v1 1.01, v2 0.98, IRv1
+// 1.015.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
@@ -704,11 +707,11 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 // with their branches one after the other the blocks whose branches' buffers side by side do
 // (bufPool.peakLayers), then those holding up the new plan's, as long as the region shrinks. Of those
 // plans it keeps the last whose saving, against p's, is minShrink of p's region for each layer and
-// block set, and at least minShrinkAll in all (p if none), and then drops, one at a time, each
-// setting whose plan without it is no larger (a block that held the peak beside a layer, when the
-// layer alone would have done: v3's Mixed_5c and 5d on two threads). Only the layers and blocks at
-// the peak pay (up to 5% of a layer's time; a block's branches side by side gained it 2–5% on 35×35
-// maps and 17–20% on 17×17); a pass with them all set would pay everywhere.
+// block set, and on one thread at least minShrinkAll in all (p if none), and then drops, one at a
+// time, each setting whose plan without it is no larger (a block that held the peak beside a layer,
+// when the layer alone would have done: v3's Mixed_5c and 5d on two threads). Only the layers and
+// blocks at the peak pay (up to 5% of a layer's time; a block's branches side by side gained it 2–5%
+// on 35×35 maps and 17–20% on 17×17); a pass with them all set would pay everywhere.
 func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	best, p := p0, p0
 	end0 := float64(p0.regionLen())
@@ -731,7 +734,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 		}
 		p, ids, blocks = q, append(ids, i...), append(blocks, b...)
 		set := len(mode.few) + len(mode.serial)
-		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(set) && saved >= minShrinkAll*end0 {
+		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(set) && (saved >= minShrinkAll*end0 || threads > 1) {
 			best = p
 		}
 	}
@@ -794,10 +797,12 @@ const maxShrinks = 8
 // first plan, not step by step.
 const minShrink = 0.025
 
-// minShrinkAll is the least share of the region shrinkPeak must save in all for its plan to be kept:
-// on one thread IRv2 saved 2.7% (6.60 -> 6.42 MB, its Conv2d_4a in chunks of 36 tiles) for a pass
-// 0.5–1.2% slower (10 alternated rounds of inception bench), v3 6.7% (Conv2d_2a and 4a) for 1.5–2.5%,
-// v4 6.1% for 0.4–1.3%, all three well within the memory bound without.
+// minShrinkAll is the least share of the region shrinkPeak must save in all for its plan to be kept,
+// on one thread: there IRv2 saved 2.7% (6.60 -> 6.42 MB, its Conv2d_4a in chunks of 36 tiles) for a
+// pass 0.5–1.2% slower (10 alternated rounds of inception bench), v3 6.7% (Conv2d_2a and 4a) for
+// 1.5–2.5%, v4 6.1% for 0.4–1.3%, all three well within the memory bound without. On two
+// threads, where the plans are larger than that bound allows, minShrink alone decides: v4 saves 7.8%
+// (10.81 -> 9.97 MB) for 2.3% of its pass.
 const minShrinkAll = 0.08
 
 // peakLayers returns what holds up the end of the pool's layout: a buffer that ends the region, the

@@ -34,6 +34,7 @@ func main() {
 	packContig()
 	packSegs()
 	packMasked512()
+	packS2512()
 	unzip2()
 	wino23Input()
 	wino23Output()
@@ -295,6 +296,57 @@ func packSegs() {
 	DECQ(kc)
 	JNZ(LabelRef("packsegs_row"))
 	Label("packsegs_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packS2512 emits packB16S2F32AVX512: per row p, a strip of a valid stride-2 convolution read
+// from its unpadded input, each run of columns two masked loads of 32 values whose even ones a
+// permutation gathers, merged into the row under the run's lanes.
+func packS2512() {
+	evens := GLOBL("s2_evens", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(2*i))
+	}
+	TEXT("packB16S2F32AVX512", NOSPLIT, "func(kc int, t []float32, koff []int, segs []byte, dst []float32)")
+	Doc("packB16S2F32AVX512 packs kc rows of a B strip of a stride-2 source: see the Go declaration.")
+	kc, t, koff, segs, nseg, dst := RCX, RSI, RBX, R8, R9, RDI
+	o, sg, i, base := RAX, R10, R11, RDX
+	Load(Param("kc"), kc)
+	Load(Param("t").Base(), t)
+	Load(Param("koff").Base(), koff)
+	Load(Param("segs").Base(), segs)
+	Load(Param("segs").Len(), nseg)
+	Load(Param("dst").Base(), dst)
+	VMOVDQU32(evens, Z31)
+	TESTQ(kc, kc)
+	JZ(LabelRef("packs2_done"))
+	Label("packs2_row")
+	MOVQ(Mem{Base: koff}, o)
+	VPXORD(Z2, Z2, Z2)
+	MOVQ(segs, sg)
+	MOVQ(nseg, i)
+	Label("packs2_seg")
+	// base = t + 4*(koff[p] + seg.d); seg: d int64, then the uint16 masks m0, m1, lanes.
+	MOVQ(Mem{Base: sg}, base)
+	ADDQ(o, base)
+	LEAQ(Mem{Base: t, Index: base, Scale: 4}, base)
+	KMOVW(Mem{Base: sg, Disp: 8}, K1)
+	KMOVW(Mem{Base: sg, Disp: 10}, K2)
+	KMOVW(Mem{Base: sg, Disp: 12}, K3)
+	VMOVUPS_Z(Mem{Base: base}, K1, Z0)
+	VMOVUPS_Z(Mem{Base: base, Disp: 64}, K2, Z1)
+	VPERMT2PS(Z1, Z31, Z0)
+	VMOVAPS(Z0, K3, Z2)
+	ADDQ(U8(16), sg)
+	DECQ(i)
+	JNZ(LabelRef("packs2_seg"))
+	VMOVUPS(Z2, Mem{Base: dst})
+	ADDQ(U8(8), koff)
+	ADDQ(U8(64), dst)
+	DECQ(kc)
+	JNZ(LabelRef("packs2_row"))
+	Label("packs2_done")
 	VZEROUPPER()
 	RET()
 }
