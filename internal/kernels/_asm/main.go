@@ -262,12 +262,7 @@ func packSegs() {
 	TEXT("packB16SegsF32AVX2", NOSPLIT, "func(kc int, t []float32, koff []int, segs []byte, dst []float32)")
 	Doc("packB16SegsF32AVX2 packs kc rows of a B strip made of runs: see the Go declaration.")
 	kc, t, koff, segs, nseg, dst := RCX, RSI, RBX, RDX, R9, RDI
-	Load(Param("kc"), kc)
-	Load(Param("t").Base(), t)
-	Load(Param("koff").Base(), koff)
-	Load(Param("segs").Base(), segs)
-	Load(Param("segs").Len(), nseg)
-	Load(Param("dst").Base(), dst)
+	loadSegPackArgs(kc, t, koff, segs, nseg, dst)
 	TESTQ(kc, kc)
 	JZ(LabelRef("packsegs_done"))
 	Label("packsegs_row")
@@ -300,6 +295,17 @@ func packSegs() {
 	RET()
 }
 
+// loadSegPackArgs loads the arguments of a packer of runs, func(kc int, t []float32, koff []int,
+// segs []byte, dst []float32), into the given registers; nseg gets len(segs).
+func loadSegPackArgs(kc, t, koff, segs, nseg, dst Register) {
+	Load(Param("kc"), kc)
+	Load(Param("t").Base(), t)
+	Load(Param("koff").Base(), koff)
+	Load(Param("segs").Base(), segs)
+	Load(Param("segs").Len(), nseg)
+	Load(Param("dst").Base(), dst)
+}
+
 // packS2512 emits packB16S2F32AVX512: per row p, a strip of a valid stride-2 convolution read
 // from its unpadded input, each run of columns two masked loads of 32 values whose even ones a
 // permutation gathers, merged into the row under the run's lanes.
@@ -312,12 +318,7 @@ func packS2512() {
 	Doc("packB16S2F32AVX512 packs kc rows of a B strip of a stride-2 source: see the Go declaration.")
 	kc, t, koff, segs, nseg, dst := RCX, RSI, RBX, R8, R9, RDI
 	o, sg, i, base := RAX, R10, R11, RDX
-	Load(Param("kc"), kc)
-	Load(Param("t").Base(), t)
-	Load(Param("koff").Base(), koff)
-	Load(Param("segs").Base(), segs)
-	Load(Param("segs").Len(), nseg)
-	Load(Param("dst").Base(), dst)
+	loadSegPackArgs(kc, t, koff, segs, nseg, dst)
 	VMOVDQU32(evens, Z31)
 	TESTQ(kc, kc)
 	JZ(LabelRef("packs2_done"))
