@@ -136,8 +136,8 @@ func (s ConvShape) stride2Source(in []float32) bSource {
 		wq: s.W, ow: s.OutW(), s2: true}
 }
 
-// readsInput reports whether g's source reads the convolution's input as is, with nothing to
-// fill first.
+// readsInput reports whether src reads the convolution's input as is, with nothing to fill
+// first.
 func (s ConvShape) readsInput(src bSource) bool { return s.direct() || src.masked || src.s2 }
 
 // maskedSource returns the bSource of a maskedPack convolution over in.

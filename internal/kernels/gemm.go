@@ -592,10 +592,7 @@ func (s *bSource) s2Segments(j0, nv int, segs *[gemmNR]s2Seg) int {
 	n := 0
 	for jj := 0; jj < nv; n++ {
 		d, x := s.column(j0 + jj)
-		run := min(nv-jj, s.ow-x)
-		if s.imgN > 0 {
-			run = min(run, s.imgN-(j0+jj)%s.imgN)
-		}
+		run := min(nv-jj, s.ow-x) // an image ends with a row
 		sg := &segs[n]
 		sg.d, sg.m0, sg.m1, sg.lanes = d-2*jj, 0, 0, 0
 		for j := jj; j < jj+run; j++ {
