@@ -167,9 +167,9 @@ func sameLogitsOnThreads(t *testing.T, m *Model, x []float32, n, size int, threa
 // TestOneThreadPlansBitIdentical: one image on one thread, whose plan runs convolutions band by band
 // into the pools and blocks that read them (v2's ceil-mode pool, v4's Mixed_3a) and copies large
 // strided inputs in bands (LowMem: v4, IRv1, where the kernels copy them: stridedCopies), gives the
-// bits of the same image on two threads, whose
-// plan does neither, at each variant's own size (TestGoldenLogits reaches one-thread plans only on
-// machines with fewer cores than its batch has images).
+// bits of the same image on two threads, whose plan does neither, at each variant's own size
+// (TestGoldenLogits reaches one-thread plans only on machines with fewer cores than its batch has
+// images).
 func TestOneThreadPlansBitIdentical(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs v2, v4 and IRv1 at their full size; skipped under -short")
