@@ -441,6 +441,50 @@ type bufPool struct {
 	blocks map[*int]*Mixed
 }
 
+// kinds tells which convolutions (by weight id) and blocks (*Mixed) of a network are alike, for
+// shrinkPeak: a convolution's shape, a block's input and its branches' multiply-adds.
+type kinds map[any]string
+
+// kindsOf returns the kinds of m's network for h×w images.
+func (m *Model) kindsOf(h, w int) kinds {
+	k := kinds{}
+	walk(m.net.Features, "", Shape{3, h, w}, func(n node, path string, in Shape) {
+		switch t := n.(type) {
+		case *ConvBN:
+			k[t.id(path)] = fmt.Sprint("conv ", t.convShape(in))
+		case *Mixed:
+			kind := fmt.Sprint("block ", in)
+			for _, b := range t.Branches {
+				kind += fmt.Sprintf(" %d", nodeMACs(b, join(path, t.Key), in))
+			}
+			k[t] = kind
+		}
+	})
+	return k
+}
+
+// settings counts the kinds of layers and blocks that mode sets FewTiles on or runs branch after
+// branch: each kind is one choice, made for every layer or block of it alike. Inception's blocks come
+// in stacks of the same block (v4's four Mixed_5, IRv2's ten block35), which hold the same peak: a
+// plan lowers it only by setting them all.
+func (k kinds) settings(mode planMode) int {
+	set := map[any]bool{}
+	add := func(key any) {
+		if kind, ok := k[key]; ok {
+			set[kind] = true
+		} else {
+			set[key] = true // a layer or block of its own kind
+		}
+	}
+	for id := range mode.few {
+		add(id)
+	}
+	for blk := range mode.serial {
+		add(blk)
+	}
+	return len(set)
+}
+
 // place gives every buffer its memory once the plan is complete, in one region in huge pages
 // (hugepage.Exact: a plan is used whole, so a region of its own makes no more resident than its
 // size). Buffers are placed one after the other, each at the lowest offset clear of those placed
@@ -649,7 +693,7 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // scratch for each thread). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two
 // threads (slabs included, the workers splitting a FewTiles layer's chunk, and v1's and v2's block at
 // the peak run branch after branch): v1 8.94 -> 5.04, v2 6.88 -> 4.80, v3 and IRv2 11.51 -> 7.94,
-// IRv1 11.51 -> 8.18, v4 14.65 -> 9.97 (AVX-512). Whole passes, 21 rounds of 3 alternated in one
+// IRv1 11.51 -> 8.18, v4 14.65 -> 8.87 (AVX-512). Whole passes, 21 rounds of 3 alternated in one
 // process, new/old time: 0.97–1.03, inside the machine's noise; the split chunks and blocks branch
 // after branch, 8–12 alternated rounds of inception bench at two threads: v1 1.01, v2 0.98, IRv1
 // 1.015.
@@ -706,15 +750,17 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 // padded input copied in bands), the convolutions whose scratch holds up the end of p's region, and
 // with their branches one after the other the blocks whose branches' buffers side by side do
 // (bufPool.peakLayers), then those holding up the new plan's, as long as the region shrinks. Of those
-// plans it keeps the last whose saving, against p's, is minShrink of p's region for each layer and
-// block set, and on one thread at least minShrinkAll in all (p if none), and then drops, one at a
-// time, each setting whose plan without it is no larger (a block that held the peak beside a layer,
-// when the layer alone would have done: v3's Mixed_5c and 5d on two threads). Only the layers and
+// plans it keeps the last whose saving, against p's, is minShrink of p's region for each kind of layer
+// and block set (kinds.settings), and on one thread at least minShrinkAll in all (p if none), and then
+// drops, one kind at a time, each setting whose plan without it is no larger (a block that held the
+// peak beside a layer, when the layer alone would have done: v3's Mixed_5c and 5d on two threads).
+// Only the layers and
 // blocks at the peak pay (up to 5% of a layer's time; a block's branches side by side gained it 2–5%
 // on 35×35 maps and 17–20% on 17×17); a pass with them all set would pay everywhere.
 func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	best, p := p0, p0
 	end0 := float64(p0.regionLen())
+	kinds := m.kindsOf(h, w)
 	var ids []string // the settings in the order they were made, for drop
 	var blocks []*Mixed
 	for range maxShrinks {
@@ -733,8 +779,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 			break
 		}
 		p, ids, blocks = q, append(ids, i...), append(blocks, b...)
-		set := len(mode.few) + len(mode.serial)
-		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(set) && (saved >= minShrinkAll*end0 || threads > 1) {
+		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(kinds.settings(mode)) && (saved >= minShrinkAll*end0 || threads > 1) {
 			best = p
 		}
 	}
@@ -745,9 +790,11 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 		}
 		return err
 	}
+	// A kind of layer or block is dropped whole, as it counts (settings): one plan for v4's eight
+	// 35×35 3×3 layers, not eight.
 	for _, b := range blocks {
 		if mode := best.pool.mode; mode.serial[b] {
-			mode.serial = without(mode.serial, b)
+			mode.serial = without(kinds, mode.serial, b)
 			if err := drop(mode, minSerial); err != nil {
 				return nil, err
 			}
@@ -755,7 +802,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	}
 	for _, id := range ids {
 		if mode := best.pool.mode; mode.few[id] {
-			mode.few = without(mode.few, id)
+			mode.few = without(kinds, mode.few, id)
 			if err := drop(mode, 0); err != nil {
 				return nil, err
 			}
@@ -776,10 +823,15 @@ func with[K comparable](set map[K]bool, keys []K) map[K]bool {
 	return set
 }
 
-// without returns a copy of set without key.
-func without[K comparable](set map[K]bool, key K) map[K]bool {
+// without returns a copy of set without key and the keys of its kind (kinds.settings).
+func without[K comparable](kinds kinds, set map[K]bool, key K) map[K]bool {
 	set = maps.Clone(set)
-	delete(set, key)
+	kind, ok := kinds[key]
+	for k := range set {
+		if k == key || ok && kinds[k] == kind {
+			delete(set, k)
+		}
+	}
 	return set
 }
 
@@ -791,19 +843,22 @@ const minSerial = 0.05
 // maxShrinks bounds shrinkPeak's plans: each moves the peak to another step of the network.
 const maxShrinks = 8
 
-// minShrink is the least share of the region shrinkPeak's plan must save for each layer it sets
-// FewTiles on: v3 on one thread set two 35×35 layers more for 0.12 MB of 6.16. IRv1 on two threads
-// saves 0.18 MB of 10.61 with its second layer and 0.75 MB with its third: the saving counts from the
-// first plan, not step by step.
+// minShrink is the least share of the region shrinkPeak's plan must save for each kind of layer it
+// sets FewTiles on or block it runs branch after branch: v3 on one thread set two 35×35 layers more
+// for 0.12 MB of 6.16. IRv1 on two threads saves 0.18 MB of 10.61 with its second layer and 0.75 MB
+// with its third: the saving counts from the first plan, not step by step. Counted layer by layer,
+// v4 on two threads kept 9.97 MB: its last plan, 8.87 MB, set FewTiles on eleven layers, eight of them
+// the 3×3 layers of its four Mixed_5 blocks, alike, which it runs in 0.999 of the time (12
+// alternated rounds of inception bench).
 const minShrink = 0.025
 
 // minShrinkAll is the least share of the region shrinkPeak must save in all for its plan to be kept,
 // on one thread: there IRv2 saved 2.7% (6.60 -> 6.42 MB, its Conv2d_4a in chunks of 36 tiles) for a
 // pass 0.5–1.2% slower (10 alternated rounds of inception bench), v3 6.7% (Conv2d_2a and 4a) for
-// 1.5–2.5%, v4 6.1% for 0.4–1.3%, all three well within the memory bound without. On two
-// threads, where the plans are larger than that bound allows, minShrink alone decides: v4 saves 7.8%
-// (10.81 -> 9.97 MB) for 2.3% of its pass.
-const minShrinkAll = 0.08
+// 1.5–2.5%, and with Mixed_5c's and 5d's 3×3 layers, one kind, 8.5% (6.04 MB) for 2.9%, v4 6.1% for
+// 0.4–1.3%, all three well within the memory bound without. On two threads, where the
+// process is over that bound, minShrink alone decides: v4 saves 18% (10.81 -> 8.87 MB).
+const minShrinkAll = 0.10
 
 // peakLayers returns what holds up the end of the pool's layout: a buffer that ends the region, the
 // buffers it conflicts with that end where it starts (placeInOrder put it just above them), and so on
