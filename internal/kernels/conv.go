@@ -174,16 +174,29 @@ var bandFloats = 1 << 18
 const bandMaxA = 1 << 17
 
 // bandRows returns the output rows of the bands one image's convolution on slots workers runs in:
-// OutH (one band, the whole input) unless it is not direct, its input is large, and on one thread
-// its weights are small (bandMaxA) or s.LowMem, on more s.LowMem; then as many rows as keep a band's
-// window within bandFloats (at least one). On several workers each takes whole bands into a window
-// of its own (conv2DBandsParallel).
+// OutH (one band, the whole input) unless it is not direct, its input is large (bandWindow), and on
+// one thread its weights are small (bandMaxA) or s.LowMem, on more s.LowMem; then as many rows as
+// keep a band's window within bandWindow (at least one). On several workers each takes whole bands
+// into a window of its own (conv2DBandsParallel).
 func (s ConvShape) bandRows(slots int) int {
-	if s.direct() || s.inputLen() <= 2*bandFloats || !s.LowMem && (slots > 1 || s.O*s.C*s.KH*s.KW > bandMaxA) {
+	w := s.bandWindow()
+	if s.direct() || s.inputLen() <= 2*w || !s.LowMem && (slots > 1 || s.O*s.C*s.KH*s.KW > bandMaxA) {
 		return s.OutH()
 	}
 	_, wq := s.phases()
-	return max(bandFloats/(s.C*s.SH*s.SW*wq)-(s.KH-1)/s.SH, 1)
+	return max(w/(s.C*s.SH*s.SW*wq)-(s.KH-1)/s.SH, 1)
+}
+
+// bandWindow returns the floats a band's window may take: bandFloats, but for a LowMem shape as
+// little as an eighth of that, as long as the window outweighs the weights, which each band reads
+// again. The 7×7/2 stem of v1 and v2 (3→64, 224×224: 9408 weights) copied its whole padded input,
+// 0.64 MB, in one band of bandFloats, at the one-thread peak of v2; in windows of bandFloats/8,
+// 0.13 MB.
+func (s ConvShape) bandWindow() int {
+	if s.LowMem {
+		return min(bandFloats, max(bandFloats/8, s.O*s.C*s.KH*s.KW))
+	}
+	return bandFloats
 }
 
 // bandLen returns the floats of the windows of bands of bandRows(slots) output rows, one per

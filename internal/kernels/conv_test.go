@@ -302,6 +302,41 @@ func TestConv2DLowMem(t *testing.T) {
 	}
 }
 
+// TestConv2DLowMemWindow: a LowMem shape whose weights are small takes windows of as little as
+// bandFloats/8 (bandWindow): the 7×7/2 stem of v1 and v2, whose padded input (0.64 MB) fits one
+// window of bandFloats, then takes a quarter of its scratch on one thread and half on two, with the
+// bits of the whole copy for every implementation; and a shape with more weights than bandFloats/8
+// keeps windows of bandFloats.
+func TestConv2DLowMemWindow(t *testing.T) {
+	s := ConvShape{C: 3, H: 224, W: 224, O: 64, KH: 7, KW: 7, SH: 2, SW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3}
+	low := s
+	low.LowMem = true
+	if low.bandWindow() != bandFloats/8 || s.bandRows(1) != s.OutH() {
+		t.Fatalf("window %d, %d rows without LowMem; want %d, %d", low.bandWindow(), s.bandRows(1), bandFloats/8, s.OutH())
+	}
+	for threads, most := range map[int]float64{1: 0.25, 2: 0.5} {
+		if got, whole := low.BatchScratchLen(1, threads), s.BatchScratchLen(1, threads); float64(got) > most*float64(whole) {
+			t.Errorf("%d threads: LowMem scratch %d floats, more than %.2f of %d", threads, got, most, whole)
+		}
+	}
+	big := ConvShape{C: 192, H: 71, W: 71, O: 192, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, LowMem: true}
+	if big.bandWindow() != bandFloats {
+		t.Errorf("192→192 3×3/2: window %d, want %d", big.bandWindow(), bandFloats)
+	}
+	r := newRand(8)
+	in := randSlice(r, s.C*s.H*s.W)
+	pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
+	bias := randSlice(r, s.O)
+	for _, e := range isaImpls("gemm") {
+		impl := e.fn.(isa)
+		want := make([]float32, s.O*s.OutH()*s.OutW())
+		conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
+		for _, threads := range []int{1, 2} {
+			checkPackedConv(t, fmt.Sprintf("%s in windows on %d threads", e.name, threads), low, in, pw, bias, want, threads, impl)
+		}
+	}
+}
+
 // TestPackConvWeightsTo checks that packing into a caller's dirty buffer writes every value of
 // the layout, for GEMM and Winograd shapes alike.
 func TestPackConvWeightsTo(t *testing.T) {

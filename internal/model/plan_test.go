@@ -249,9 +249,10 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 // TestShrinkPeak: for one image, compile plans the convolutions at the memory peak with FewTiles
 // and LowMem (shrinkPeak): for v1 and v2 on one thread and on two, and v4 on two, only layers whose
 // scratch that makes smaller, fewer than the Winograd layers, and a region at least 0.5 MB smaller
-// than the same plan's without (v1 on one thread: by conv2 and inception_3b); each kind of layer or
-// block kept makes the plan smaller (v4: the 3×3 layers of its four Mixed_5 blocks, all eight alike);
-// and the logits are that plan's, bit for bit.
+// than the same plan's without (v1 on one thread: by conv2 and inception_3b; v2 on one thread: by
+// its stem's input copied in small windows); each kind of layer or block kept makes the plan
+// smaller (v4: the 3×3 layers of its four Mixed_5 blocks, all eight alike); and the logits are that
+// plan's, bit for bit.
 func TestShrinkPeak(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -331,6 +332,10 @@ func TestShrinkPeak(t *testing.T) {
 						}
 					}
 				}
+			}
+			// v2's one-thread peak was its 7×7/2 stem's copy of the padded input, now in small windows.
+			if v.Name == "v2" && threads == 1 && !p.pool.mode.few["conv1_7x7_s2"] {
+				t.Errorf("v2 on one thread: no LowMem on conv1_7x7_s2, with %v", p.pool.mode.few)
 			}
 			if v.Name == "v1" && threads == 1 && (!p.pool.mode.few["conv2/3x3"] || !p.pool.mode.few["inception_3b/3x3"]) {
 				t.Errorf("v1 on one thread: FewTiles on %v, want conv2/3x3 and inception_3b/3x3", p.pool.mode.few)
