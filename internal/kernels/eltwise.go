@@ -261,6 +261,64 @@ func lrnF32Generic(c, hw, size int, alpha, beta, k float32, in, out []float32) {
 	}
 }
 
+// LRNInPlace computes LRN(c, hw, size, alpha, beta, k, x, x): it writes the normalised channels over
+// x, bit for bit as LRN would write them elsewhere, so that a network needs no second buffer of x's
+// size (bvlc_googlenet's norm2 after conv2/3x3: 192×56×56, 2.4 MB, beside its input at the one-thread
+// memory peak). Channels go in order over blocks of pixels, and each block keeps the original values
+// of the channels behind the current one that the window still reads in a ring of (size-1)/2 rows.
+func LRNInPlace(c, hw, size int, alpha, beta, k float32, x []float32) {
+	if c < 1 || hw < 1 || size < 1 {
+		panic("kernels: LRN non-positive dimension")
+	}
+	if len(x) < c*hw {
+		panic("kernels: LRN slice too short")
+	}
+	pre := (size - 1) / 2
+	coef := float64(alpha) / float64(size)
+	var sq [lrnBlock]float32
+	var stack [lrnRing * lrnBlock]float32
+	ring := stack[:] // ring[(ch%pre)*lrnBlock:]: channel ch's original values
+	if pre > lrnRing {
+		ring = make([]float32, pre*lrnBlock)
+	}
+	for i0 := 0; i0 < hw; i0 += lrnBlock {
+		n := min(lrnBlock, hw-i0)
+		for ch := 0; ch < c; ch++ {
+			lo, hi := max(ch-pre, 0), min(ch-pre+size, c)
+			// The same float32 sums as lrnF32Generic, in the same order: channels behind ch from the
+			// ring, the others (not yet overwritten) from x.
+			s := sq[:n]
+			clear(s)
+			for cc := lo; cc < hi; cc++ {
+				var src []float32
+				if cc < ch {
+					src = ring[cc%pre*lrnBlock:][:n]
+				} else {
+					src = x[cc*hw+i0 : cc*hw+i0+n]
+				}
+				for i, v := range src {
+					s[i] += v * v
+				}
+			}
+			dst := x[ch*hw+i0 : ch*hw+i0+n]
+			if pre > 0 {
+				copy(ring[ch%pre*lrnBlock:][:n], dst)
+			}
+			for i, v := range dst {
+				scale := float64(k) + coef*float64(s[i])
+				dst[i] = float32(float64(v) * powNeg(scale, float64(beta)))
+			}
+		}
+	}
+}
+
+// lrnBlock is the pixels LRNInPlace normalises at a time, and lrnRing the most channels behind the
+// current one whose values its ring keeps on the stack (5 KiB in all; wider windows take the heap).
+const (
+	lrnBlock = 256
+	lrnRing  = 4
+)
+
 // powNeg returns s^-beta; 0.75 (Caffe GoogLeNet) and 0.5 avoid math.Pow (~5× slower).
 func powNeg(s, beta float64) float64 {
 	switch beta {

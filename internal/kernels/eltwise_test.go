@@ -202,6 +202,9 @@ func TestLRN(t *testing.T) {
 		{8, 5, 3, 0.7, 0.5, 1},
 		{6, 4, 5, 0.9, 0.6, 0.5},        // general beta: math.Pow
 		{64, 56 * 56, 5, 1e-4, 0.75, 1}, // Caffe GoogLeNet norm1
+		{10, 600, 9, 0.4, 0.75, 1},      // a window of four channels behind; pixel blocks with a short last one
+		{5, 300, 1, 0.4, 0.75, 1},       // nothing behind
+		{12, 70, 11, 0.4, 0.75, 1},      // five behind: a ring on the heap
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("c=%d_hw=%d_size=%d_alpha=%g_beta=%g_k=%g", tt.c, tt.hw, tt.size, tt.alpha, tt.beta, tt.kval), func(t *testing.T) {
@@ -218,6 +221,16 @@ func TestLRN(t *testing.T) {
 			LRN(tt.c, tt.hw, tt.size, tt.alpha, tt.beta, tt.kval, in, got)
 			closeTo(t, "out", got, want, tol)
 			checkGuard(t, "out", got)
+			// In place: LRN's bits.
+			x := guarded(tt.c * tt.hw)
+			copy(x, in)
+			LRNInPlace(tt.c, tt.hw, tt.size, tt.alpha, tt.beta, tt.kval, x)
+			checkGuard(t, "in place", x)
+			for i := range got[:tt.c*tt.hw] {
+				if math.Float32bits(x[i]) != math.Float32bits(got[i]) {
+					t.Fatalf("in place: x[%d] = %v, LRN gives %v", i, x[i], got[i])
+				}
+			}
 		})
 	}
 }
@@ -239,6 +252,7 @@ func TestEltwisePanics(t *testing.T) {
 		{"copychannels_short_src", func() { CopyChannels(2, 5, x, x[:9]) }},
 		{"lrn_short_in", func() { LRN(2, 5, 5, 1, 1, 1, x[:9], make([]float32, 10)) }},
 		{"lrn_short_out", func() { LRN(2, 5, 5, 1, 1, 1, x, make([]float32, 9)) }},
+		{"lrn_in_place_short", func() { LRNInPlace(2, 5, 5, 1, 1, 1, x[:9]) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
