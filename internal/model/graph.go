@@ -554,10 +554,11 @@ func sameView(a, b view) bool { return a.buf == b.buf && a.off == b.off }
 // inPlaceNode reports whether n may write its output over its input: an Inception-ResNet block, whose
 // projection adds onto the shortcut, or a Seq of them (IRv1 and IRv2's repeat_*), which Seq.plan then
 // runs in place on its caller's buffer: the shortcut is no longer copied at the chain's first block
-// (IRv2: 1.6, 1.3 and 0.5 MB a pass).
+// (IRv2: 1.6, 1.3 and 0.5 MB a pass); or an LRN (kernels.LRNInPlace: BVLC GoogLeNet's norm2 held a
+// second 2.4 MB map at its peak).
 func inPlaceNode(n node) bool {
 	switch t := n.(type) {
-	case *Residual:
+	case *Residual, *LRN:
 		return true
 	case *Seq:
 		for _, c := range t.Nodes {
@@ -688,11 +689,14 @@ func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 		done()
 		return
 	}
-	// The branches run in order of length, those of one node first (stably; each writes its own
-	// channels, so the outputs do not change): the last branch to read a buffer gives it back after its
-	// first node, and the block's input is then not held through a long branch while a pool or a
+	// The branches that read the block's input run first, then those that read its stacked heads'
+	// outputs, each in order of length, those of one node first (stably; each writes its own channels,
+	// so the outputs do not change): the last branch to read a buffer gives it back after its first
+	// node, and the block's input is then not held through a long branch while a pool or a
 	// convolution alone after it still reads it (IRv2's Mixed_6a: 1.6 MB through its 1×1 → 3×3 →
-	// 3×3/2 branch, at the one-thread plan's peak).
+	// 3×3/2 branch, at the one-thread plan's peak), nor through the heads' branches while its pool
+	// branch waits (GoogLeNet's inception_3b: 0.8 MB through the 3×3, at the peak of v1-bn on one
+	// thread, 4.74 -> 4.05 MB, and of v1 on two).
 	order, c0 := make([]int, len(work)), make([]int, len(work))
 	for i, b := range m.Branches {
 		s, _ := b.outShape(p, in.shape)
@@ -707,7 +711,15 @@ func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 		}
 		return 1
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return length(work[a]) - length(work[b]) })
+	slices.SortStableFunc(order, func(a, b int) int {
+		if ra, rb := work[a].in.buf == in.buf, work[b].in.buf == in.buf; ra != rb {
+			if ra {
+				return -1
+			}
+			return 1
+		}
+		return length(work[a]) - length(work[b])
+	})
 	// last[b]: the last branch reading buffer b, for the buffers the block may give back.
 	last := map[*buffer]int{}
 	for _, i := range order {
@@ -1169,6 +1181,14 @@ func (l *LRN) params(string, Shape, func(*param))         {}
 func (l *LRN) plan(pl *planner, path string, in, out view) {
 	pl.hold(out.buf)
 	c, hw := in.shape.C, in.shape.H*in.shape.W
+	if sameView(in, out) { // Seq.planOwned: only the LRN reads its input (inPlaceNode)
+		pl.add(func(e *exec) {
+			for i := 0; i < e.n; i++ {
+				kernels.LRNInPlace(c, hw, l.Size, l.Alpha, l.Beta, l.K, out.img(i))
+			}
+		})
+		return
+	}
 	pl.add(func(e *exec) {
 		for i := 0; i < e.n; i++ {
 			kernels.LRN(c, hw, l.Size, l.Alpha, l.Beta, l.K, in.img(i), out.img(i))

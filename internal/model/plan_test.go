@@ -213,7 +213,8 @@ func TestConvPoolSink(t *testing.T) {
 // TestMixedGivesInputBackEarly checks the order in which a one-thread plan runs a block's branches:
 // a max pool reading the block's input runs before the branch of three convolutions (IRv2's
 // Mixed_6a), so that the input is given back after that branch's first node and is never held with
-// the branch's second activation.
+// the branch's second activation; and the branches that read the block's input run before those
+// that read its stacked heads' output.
 func TestMixedGivesInputBackEarly(t *testing.T) {
 	v := &Variant{Name: "order", Size: 20, Classes: 4, net: func() *Net {
 		return &Net{
@@ -244,6 +245,95 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 	if in.from < mid.to && mid.from < in.to {
 		t.Errorf("the block's input (events %d–%d) is held with its long branch's second activation (%d–%d)", in.from, in.to, mid.from, mid.to)
 	}
+
+	// A block whose narrow 1×1 heads run stacked (GoogLeNet's inception_3b) runs its pool branch, which
+	// reads the block's input, before the branches that read the heads' output: the input is given
+	// back first, and is not held through the heads' 3×3.
+	v = &Variant{Name: "heads", Size: 20, Classes: 4, net: func() *Net {
+		return &Net{
+			Features: chain(ck("stem", 16, 3, 1, 1), mixed("m",
+				c1("b0", 8),
+				seq("b1", c1("", 4), ck("", 8, 3, 1, 1)),
+				seq("b2", maxpool(3, 1, 1, false), c1("", 6)))),
+			Head: []Linear{{Key: "fc", Out: 4, Bias: true}},
+		}
+	}}
+	m = fillModel(t, v, "order")
+	if p, err = m.compile(1, v.Size, v.Size, 1); err != nil {
+		t.Fatal(err)
+	}
+	var heads *buffer // the stacked heads' output: 8 + 4 channels, each rounded up to GEMM rows
+	in = nil
+	for _, b := range p.pool.bufs {
+		switch {
+		case b.scratch || b.n == 3*400 || b.n == 22*400: // the image, the block's output
+		case b.n == 16*400: // the block's input, then its pool's output
+			if in == nil {
+				in = b
+			}
+		default:
+			heads = b
+		}
+	}
+	if in == nil || heads == nil {
+		t.Fatal("the block's input or its heads' output is not in the plan")
+	}
+	if in.to >= heads.to {
+		t.Errorf("the block's input is given back at event %d, the heads' output at %d: want the input first", in.to, heads.to)
+	}
+}
+
+// TestLRNInPlace: BVLC GoogLeNet's LRNs run over their input (inPlaceNode), so its plan holds one
+// 192×56×56 map where norm2 held two at the one-thread peak, with the logits of LRN into a buffer of
+// its own, bit for bit.
+func TestLRNInPlace(t *testing.T) {
+	v, _ := Lookup("v1")
+	m := fillModel(t, v, "lrn")
+	x := fill.Tensor("lrn", "x", []int{1, 3, v.Size, v.Size}, "input")
+	p, err := m.compile(1, v.Size, v.Size, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps := 0
+	for _, b := range p.pool.bufs {
+		if b.n == 192*56*56 && !b.scratch {
+			maps++
+		}
+	}
+	if maps != 1 {
+		t.Errorf("%d buffers of 192×56×56, want 1", maps)
+	}
+	// The same plan with each LRN into a buffer of its own.
+	net := m.net
+	m.net = &Net{Features: outOfPlaceLRN(net.Features), Head: net.Head}
+	r, err := m.compile(1, v.Size, v.Size, 1)
+	m.net = net
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.regionLen() <= p.regionLen() {
+		t.Errorf("out of place: %d floats, in place %d", r.regionLen(), p.regionLen())
+	}
+	if !slices.Equal(planLogits(t, m, x, 1, p), planLogits(t, m, x, 1, r)) {
+		t.Error("logits differ with LRN in place")
+	}
+}
+
+// outOfPlaceLRN returns n with every LRN wrapped in a Seq of its own, which inPlaceNode does not let
+// write over its input.
+func outOfPlaceLRN(n node) node {
+	switch t := n.(type) {
+	case *LRN:
+		return &Seq{Nodes: []node{t}}
+	case *Seq:
+		c := *t
+		c.Nodes = make([]node, len(t.Nodes))
+		for i, x := range t.Nodes {
+			c.Nodes[i] = outOfPlaceLRN(x)
+		}
+		return &c
+	}
+	return n
 }
 
 // TestShrinkPeak: for one image, compile plans the convolutions at the memory peak with FewTiles
