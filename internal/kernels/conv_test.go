@@ -290,7 +290,16 @@ func TestConv2DLowMem(t *testing.T) {
 	if low.BatchScratchLen(1, 1) >= s.BatchScratchLen(1, 1) {
 		t.Errorf("LowMem scratch %d, not less than %d", low.BatchScratchLen(1, 1), s.BatchScratchLen(1, 1))
 	}
-	r := newRand(7)
+	checkLowMemBits(t, low, 7, 1)
+}
+
+// checkLowMemBits checks that the LowMem shape low gives, for every gemm implementation on each of
+// threads, the bits of the same convolution with its input copied whole on one thread.
+func checkLowMemBits(t *testing.T, low ConvShape, seed uint64, threads ...int) {
+	t.Helper()
+	s := low
+	s.LowMem = false
+	r := newRand(seed)
 	in := randSlice(r, s.C*s.H*s.W)
 	pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
 	bias := randSlice(r, s.O)
@@ -298,7 +307,9 @@ func TestConv2DLowMem(t *testing.T) {
 		impl := e.fn.(isa)
 		want := make([]float32, s.O*s.OutH()*s.OutW())
 		conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
-		checkPackedConv(t, e.name+" in bands", low, in, pw, bias, want, 1, impl)
+		for _, th := range threads {
+			checkPackedConv(t, fmt.Sprintf("%s in bands on %d threads", e.name, th), low, in, pw, bias, want, th, impl)
+		}
 	}
 }
 
@@ -323,18 +334,7 @@ func TestConv2DLowMemWindow(t *testing.T) {
 	if big.bandWindow() != bandFloats {
 		t.Errorf("192→192 3×3/2: window %d, want %d", big.bandWindow(), bandFloats)
 	}
-	r := newRand(8)
-	in := randSlice(r, s.C*s.H*s.W)
-	pw := PackConvWeights(s, randSlice(r, s.O*s.C*s.KH*s.KW))
-	bias := randSlice(r, s.O)
-	for _, e := range isaImpls("gemm") {
-		impl := e.fn.(isa)
-		want := make([]float32, s.O*s.OutH()*s.OutW())
-		conv2D(s, in, pw, bias, want, make([]float32, s.batchScratchLen(1, 1, impl)), epilogue{relu: true}, 1, impl)
-		for _, threads := range []int{1, 2} {
-			checkPackedConv(t, fmt.Sprintf("%s in windows on %d threads", e.name, threads), low, in, pw, bias, want, threads, impl)
-		}
-	}
+	checkLowMemBits(t, low, 8, 1, 2)
 }
 
 // TestPackConvWeightsTo checks that packing into a caller's dirty buffer writes every value of
