@@ -586,8 +586,8 @@ func (b *bufPool) improve() {
 	b.order = order
 }
 
-// improveMoves bounds improve's moves: 300 took v2's three images to within 0.4% of what they hold
-// at once, in 2 ms.
+// improveMoves bounds improve's moves: v2's three images reach what they hold at once in under 1 ms;
+// where no move helps, 300 took 12 ms (IRv1's three images, 142 buffers), once per plan.
 const improveMoves = 300
 
 // span is a placed buffer: its index in bufPool.bufs and its offsets.
@@ -742,10 +742,12 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // scratch for each thread). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two
 // threads (slabs included, the workers splitting a FewTiles layer's chunk, and v1's and v2's block at
 // the peak run branch after branch): v1 8.94 -> 5.04, v2 6.88 -> 4.80, v3 and IRv2 11.51 -> 7.94,
-// IRv1 11.51 -> 8.18, v4 14.65 -> 8.87 (AVX-512). Whole passes, 21 rounds of 3 alternated in one
+// IRv1 11.51 -> 8.18, v4 14.65 -> 9.97 (AVX-512). Whole passes, 21 rounds of 3 alternated in one
 // process, new/old time: 0.97–1.03, inside the machine's noise; the split chunks and blocks branch
 // after branch, 8–12 alternated rounds of inception bench at two threads: v1 1.01, v2 0.98, IRv1
-// 1.015.
+// 1.015. Since then: v4 on two threads 8.87 MB (kinds.settings), v2 on one 4.01 (its stem's input in
+// LowMem's small windows), v1 4.52 and 4.80 (its LRNs in place, and inception_3b's input given back
+// before its heads' branches: Mixed.planOwned).
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
@@ -803,13 +805,13 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 // and block set (kinds.settings), and on one thread at least minShrinkAll in all (p if none), and then
 // drops, one kind at a time, each setting whose plan without it is no larger (a block that held the
 // peak beside a layer, when the layer alone would have done: v3's Mixed_5c and 5d on two threads).
-// Only the layers and
-// blocks at the peak pay (up to 5% of a layer's time; a block's branches side by side gained it 2–5%
-// on 35×35 maps and 17–20% on 17×17); a pass with them all set would pay everywhere.
+// Only the layers and blocks at the peak pay (up to 5% of a layer's time; a block's branches side by
+// side gained it 2–5% on 35×35 maps and 17–20% on 17×17); a pass with them all set would pay
+// everywhere.
 func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	best, p := p0, p0
 	end0 := float64(p0.regionLen())
-	kinds := m.kindsOf(h, w)
+	alike := m.kindsOf(h, w)
 	var ids []string // the settings in the order they were made, for drop
 	var blocks []*Mixed
 	for range maxShrinks {
@@ -828,7 +830,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 			break
 		}
 		p, ids, blocks = q, append(ids, i...), append(blocks, b...)
-		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(kinds.settings(mode)) && (saved >= minShrinkAll*end0 || threads > 1) {
+		if saved := end0 - float64(p.regionLen()); saved >= minShrink*end0*float64(alike.settings(mode)) && (saved >= minShrinkAll*end0 || threads > 1) {
 			best = p
 		}
 	}
@@ -843,7 +845,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	// 35×35 3×3 layers, not eight.
 	for _, b := range blocks {
 		if mode := best.pool.mode; mode.serial[b] {
-			mode.serial = without(kinds, mode.serial, b)
+			mode.serial = without(alike, mode.serial, b)
 			if err := drop(mode, minSerial); err != nil {
 				return nil, err
 			}
@@ -851,7 +853,7 @@ func (m *Model) shrinkPeak(p0 *compiled, h, w, threads int) (*compiled, error) {
 	}
 	for _, id := range ids {
 		if mode := best.pool.mode; mode.few[id] {
-			mode.few = without(kinds, mode.few, id)
+			mode.few = without(alike, mode.few, id)
 			if err := drop(mode, 0); err != nil {
 				return nil, err
 			}
@@ -873,11 +875,11 @@ func with[K comparable](set map[K]bool, keys []K) map[K]bool {
 }
 
 // without returns a copy of set without key and the keys of its kind (kinds.settings).
-func without[K comparable](kinds kinds, set map[K]bool, key K) map[K]bool {
+func without[K comparable](alike kinds, set map[K]bool, key K) map[K]bool {
 	set = maps.Clone(set)
-	kind, ok := kinds[key]
+	kind, ok := alike[key]
 	for k := range set {
-		if k == key || ok && kinds[k] == kind {
+		if k == key || ok && alike[k] == kind {
 			delete(set, k)
 		}
 	}

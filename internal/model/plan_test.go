@@ -356,7 +356,7 @@ func TestShrinkPeak(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mode, kinds := p.pool.mode, m.kindsOf(v.Size, v.Size)
+			mode, alike := p.pool.mode, m.kindsOf(v.Size, v.Size)
 			mode.few, mode.serial = nil, nil
 			q, err := m.planOnce(1, v.Size, v.Size, threads, mode)
 			if err != nil {
@@ -380,7 +380,7 @@ func TestShrinkPeak(t *testing.T) {
 			}
 			for id := range p.pool.mode.few {
 				mode := p.pool.mode
-				mode.few = without(kinds, mode.few, id)
+				mode.few = without(alike, mode.few, id)
 				larger("FewTiles on "+id, mode, 0)
 			}
 			for b := range p.pool.mode.serial {
@@ -388,7 +388,7 @@ func TestShrinkPeak(t *testing.T) {
 					t.Errorf("%s on %d threads: block %q run branch after branch", v.Name, threads, b.Key)
 				}
 				mode := p.pool.mode
-				mode.serial = without(kinds, mode.serial, b)
+				mode.serial = without(alike, mode.serial, b)
 				larger("block "+b.Key+" run branch after branch", mode, minSerial)
 			}
 			// On two threads v1 runs the block at its peak, inception_3b, one branch after the other: its
