@@ -264,13 +264,21 @@ func lrnF32Generic(c, hw, size int, alpha, beta, k float32, in, out []float32) {
 // LRNInPlace computes LRN(c, hw, size, alpha, beta, k, x, x): it writes the normalised channels over
 // x, bit for bit as LRN would write them elsewhere, so that a network needs no second buffer of x's
 // size (bvlc_googlenet's norm2 after conv2/3x3: 192×56×56, 2.4 MB, beside its input at the one-thread
-// memory peak). Channels go in order over blocks of pixels, and each block keeps the original values
-// of the channels behind the current one that the window still reads in a ring of (size-1)/2 rows.
+// memory peak).
 func LRNInPlace(c, hw, size int, alpha, beta, k float32, x []float32) {
-	if c < 1 || hw < 1 || size < 1 {
+	LRNPlanes(c, hw, hw, size, alpha, beta, k, x)
+}
+
+// LRNPlanes is LRNInPlace over the first n pixels of c planes stride apart (x[ch*stride:]), the
+// others left alone: the rows of a band of a convolution's output (a band buffer's planes hold more
+// rows than the band's). Channels go in order over blocks of pixels, and each block keeps the
+// original values of the channels behind the current one that the window still reads in a ring of
+// (size-1)/2 rows; the float32 sums are LRN's, in LRN's order.
+func LRNPlanes(c, n, stride, size int, alpha, beta, k float32, x []float32) {
+	if c < 1 || n < 1 || size < 1 {
 		panic("kernels: LRN non-positive dimension")
 	}
-	if len(x) < c*hw {
+	if stride < n || len(x) < (c-1)*stride+n {
 		panic("kernels: LRN slice too short")
 	}
 	pre := (size - 1) / 2
@@ -281,28 +289,28 @@ func LRNInPlace(c, hw, size int, alpha, beta, k float32, x []float32) {
 	if pre > lrnRing {
 		ring = make([]float32, pre*lrnBlock)
 	}
-	for i0 := 0; i0 < hw; i0 += lrnBlock {
-		n := min(lrnBlock, hw-i0)
+	for i0 := 0; i0 < n; i0 += lrnBlock {
+		m := min(lrnBlock, n-i0)
 		for ch := 0; ch < c; ch++ {
 			lo, hi := max(ch-pre, 0), min(ch-pre+size, c)
 			// The same float32 sums as lrnF32Generic, in the same order: channels behind ch from the
 			// ring, the others (not yet overwritten) from x.
-			s := sq[:n]
+			s := sq[:m]
 			clear(s)
 			for cc := lo; cc < hi; cc++ {
 				var src []float32
 				if cc < ch {
-					src = ring[cc%pre*lrnBlock:][:n]
+					src = ring[cc%pre*lrnBlock:][:m]
 				} else {
-					src = x[cc*hw+i0 : cc*hw+i0+n]
+					src = x[cc*stride+i0 : cc*stride+i0+m]
 				}
 				for i, v := range src {
 					s[i] += v * v
 				}
 			}
-			dst := x[ch*hw+i0 : ch*hw+i0+n]
+			dst := x[ch*stride+i0 : ch*stride+i0+m]
 			if pre > 0 {
-				copy(ring[ch%pre*lrnBlock:][:n], dst)
+				copy(ring[ch%pre*lrnBlock:][:m], dst)
 			}
 			for i, v := range dst {
 				scale := float64(k) + coef*float64(s[i])

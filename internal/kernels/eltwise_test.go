@@ -231,6 +231,44 @@ func TestLRN(t *testing.T) {
 					t.Fatalf("in place: x[%d] = %v, LRN gives %v", i, x[i], got[i])
 				}
 			}
+			// Planes 3 apart wider than the pixels normalised, from one of them on: those pixels get
+			// LRN's bits, the others stay as they were.
+			if tt.hw < 2 {
+				return
+			}
+			stride, off := tt.hw+3, 1
+			px := guarded((tt.c-1)*stride + tt.hw)
+			for ch := 0; ch < tt.c; ch++ {
+				for i := range stride {
+					if ch*stride+i < len(px) {
+						px[ch*stride+i] = float32(-i)
+					}
+				}
+				copy(px[ch*stride:ch*stride+tt.hw], in[ch*tt.hw:])
+			}
+			LRNPlanes(tt.c, tt.hw-off, stride, tt.size, tt.alpha, tt.beta, tt.kval, px[off:])
+			checkGuard(t, "planes", px)
+			// LRN over those pixels alone.
+			n := tt.hw - off
+			sub, subOut := make([]float32, tt.c*n), make([]float32, tt.c*n)
+			for ch := 0; ch < tt.c; ch++ {
+				copy(sub[ch*n:], in[ch*tt.hw+off:ch*tt.hw+tt.hw])
+			}
+			LRN(tt.c, n, tt.size, tt.alpha, tt.beta, tt.kval, sub, subOut)
+			for ch := 0; ch < tt.c; ch++ {
+				for i := 0; i < stride && ch*stride+i < len(px); i++ {
+					want := float32(-i)
+					switch {
+					case i < off:
+						want = in[ch*tt.hw+i]
+					case i < tt.hw:
+						want = subOut[ch*n+i-off]
+					}
+					if g := px[ch*stride+i]; math.Float32bits(g) != math.Float32bits(want) {
+						t.Fatalf("planes: channel %d pixel %d = %v, want %v", ch, i, g, want)
+					}
+				}
+			}
 		})
 	}
 }
@@ -253,6 +291,8 @@ func TestEltwisePanics(t *testing.T) {
 		{"lrn_short_in", func() { LRN(2, 5, 5, 1, 1, 1, x[:9], make([]float32, 10)) }},
 		{"lrn_short_out", func() { LRN(2, 5, 5, 1, 1, 1, x, make([]float32, 9)) }},
 		{"lrn_in_place_short", func() { LRNInPlace(2, 5, 5, 1, 1, 1, x[:9]) }},
+		{"lrn_planes_short", func() { LRNPlanes(2, 4, 6, 5, 1, 1, 1, x[:9]) }},
+		{"lrn_planes_stride", func() { LRNPlanes(2, 5, 4, 5, 1, 1, 1, x) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.f) })
