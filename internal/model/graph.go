@@ -206,6 +206,9 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 		case pl.observe == nil && !pl.pool.mode.noBands: // an observer expects the convolution's output
 			if bands = newConvPool(pl, p, s.Nodes[i:], cur.shape); bands != nil {
 				i++ // the pair is planned as one step, whose output is the pool's
+				if bands.lrn != nil {
+					i++ // and the LRN between them
+				}
 				n, nin = s.Nodes[i], bands.mid
 			}
 		}
@@ -256,6 +259,7 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 // plan's memory smaller.
 type convPool struct {
 	conv     *ConvBN
+	lrn      *LRN   // an LRN between the convolution and the branches, run on each band, or nil
 	branches []node // *Pool or *ConvBN, of one window (k×k, stride s, unpadded)
 	mixed    *Mixed // the block the branches are of; nil: a lone pool
 	mid      Shape  // the convolution's output, the branches' input
@@ -268,7 +272,9 @@ type convPool struct {
 // (kernels.ConvShape.BandRows), on several threads with tiles enough for slabsPerThread slabs of two
 // tiles a thread, then a max pool or a block of max pools and convolutions, all unpadded with one
 // window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the ceil mode of a pool
-// in a block, if set, adding no row. Otherwise nil.
+// in a block, if set, adding no row. On one thread, an LRN may come between the convolution and the
+// pool (BVLC GoogLeNet's conv2/3x3, norm2 and pool2): each band is normalised as it comes, so the
+// 192×56×56 map is never held whole. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 	if len(nodes) < 2 {
 		return nil
@@ -282,6 +288,10 @@ func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 		return nil
 	}
 	b := &convPool{conv: c, mid: mid}
+	if l, ok := nodes[1].(*LRN); ok && len(nodes) > 2 && pl.convThreads == 1 {
+		// Not on several threads: a slab's seam rows would be saved before the LRN.
+		b.lrn, nodes = l, nodes[1:]
+	}
 	switch n := nodes[1].(type) {
 	case *Pool:
 		b.branches = []node{n}
@@ -332,7 +342,7 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	ow := b.mid.W
 	plane := (skip + s.BandRows()) * ow
 	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s, Ceil: b.ceil}
-	sink := &convPoolSink{s: win, skip: skip, plane: plane}
+	sink := &convPoolSink{s: win, skip: skip, plane: plane, lrn: b.lrn}
 	bp := path
 	if b.mixed != nil {
 		bp = join(path, b.mixed.Key)
@@ -493,6 +503,7 @@ type bandBranch struct {
 // convPoolSink runs the branches of a convPool on the bands of its convolution.
 type convPoolSink struct {
 	s           kernels.PoolShape // the branches' window over the whole map (C: the map's channels)
+	lrn         *LRN              // run first over each band's new rows, or nil
 	branches    []bandBranch
 	skip, plane int
 	band, out   []float32 // out: the image's output, all branches' channels
@@ -507,6 +518,9 @@ type convPoolSink struct {
 func (k *convPoolSink) Band(y0, y1 int) {
 	s, w := k.s, k.s.W
 	oh, ow := s.OutH(), s.OutW()
+	if l := k.lrn; l != nil && !k.seam {
+		kernels.LRNPlanes(s.C, (y1-y0)*w, k.plane, l.Size, l.Alpha, l.Beta, l.K, k.band[k.skip*w:])
+	}
 	py1 := oh // the output rows complete: their windows end by row y1
 	switch {
 	case y1 < s.KH:

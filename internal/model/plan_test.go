@@ -283,39 +283,56 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 	}
 }
 
-// TestLRNInPlace: BVLC GoogLeNet's LRNs run over their input (inPlaceNode), so its plan holds one
-// 192×56×56 map where norm2 held two at the one-thread peak, with the logits of LRN into a buffer of
-// its own, bit for bit.
+// TestLRNInPlace: BVLC GoogLeNet's LRNs run over their input (inPlaceNode), so its plan without
+// bands holds one 192×56×56 map where norm2 held two at the one-thread peak; compiled, norm2 runs on
+// each band of conv2/3x3 on its way into pool2 (convPool), and the map is never held whole. Both
+// give the logits of LRN into a buffer of its own, bit for bit.
 func TestLRNInPlace(t *testing.T) {
 	v, _ := Lookup("v1")
 	m := fillModel(t, v, "lrn")
 	x := fill.Tensor("lrn", "x", []int{1, 3, v.Size, v.Size}, "input")
-	p, err := m.compile(1, v.Size, v.Size, 1)
+	maps := func(p *compiled) int {
+		n := 0
+		for _, b := range p.pool.bufs {
+			if b.n == 192*56*56 && !b.scratch {
+				n++
+			}
+		}
+		return n
+	}
+	whole, err := m.planOnce(1, v.Size, v.Size, 1, planMode{noBands: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	maps := 0
-	for _, b := range p.pool.bufs {
-		if b.n == 192*56*56 && !b.scratch {
-			maps++
-		}
+	whole.pool.place()
+	banded, err := m.compile(1, v.Size, v.Size, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if maps != 1 {
-		t.Errorf("%d buffers of 192×56×56, want 1", maps)
+	if n := maps(whole); n != 1 {
+		t.Errorf("without bands: %d buffers of 192×56×56, want 1", n)
 	}
-	// The same plan with each LRN into a buffer of its own.
+	if n := maps(banded); n != 0 || banded.pool.bufs == nil {
+		t.Errorf("compiled: %d buffers of 192×56×56, want none", n)
+	}
+	// The same network with each LRN into a buffer of its own.
 	net := m.net
 	m.net = &Net{Features: outOfPlaceLRN(net.Features), Head: net.Head}
-	r, err := m.compile(1, v.Size, v.Size, 1)
+	r, err := m.planOnce(1, v.Size, v.Size, 1, planMode{noBands: true})
 	m.net = net
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.regionLen() <= p.regionLen() {
-		t.Errorf("out of place: %d floats, in place %d", r.regionLen(), p.regionLen())
+	r.pool.place()
+	if n := maps(r); n != 2 {
+		t.Errorf("LRN out of place: %d buffers of 192×56×56, want 2", n)
 	}
-	if !slices.Equal(planLogits(t, m, x, 1, p), planLogits(t, m, x, 1, r)) {
+	want := planLogits(t, m, x, 1, r)
+	if !slices.Equal(planLogits(t, m, x, 1, whole), want) {
 		t.Error("logits differ with LRN in place")
+	}
+	if !slices.Equal(planLogits(t, m, x, 1, banded), want) {
+		t.Error("logits differ with LRN on conv2/3x3's bands")
 	}
 }
 
