@@ -228,7 +228,8 @@ func CopyChannels(c, hw int, dst, src []float32) {
 //		out[ch*hw+i] = in[ch*hw+i] * scale^-beta
 //	}
 //
-// in, out: c*hw, not aliased. The power is taken in float64 (sqrt-based for beta 0.75 and 0.5).
+// in, out: c*hw, not aliased. The power is taken in float64 (sqrt-based for beta 0.75 and 0.5). It is
+// a copy of in into out, normalised there (LRNPlanes).
 func LRN(c, hw, size int, alpha, beta, k float32, in, out []float32) {
 	if c < 1 || hw < 1 || size < 1 {
 		panic("kernels: LRN non-positive dimension")
@@ -236,29 +237,8 @@ func LRN(c, hw, size int, alpha, beta, k float32, in, out []float32) {
 	if len(in) < c*hw || len(out) < c*hw {
 		panic("kernels: LRN slice too short")
 	}
-	lrnF32Generic(c, hw, size, alpha, beta, k, in[:c*hw], out[:c*hw])
-}
-
-// lrnF32Generic is LRN after argument checks; see LRN for the reference loop.
-func lrnF32Generic(c, hw, size int, alpha, beta, k float32, in, out []float32) {
-	pre := (size - 1) / 2
-	coef := float64(alpha) / float64(size)
-	for ch := 0; ch < c; ch++ {
-		lo, hi := max(ch-pre, 0), min(ch-pre+size, c)
-		dst := out[ch*hw : ch*hw+hw]
-		src := in[ch*hw : ch*hw+hw]
-		// Sum of squares over the channel window, into dst (pixels inner: sequential access).
-		clear(dst)
-		for cc := lo; cc < hi; cc++ {
-			for i, v := range in[cc*hw : cc*hw+hw] {
-				dst[i] += v * v
-			}
-		}
-		for i, v := range src {
-			scale := float64(k) + coef*float64(dst[i])
-			dst[i] = float32(float64(v) * powNeg(scale, float64(beta)))
-		}
-	}
+	copy(out[:c*hw], in[:c*hw])
+	lrnF32Generic(c, hw, hw, size, alpha, beta, k, out)
 }
 
 // LRNInPlace computes LRN(c, hw, size, alpha, beta, k, x, x): it writes the normalised channels over
@@ -273,7 +253,7 @@ func LRNInPlace(c, hw, size int, alpha, beta, k float32, x []float32) {
 // others left alone: the rows of a band of a convolution's output (a band buffer's planes hold more
 // rows than the band's). Channels go in order over blocks of pixels, and each block keeps the
 // original values of the channels behind the current one that the window still reads in a ring of
-// (size-1)/2 rows; the float32 sums are LRN's, in LRN's order.
+// (size-1)/2 rows; the float32 sums run over the window's channels in order, as LRN's reference loop.
 func LRNPlanes(c, n, stride, size int, alpha, beta, k float32, x []float32) {
 	if c < 1 || n < 1 || size < 1 {
 		panic("kernels: LRN non-positive dimension")
@@ -281,6 +261,11 @@ func LRNPlanes(c, n, stride, size int, alpha, beta, k float32, x []float32) {
 	if stride < n || len(x) < (c-1)*stride+n {
 		panic("kernels: LRN slice too short")
 	}
+	lrnF32Generic(c, n, stride, size, alpha, beta, k, x)
+}
+
+// lrnF32Generic is LRNPlanes after argument checks.
+func lrnF32Generic(c, n, stride, size int, alpha, beta, k float32, x []float32) {
 	pre := (size - 1) / 2
 	coef := float64(alpha) / float64(size)
 	var sq [lrnBlock]float32
@@ -293,8 +278,8 @@ func LRNPlanes(c, n, stride, size int, alpha, beta, k float32, x []float32) {
 		m := min(lrnBlock, n-i0)
 		for ch := 0; ch < c; ch++ {
 			lo, hi := max(ch-pre, 0), min(ch-pre+size, c)
-			// The same float32 sums as lrnF32Generic, in the same order: channels behind ch from the
-			// ring, the others (not yet overwritten) from x.
+			// The window's squares summed in channel order: channels behind ch from the ring, the
+			// others (not yet overwritten) from x.
 			s := sq[:m]
 			clear(s)
 			for cc := lo; cc < hi; cc++ {

@@ -221,6 +221,13 @@ func TestLRN(t *testing.T) {
 			LRN(tt.c, tt.hw, tt.size, tt.alpha, tt.beta, tt.kval, in, got)
 			closeTo(t, "out", got, want, tol)
 			checkGuard(t, "out", got)
+			// The bits of the plain loop, channel by channel over whole planes, that the ring replaced.
+			plain := lrnPlain(tt.c, tt.hw, tt.size, tt.alpha, tt.beta, tt.kval, in)
+			for i := range plain {
+				if math.Float32bits(got[i]) != math.Float32bits(plain[i]) {
+					t.Fatalf("out[%d] = %v, the plain loop gives %v", i, got[i], plain[i])
+				}
+			}
 			// In place: LRN's bits.
 			x := guarded(tt.c * tt.hw)
 			copy(x, in)
@@ -271,6 +278,26 @@ func TestLRN(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lrnPlain is LRN as a plain loop, channel by channel over whole planes, each window's squares
+// summed in float32 in channel order: the bits LRN's ring gives.
+func lrnPlain(c, hw, size int, alpha, beta, k float32, in []float32) []float32 {
+	out := make([]float32, c*hw)
+	pre := (size - 1) / 2
+	coef := float64(alpha) / float64(size)
+	for ch := 0; ch < c; ch++ {
+		dst := out[ch*hw : ch*hw+hw]
+		for cc := max(ch-pre, 0); cc < min(ch-pre+size, c); cc++ {
+			for i, v := range in[cc*hw : cc*hw+hw] {
+				dst[i] += v * v
+			}
+		}
+		for i, v := range in[ch*hw : ch*hw+hw] {
+			dst[i] = float32(float64(v) * powNeg(float64(k)+coef*float64(dst[i]), float64(beta)))
+		}
+	}
+	return out
 }
 
 func TestEltwisePanics(t *testing.T) {
