@@ -1,74 +1,206 @@
 package kernels
 
-// BandSink receives the bands of output rows of Conv2DPackedBands as they are computed.
+// BandSink receives the bands of output rows of Conv2DPackedBands as they are computed. Once a
+// band's rows are in the band buffer, the sink's phases run on it one after the other, each phase's
+// units handed out to the workers; the next band is computed once the last phase is done.
 type BandSink interface {
-	// Band is called once output rows y0..y1-1 are in the band buffer; the buffer may be changed
-	// before Band returns, and is overwritten after.
-	Band(y0, y1 int)
+	// Units returns the units of each phase, the same for every band.
+	Units() []int
+	// Band runs units lo..hi-1 of phase ph on the band of output rows y0..y1-1, whose buffer it
+	// may change; the buffer is overwritten after the band's last phase. Calls for one phase may
+	// run at the same time on different goroutines, with disjoint units.
+	Band(ph, y0, y1, lo, hi int)
 }
 
-// BandRows returns the output rows of each band of Conv2DPackedBands for s (the last band may
-// have fewer), or 0 when s has no such path: only 3×3 and 5×5 Winograd shapes (not F(2, 7))
-// compute their output in bands of rows, one chunk of tiles at a time.
-func (s ConvShape) BandRows() int {
-	t := s.winoTile()
-	if t == 0 || s.wino27() {
+// BandRows returns the output rows of each band of Conv2DPackedBands for s on workers workers (the
+// last band may have fewer), or 0 when s has no such path. A band is a chunk of rows for each worker:
+// 3×3 and 5×5 Winograd shapes (not F(2, 7)) compute their output one chunk of tiles at a time (on
+// several workers winoChunkedPlan's chunks, so maps with few tiles have none), and GEMM shapes whose
+// padded or strided input is copied in bands (bandRows: large inputs, on several workers LowMem
+// only) one band of that copy at a time.
+func (s ConvShape) BandRows(workers int) int { return s.bandRowsFor(workers, gemmActive) }
+
+func (s ConvShape) bandRowsFor(workers int, impl isa) int {
+	workers = convWorkers(workers)
+	if t := s.winoTile(); t != 0 {
+		if s.wino27() {
+			return 0
+		}
+		q, ok := s.bandPlan(workers)
+		if !ok {
+			return 0
+		}
+		return min(workers*q.rows, q.trows()) * t
+	}
+	if s.direct() || s.maskedPack(1, impl) || s.stride2Pack(impl) || s.bandRows(workers) >= s.OutH() {
 		return 0
 	}
-	p := s.winoPlan(t)
-	return p.t * p.rows
+	return min(workers*s.bandRows(workers), s.OutH())
 }
 
-// Conv2DPackedBands computes Conv2DPacked(s, in, packedW, bias, ·, scratch, relu, 1) for a shape
-// with BandRows() > 0, band by band on the calling goroutine, without ever holding the whole output:
-// for each band of output rows y0..y1-1, in order, it writes channel o's row y to
-// out[o*plane+(y-y0+skip)*OW:] and then calls sink.Band(y0, y1). The first skip rows of each
-// plane are left alone, for rows the caller keeps from the band before (a pool's windows overlap).
-// The outputs are Conv2DPacked's, bit for bit: the bands are the chunks of tiles it computes one
-// after the other on one thread. plane >= (skip+BandRows())*OW; scratch: len >=
-// s.BatchScratchLen(1, 1), contents ignored.
-func Conv2DPackedBands(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink) {
-	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, 0, s.OutH(), gemmActive)
-}
-
-// BandStep returns the output rows the ranges of Conv2DPackedBandsRows are multiples of: the rows of
-// a Winograd tile (0 when s has no bands).
-func (s ConvShape) BandStep() int {
-	if s.BandRows() == 0 {
-		return 0
+// bandPlan returns the plan of one worker's chunk of a Winograd band on workers workers: the
+// one-thread plan on one, winoChunkedPlan's on more (ok false when there is none).
+func (s ConvShape) bandPlan(workers int) (q winoPlan, ok bool) {
+	p := s.winoPlan(s.winoTile())
+	if convWorkers(workers) == 1 {
+		return p, true
 	}
-	return s.winoTile()
+	return s.winoChunkedPlan(p, convWorkers(workers))
 }
 
-// Conv2DPackedBandsRows is Conv2DPackedBands for output rows y0..y1-1 only, y0 and y1 multiples of
-// BandStep() (y1 may be OutH): the bands of those rows, in order, the first from y0, each at most
-// BandRows() rows. Each output row is computed in the same tile whatever the range, from nothing
-// computed before it, so calls on ranges that together cover the map give the bits of one call over
-// the whole map: two goroutines may each take a range, each with its own band buffer and scratch.
-func Conv2DPackedBandsRows(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, y0, y1 int) {
-	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, y0, y1, gemmActive)
+// Conv2DPackedBands computes Conv2DPacked(s, in, packedW, bias, ·, scratch, relu, ·) for a shape
+// with BandRows(workers) > 0, band by band, without ever holding the whole output: for each band of
+// output rows y0..y1-1, in order, it writes channel o's row y to out[o*plane+(y-y0+skip)*OW:] and
+// then runs sink's phases on the band. The first skip rows of each plane are left alone, for rows
+// the caller keeps from the band before (a pool's windows overlap). Each band's chunks of rows, one
+// for each of workers, and each phase's units are handed out to threads goroutines (the caller
+// and threads-1 helpers, threads <= workers), so that the workers share one band buffer and one
+// scratch. The outputs are Conv2DPacked's, bit for bit, whatever the workers and threads: chunks
+// group the output's rows, and no output's operations depend on the grouping. plane >=
+// (skip+BandRows(workers))*OW; scratch: len >= s.BatchScratchLen(1, workers), contents ignored.
+func Conv2DPackedBands(s ConvShape, in, packedW, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, workers, threads int) {
+	conv2DBands(s, in, packedW, bias, out, plane, skip, scratch, relu, sink, workers, threads, gemmActive)
 }
 
-func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, y0, y1 int, impl isa) {
-	rows := s.BandRows()
+func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scratch []float32, relu bool, sink BandSink, workers, threads int, impl isa) {
+	workers = convWorkers(workers)
+	rows := s.bandRowsFor(workers, impl)
 	switch {
 	case rows == 0:
 		panic("kernels: Conv2DPackedBands of a shape without bands")
 	case plane < (skip+rows)*s.OutW() || len(out) < (s.O-1)*plane+(skip+rows)*s.OutW():
 		panic("kernels: Conv2DPackedBands: band buffer too short")
-	case y0 < 0 || y0 >= y1 || y1 > s.OutH() || y0%s.BandStep() != 0 || y1%s.BandStep() != 0 && y1 != s.OutH():
-		panic("kernels: Conv2DPackedBandsRows: rows not a range of whole tiles")
+	case threads < 1 || threads > workers:
+		panic("kernels: Conv2DPackedBands: threads not in 1..workers")
 	}
 	s.checkIn(in, bias)
-	if len(pu) < s.packedLen() || len(scratch) < s.BatchScratchLen(1, 1) {
+	if len(pu) < s.packedLen() || len(scratch) < s.batchScratchLen(1, workers, impl) {
 		panic("kernels: Conv2DPackedBands: packed weights or scratch too short")
 	}
-	w := winoConvState{s: s, p: s.winoPlan(s.winoTile()), in: in, pu: pu, bias: bias, out: out, relu: relu,
-		impl: impl, band: true, plane: plane, skip: skip}
-	t := s.BandStep()
-	w.from, w.to = y0/t, (y1+t-1)/t
-	w.carve(scratch, 1, false)
-	w.serial(sink)
+	r := bandRun{s: s, in: in, out: out, plane: plane, skip: skip, rows: rows, sink: sink, sinkUnits: sink.Units()}
+	if t := s.winoTile(); t != 0 {
+		q, _ := s.bandPlan(workers)
+		r.w = winoConvState{s: s, p: s.winoPlan(t), in: in, pu: pu, bias: bias, out: out, relu: relu,
+			impl: impl, band: true, plane: plane, skip: skip}
+		r.wino, r.q, r.chunk = true, q, q.rows*t
+		r.area = r.w.carve(scratch, workers, false)
+		r.part, r.window = q.vmLen(), len(r.w.pad)/workers
+		r.fill = s.C * btoi(!r.w.windowed)
+	} else {
+		g := s.gemm()
+		g.src = s.source(in, nil)
+		g.a, g.relu, g.isa = pu, relu, impl
+		if bias != nil {
+			g.bias = bias[:g.m]
+		}
+		r.g, r.chunk, r.bufLen = g, s.bandRows(workers), g.bufLen()
+		r.area, r.window = scratch[workers*r.bufLen:], s.bandLen(workers)/workers
+		r.bufs = scratch[:workers*r.bufLen]
+	}
+	bands := (s.OutH() + rows - 1) / rows
+	phases := 1 + bands*(1+len(r.sinkUnits))
+	if threads == 1 {
+		for phase := range phases {
+			if n := r.units(phase); n > 0 {
+				r.do(phase, 0, n, 0)
+			}
+		}
+		return
+	}
+	units := make([]int, phases)
+	for phase := range units {
+		units[phase] = r.units(phase)
+	}
+	team := new(bandRun) // only this path pays for the closure's state on the heap
+	*team = r
+	runTeam(threads-1, units, team.do)
+}
+
+// bandRun is one Conv2DPackedBands in progress. Its phases: a Winograd shape's padded input by
+// channels (fill: unless windowed, when each chunk pads its own rows), then for each band its chunks
+// of rows, one for each worker, and the sink's phases.
+type bandRun struct {
+	s         ConvShape
+	in, out   []float32
+	plane     int // of out, the band buffer
+	skip      int // rows of out's planes before the band's
+	rows      int // output rows per band
+	chunk     int // output rows per chunk
+	fill      int // channels of the padded input, filled before the first band
+	sink      BandSink
+	sinkUnits []int
+	area      []float32 // each worker's V and M (Winograd: part float32s each) or window (GEMM)
+	window    int       // a worker's padded rows (windowed Winograd) or window (GEMM)
+
+	// Winograd shapes: the whole convolution, a worker's chunk, and its V and M.
+	wino bool
+	w    winoConvState
+	q    winoPlan
+	part int
+
+	// GEMM shapes: the convolution, over a source whose window each chunk sets, and each worker's B
+	// strip buffer.
+	g      gemmPacked
+	bufs   []float32
+	bufLen int
+}
+
+// band returns the output rows of band b and the index in a band's phases of phase.
+func (r *bandRun) band(phase int) (y0, y1, ph int) {
+	b := (phase - 1) / (1 + len(r.sinkUnits))
+	y0 = b * r.rows
+	return y0, min(y0+r.rows, r.s.OutH()), (phase - 1) % (1 + len(r.sinkUnits))
+}
+
+// units returns the units of phase.
+func (r *bandRun) units(phase int) int {
+	if phase == 0 {
+		return r.fill
+	}
+	y0, y1, ph := r.band(phase)
+	if ph > 0 {
+		return r.sinkUnits[ph-1]
+	}
+	return (y1 - y0 + r.chunk - 1) / r.chunk
+}
+
+// do runs units lo..hi-1 of phase with worker's memory.
+func (r *bandRun) do(phase, lo, hi, worker int) {
+	if phase == 0 {
+		r.w.fill(lo, hi)
+		return
+	}
+	y0, y1, ph := r.band(phase)
+	if ph > 0 {
+		r.sink.Band(ph-1, y0, y1, lo, hi)
+		return
+	}
+	ow := r.s.OutW()
+	if !r.wino { // GEMM: chunk k's rows of the copy in worker's window, its GEMM into the band
+		buf, win := r.bufs[worker*r.bufLen:(worker+1)*r.bufLen], r.area[worker*r.window:(worker+1)*r.window]
+		for k := lo; k < hi; k++ {
+			c0 := y0 + k*r.chunk
+			c1 := min(c0+r.chunk, y1)
+			r.s.gemmBand(r.in, r.g, c0, c1, r.out[(r.skip+c0-y0)*ow:], r.plane, buf, win)
+		}
+		return
+	}
+	w, q := &r.w, r.q
+	wk := *w
+	wk.p, wk.ve, wk.me = q, q.ve, q.me
+	wk.v, wk.m = q.overlay(r.area[worker*r.part : (worker+1)*r.part])
+	if w.windowed {
+		wk.pad = w.pad[worker*r.window : (worker+1)*r.window]
+	}
+	for k := lo; k < hi; k++ {
+		// Chunk k of the band: its rows go that many rows into the band buffer.
+		c0 := y0 + k*r.chunk
+		wk.from = c0 / q.t
+		wk.to, wk.skip = min(wk.from+q.rows, (y1+q.t-1)/q.t), r.skip+c0-y0
+		wk.input(0, 0, wk.s.C)
+		wk.gemm(0, 0, q.ne, 0, wk.strips(0), worker)
+		wk.output(0, 0, wk.s.O)
+	}
 }
 
 // PlanesScratchLen returns the scratch of Conv2DPackedPlanes for s: a B strip buffer and the

@@ -3,52 +3,87 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"testing"
 )
 
-// bandCheck is a BandSink that compares each band with the whole output and marks its rows done.
+// bandCheck is a BandSink that checks each band against the whole output: its first phase (one
+// unit) checks the band's place and marks its rows done, its second (a unit per channel) compares
+// the channel's rows and clears them, as a caller may change the buffer. Its phases may run on
+// helper goroutines, so it reports with Errorf.
 type bandCheck struct {
 	t          *testing.T
 	s          ConvShape
 	want, band []float32
 	plane      int
 	skip       int
-	done       []bool // output rows seen
-	next, max  int    // the first row of the next band; the most rows in one
+	units      []int
+	next, max  int // the first row of the next band; the most rows in one
+	seen       atomic.Int64
+	failed     atomic.Bool
 }
 
 const bandSentinel = float32(-12345.5)
 
-func (c *bandCheck) Band(y0, y1 int) {
-	c.t.Helper()
-	ow, oh := c.s.OutW(), c.s.OutH()
-	if y0 != c.next || y1 <= y0 || y1 > oh || y1-y0 > c.max {
-		c.t.Fatalf("band %d..%d after %d (of %d rows, at most %d a band)", y0, y1, c.next, oh, c.max)
+func newBandCheck(t *testing.T, s ConvShape, want []float32, plane, skip, max int) *bandCheck {
+	c := &bandCheck{t: t, s: s, want: want, band: guarded(s.O * plane), plane: plane, skip: skip, max: max,
+		units: []int{1, s.O}}
+	for o := 0; o < s.O; o++ {
+		clear(c.band[o*plane : (o+1)*plane])
+		for j := 0; j < skip*s.OutW(); j++ {
+			c.band[o*plane+j] = bandSentinel
+		}
 	}
-	c.next = y1
-	for o := 0; o < c.s.O; o++ {
+	return c
+}
+
+func (c *bandCheck) Units() []int { return c.units }
+
+func (c *bandCheck) fail(format string, args ...any) {
+	if !c.failed.Swap(true) { // the first failure only
+		c.t.Errorf(format, args...)
+	}
+}
+
+func (c *bandCheck) Band(ph, y0, y1, lo, hi int) {
+	ow, oh := c.s.OutW(), c.s.OutH()
+	if ph == 0 {
+		if lo != 0 || hi != 1 || y0 != c.next || y1 <= y0 || y1 > oh || y1-y0 > c.max {
+			c.fail("band %d..%d (units %d..%d) after %d (of %d rows, at most %d a band)", y0, y1, lo, hi, c.next, oh, c.max)
+		}
+		c.next = y1
+		return
+	}
+	if c.next != y1 {
+		c.fail("band %d..%d: its second phase before its first", y0, y1)
+	}
+	for o := lo; o < hi; o++ {
+		c.seen.Add(1)
 		for i := 0; i < c.skip*ow; i++ {
 			if v := c.band[o*c.plane+i]; v != bandSentinel {
-				c.t.Fatalf("channel %d: kept row %d overwritten (%v)", o, i/ow, v)
+				c.fail("channel %d: kept row %d overwritten (%v)", o, i/ow, v)
+				return
 			}
 		}
 		for y := y0; y < y1; y++ {
 			for x := 0; x < ow; x++ {
 				got, want := c.band[o*c.plane+(y-y0+c.skip)*ow+x], c.want[(o*oh+y)*ow+x]
 				if math.Float32bits(got) != math.Float32bits(want) {
-					c.t.Fatalf("channel %d row %d col %d: %v in band %d..%d, whole %v", o, y, x, got, y0, y1, want)
+					c.fail("channel %d row %d col %d: %v in band %d..%d, whole %v", o, y, x, got, y0, y1, want)
+					return
 				}
 			}
 		}
-	}
-	for o := 0; o < c.s.O; o++ { // the caller may change the buffer
 		clear(c.band[o*c.plane+c.skip*ow : (o+1)*c.plane])
 	}
 }
 
 // TestConv2DPackedBands checks that the bands of Conv2DPackedBands are the rows of conv2D's whole
-// output on one thread, bit for bit, for every gemm implementation: in order, each at most
-// BandRows() rows, with the first skip rows of each plane left alone.
+// output, bit for bit, for every gemm implementation, Winograd shapes and GEMM shapes whose input is
+// copied in bands (LowMem), on one to three workers, each run on one
+// goroutine and on as many as workers: in order, each at most BandRows(workers) rows, with the
+// first skip rows of each plane left alone, each channel handed to the sink's second phase once,
+// within BatchScratchLen(1, workers) (guarded).
 func TestConv2DPackedBands(t *testing.T) {
 	shapes := []struct {
 		name string
@@ -56,9 +91,12 @@ func TestConv2DPackedBands(t *testing.T) {
 	}{
 		{"v3_2b_3x3", ConvShape{C: 32, H: 147, W: 147, O: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 		{"v3_4a_3x3", ConvShape{C: 80, H: 73, W: 73, O: 192, KH: 3, KW: 3, SH: 1, SW: 1}},
+		{"v1_conv2_few", ConvShape{C: 64, H: 56, W: 56, O: 192, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, FewTiles: true}},
 		{"f23_3x3", ConvShape{C: 16, H: 120, W: 100, O: 20, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
 		{"5x5", ConvShape{C: 48, H: 35, W: 35, O: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2}},
 		{"asym_pad", ConvShape{C: 24, H: 200, W: 133, O: 40, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 0, PadB: 0, PadR: 1}},
+		{"v1_conv1_7x7s2", ConvShape{C: 3, H: 224, W: 224, O: 64, KH: 7, KW: 7, SH: 2, SW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3, LowMem: true}},
+		{"3x3s2_pad", ConvShape{C: 16, H: 121, W: 100, O: 24, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, LowMem: true}},
 	}
 	for _, e := range isaImpls("gemm") {
 		impl := e.fn.(isa)
@@ -66,35 +104,33 @@ func TestConv2DPackedBands(t *testing.T) {
 			for i, tt := range shapes {
 				s := tt.s
 				t.Run(tt.name, func(t *testing.T) {
-					rows := s.BandRows()
-					if rows == 0 || rows >= s.OutH() {
-						t.Fatalf("BandRows() = %d for %d output rows: want a band path of several bands", rows, s.OutH())
+					if rows := s.bandRowsFor(1, impl); rows == 0 || rows >= s.OutH() {
+						t.Fatalf("BandRows(1) = %d for %d output rows: want a band path of several bands", rows, s.OutH())
 					}
 					in, pw, bias, want := convCase(s, uint64(700+i), impl)
-					for _, skip := range []int{0, 2} {
-						plane := (skip+rows)*s.OutW() + 5
-						c := &bandCheck{t: t, s: s, want: want, band: guarded(s.O * plane), plane: plane, skip: skip, max: rows}
-						for o := 0; o < s.O; o++ {
-							clear(c.band[o*plane : (o+1)*plane])
-							for j := 0; j < skip*s.OutW(); j++ {
-								c.band[o*plane+j] = bandSentinel
+					for workers := 1; workers <= 3; workers++ {
+						rows := s.bandRowsFor(workers, impl)
+						if rows == 0 {
+							if _, ok := s.bandPlan(workers); !s.winograd() || ok {
+								t.Fatalf("BandRows(%d) = 0 for a shape with chunks for each worker", workers)
 							}
+							continue
 						}
-						scratch := guarded(s.batchScratchLen(1, 1, impl))
-						conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, 0, s.OutH(), impl)
-						checkGuard(t, "band", c.band)
-						checkGuard(t, "scratch", scratch)
-						if c.next != s.OutH() {
-							t.Fatalf("bands end at row %d of %d", c.next, s.OutH())
-						}
-						// The same rows in two ranges (Conv2DPackedBandsRows), the second first, as
-						// two goroutines may run them, split a tile into a band.
-						mid := (s.OutH()+rows-1)/rows/2*rows + s.BandStep()
-						for _, r := range [][2]int{{mid, s.OutH()}, {0, mid}} {
-							c.next = r[0]
-							conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, r[0], r[1], impl)
-							if c.next != r[1] {
-								t.Fatalf("bands of rows %d..%d end at row %d", r[0], r[1], c.next)
+						for _, threads := range []int{1, workers} {
+							for _, skip := range []int{0, 2} {
+								name := fmt.Sprintf("%d workers on %d threads, skip %d", workers, threads, skip)
+								plane := (skip+rows)*s.OutW() + 5
+								c := newBandCheck(t, s, want, plane, skip, rows)
+								scratch := guarded(s.batchScratchLen(1, workers, impl))
+								conv2DBands(s, in, pw, bias, c.band, plane, skip, scratch, true, c, workers, threads, impl)
+								checkGuard(t, name+": band", c.band)
+								checkGuard(t, name+": scratch", scratch)
+								if c.failed.Load() {
+									t.Fatalf("%s: bands wrong", name)
+								}
+								if bands := (s.OutH() + rows - 1) / rows; c.next != s.OutH() || c.seen.Load() != int64(bands*s.O) {
+									t.Fatalf("%s: bands end at row %d of %d, %d channels seen for %d bands", name, c.next, s.OutH(), c.seen.Load(), bands)
+								}
 							}
 						}
 					}
@@ -106,23 +142,24 @@ func TestConv2DPackedBands(t *testing.T) {
 
 func TestConv2DPackedBandsPanics(t *testing.T) {
 	s := ConvShape{C: 16, H: 10, W: 10, O: 16, KH: 1, KW: 1, SH: 1, SW: 1} // a GEMM shape: no bands
-	if s.BandRows() != 0 {
-		t.Fatalf("BandRows() of a 1×1 shape = %d, want 0", s.BandRows())
+	if s.BandRows(1) != 0 {
+		t.Fatalf("BandRows(1) of a 1×1 shape = %d, want 0", s.BandRows(1))
 	}
 	mustPanic(t, func() {
-		Conv2DPackedBands(s, make([]float32, 1600), make([]float32, s.PackedLen()), nil, make([]float32, 1600), 100, 0, make([]float32, s.BatchScratchLen(1, 1)), false, nil)
+		Conv2DPackedBands(s, make([]float32, 1600), make([]float32, s.PackedLen()), nil, make([]float32, 1600), 100, 0, make([]float32, s.BatchScratchLen(1, 1)), false, nil, 1, 1)
 	})
 	w := ConvShape{C: 16, H: 40, W: 40, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
-	plane := w.BandRows() * w.OutW()
+	plane := w.BandRows(1) * w.OutW()
+	sink := &bandCheck{units: []int{1}}
 	mustPanic(t, func() {
-		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane-1, 0, make([]float32, w.BatchScratchLen(1, 1)), false, nil)
+		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane-1, 0, make([]float32, w.BatchScratchLen(1, 1)), false, sink, 1, 1)
 	})
 	mustPanic(t, func() {
-		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)-1), false, nil)
+		Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)-1), false, sink, 1, 1)
 	})
-	for _, r := range [][2]int{{1, w.OutH()}, {0, w.BandRows() + 1}, {w.BandRows(), w.BandRows()}, {0, w.OutH() + 1}} {
+	for _, threads := range []int{0, 2} {
 		mustPanic(t, func() {
-			Conv2DPackedBandsRows(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)), false, nil, r[0], r[1])
+			Conv2DPackedBands(w, make([]float32, 16*1600), make([]float32, w.PackedLen()), nil, make([]float32, 16*plane), plane, 0, make([]float32, w.BatchScratchLen(1, 1)), false, sink, 1, threads)
 		})
 	}
 }

@@ -554,19 +554,22 @@ func conv2D(s ConvShape, in, pa, bias, out, scratch []float32, ep epilogue, thre
 }
 
 // gemmBands runs g (over a banded source) band by band for output rows y0..y1-1 (y0 a multiple of
-// rows): the GEMM of output rows b0..b1-1 is columns b0*OW.. of g, over a window of the phase planes
-// whose row 0 is phase row b0; buf is a B strip buffer, win a band's window.
+// rows) into g.c; buf is a B strip buffer, win a band's window.
 func (s ConvShape) gemmBands(in []float32, g gemmPacked, rows, y0, y1 int, buf, win []float32) {
 	ow := s.OutW()
 	for b0 := y0; b0 < y1; b0 += rows {
-		b1 := min(b0+rows, y1)
-		b := s.bandAt(b0, b1)
-		gb := g
-		gb.n, gb.c = (b1-b0)*ow, g.c[b0*ow:]
-		gb.src.t, gb.src.plane = win, b.rows*gb.src.wq
-		s.fillRows(in, s.H*s.W, win, 0, s.C, b, g.isa)
-		gb.run(0, gb.m, 0, gb.n, buf)
+		s.gemmBand(in, g, b0, min(b0+rows, y1), g.c[b0*ow:], g.ldc, buf, win)
 	}
+}
+
+// gemmBand runs the GEMM of output rows b0..b1-1 of g (columns b0*OW.. of g), over a window of the
+// phase planes whose row 0 is phase row b0, into c, output channels ldc apart.
+func (s ConvShape) gemmBand(in []float32, g gemmPacked, b0, b1 int, c []float32, ldc int, buf, win []float32) {
+	b := s.bandAt(b0, b1)
+	g.n, g.c, g.ldc = (b1-b0)*s.OutW(), c, ldc
+	g.src.t, g.src.plane = win, b.rows*g.src.wq
+	s.fillRows(in, s.H*s.W, win, 0, s.C, b, g.isa)
+	g.run(0, g.m, 0, g.n, buf)
 }
 
 // conv2DBandsParallel runs a banded convolution (bandRows) on workers goroutines (runTeam), each

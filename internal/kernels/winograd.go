@@ -356,7 +356,7 @@ func winoConv(s ConvShape, t, n int, in []float32, inStride int, pu, bias, out [
 		return
 	}
 	if workers == 1 {
-		w.serial(nil)
+		w.serial()
 		return
 	}
 	winoConvParallel(w, workers)
@@ -381,9 +381,8 @@ func (w *winoConvState) carve(scratch []float32, slots int, sideBySide bool) []f
 	return scratch
 }
 
-// serial runs the convolution chunk by chunk on the calling goroutine, handing each chunk's output
-// rows to sink when there is one (Conv2DPackedBands).
-func (w *winoConvState) serial(sink BandSink) {
+// serial runs the convolution chunk by chunk on the calling goroutine.
+func (w *winoConvState) serial() {
 	p := w.p
 	if !w.windowed {
 		w.fill(0, p.imgs*w.s.C)
@@ -392,10 +391,6 @@ func (w *winoConvState) serial(sink BandSink) {
 		w.input(ch, 0, w.s.C)
 		w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
 		w.output(ch, 0, w.s.O)
-		if sink != nil {
-			ty0, ty1 := w.rows(ch)
-			sink.Band(p.t*ty0, min(p.t*ty1, p.oh))
-		}
 	}
 }
 
@@ -567,7 +562,8 @@ type winoConvState struct {
 	band        bool
 	plane, skip int
 
-	// from, to: the tile rows the chunks cover, from..to-1 (Conv2DPackedBandsRows); to == 0: all.
+	// from, to: the tile rows the chunks cover, from..to-1 (a chunk of a band of Conv2DPackedBands);
+	// to == 0: all.
 	from, to int
 }
 

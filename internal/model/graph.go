@@ -122,9 +122,8 @@ func (c *ConvBN) params(path string, in Shape, decl func(*param)) {
 // its shape, its weights packed for it and its bias (never nil after folding), both times scale, or ok
 // false once the error is recorded.
 func (c *ConvBN) prepare(p *planner, path string, in Shape, scale float32) (s kernels.ConvShape, w, b []float32, ok bool) {
-	s = c.convShape(in)
+	s = p.convShape(c, path, in)
 	id := c.id(path)
-	s.LowMem, s.FewTiles = p.pool.mode.lowMem || p.pool.mode.few[id], p.pool.mode.few[id]
 	p.macs += s.MACs()
 	w, b, err := p.weights.layer(id).packScaled(s, scale) // once per layer and kernel layout, not per call
 	if err != nil {
@@ -132,6 +131,14 @@ func (c *ConvBN) prepare(p *planner, path string, in Shape, scale float32) (s ke
 		return s, nil, nil, false
 	}
 	return s, w, b, true
+}
+
+// convShape returns the shape of c's convolution over an input of shape in, in the block at path, as
+// p's mode plans it (LowMem, FewTiles).
+func (p *planner) convShape(c *ConvBN, path string, in Shape) kernels.ConvShape {
+	s, id := c.convShape(in), c.id(path)
+	s.LowMem, s.FewTiles = p.pool.mode.lowMem || p.pool.mode.few[id], p.pool.mode.few[id]
+	return s
 }
 
 // id returns the weight id of c's convolution in the block at path.
@@ -255,8 +262,8 @@ func (s *Seq) planOwned(pl *planner, path string, in, out view, owned bool) {
 // Conv2d_2b_3x3 feeds Mixed_3a, which pools and convolves (3×3/2, 64 -> 96) the same map: both
 // branches run on each band (the convolution by kernels.Conv2DPackedPlanes, straight into the block's
 // output). The rows a band's last windows share with the next band's are kept for it. On several
-// threads the bands are split into slabs (slabsOf). compile keeps such steps only where they make the
-// plan's memory smaller.
+// threads the threads share each band: a chunk of its tiles each, then its pool's channels, in one
+// band buffer. compile keeps such steps only where they make the plan's memory smaller.
 type convPool struct {
 	conv     *ConvBN
 	lrn      *LRN   // an LRN between the convolution and the branches, run on each band, or nil
@@ -268,13 +275,12 @@ type convPool struct {
 }
 
 // newConvPool returns the convolution and the max pool or block at the start of nodes, for an input of
-// shape in, when they can run as a convPool: a convolution with several bands
-// (kernels.ConvShape.BandRows), on several threads with tiles enough for slabsPerThread slabs of two
-// tiles a thread, then a max pool or a block of max pools and convolutions, all unpadded with one
-// window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the ceil mode of a pool
-// in a block, if set, adding no row. On one thread, an LRN may come between the convolution and the
-// pool (BVLC GoogLeNet's conv2/3x3, norm2 and pool2): each band is normalised as it comes, so the
-// 192×56×56 map is never held whole. Otherwise nil.
+// shape in, when they can run as a convPool: a convolution with several bands on the planner's threads
+// (kernels.ConvShape.BandRows), then a max pool or a block of max pools and convolutions, all unpadded
+// with one window and stride (a convolution's at least 2: Conv2DPackedPlanes' shapes), the ceil mode of
+// a pool in a block, if set, adding no row. An LRN may come between the convolution and the pool
+// (BVLC GoogLeNet's conv2/3x3, norm2 and pool2): each band is normalised as it comes, so the 192×56×56
+// map is never held whole. Otherwise nil.
 func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 	if len(nodes) < 2 {
 		return nil
@@ -288,8 +294,7 @@ func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 		return nil
 	}
 	b := &convPool{conv: c, mid: mid}
-	if l, ok := nodes[1].(*LRN); ok && len(nodes) > 2 && pl.convThreads == 1 {
-		// Not on several threads: a slab's seam rows would be saved before the LRN.
+	if l, ok := nodes[1].(*LRN); ok && len(nodes) > 2 {
 		b.lrn, nodes = l, nodes[1:]
 	}
 	switch n := nodes[1].(type) {
@@ -323,12 +328,9 @@ func newConvPool(pl *planner, path string, nodes []node, in Shape) *convPool {
 		}
 		b.k, b.s = k, st
 	}
-	cs := c.convShape(in)
-	if rows := cs.BandRows(); rows == 0 || rows >= mid.H || mid.H < b.k {
+	cs := pl.convShape(c, path, in)
+	if rows := cs.BandRows(pl.convThreads); rows == 0 || rows >= mid.H || mid.H < b.k {
 		return nil
-	}
-	if t := cs.BandStep(); pl.convThreads > 1 && (b.k <= b.s || (mid.H+t-1)/t < 2*slabsPerThread*pl.convThreads) {
-		return nil // slabsOf's slabs of two tiles or more, and a window that crosses each seam
 	}
 	return b
 }
@@ -340,7 +342,7 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	}
 	skip := b.k - 1 // the most rows a band keeps for the next
 	ow := b.mid.W
-	plane := (skip + s.BandRows()) * ow
+	plane := (skip + s.BandRows(pl.convThreads)) * ow
 	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s, Ceil: b.ceil}
 	sink := &convPoolSink{s: win, skip: skip, plane: plane, lrn: b.lrn}
 	bp := path
@@ -367,128 +369,21 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	}
 	pl.hold(out.buf)
 	pl.pool.bands = true
-	wn := s.BatchScratchLen(1, 1) // the band convolution's, then the branches' convolutions'
+	workers := pl.convThreads
+	wn := s.BatchScratchLen(1, workers) // the band convolution's, then the branches' convolutions'
+	band, sc := pl.take(b.mid.C*plane), pl.take(wn+planes)
+	sc.scratch, sc.layer = true, b.conv.id(path)
+	pl.give(band)
+	pl.give(sc)
+	sink.setUnits(s.BandRows(workers))
 	relu := b.conv.ReLU
-	// Slabs of rows (one on one thread), handed out as they come to the threads, each thread with a
-	// band buffer and scratch of its own; the pool rows whose windows cross a slab's end are pooled
-	// once all slabs are done, from the rows either side saved in a seam buffer.
-	n := 1
-	if pl.convThreads > 1 {
-		n = slabsPerThread * pl.convThreads
-	}
-	slabs := b.slabsOf(s.BandStep(), s.OutH(), n)
-	workers := min(pl.convThreads, len(slabs))
-	bands, scs := make([]*buffer, workers), make([]*buffer, workers)
-	for k := range workers {
-		bands[k], scs[k] = pl.take(b.mid.C*plane), pl.take(wn+planes)
-		scs[k].scratch, scs[k].layer = true, b.conv.id(path)
-	}
-	seams := make([]*buffer, len(slabs)-1)
-	for j := range seams {
-		seams[j] = pl.take(b.mid.C * slabs[j].seamRows * ow)
-	}
-	for _, x := range append(append(bands, scs...), seams...) {
-		pl.give(x)
-	}
-	// One sink per worker and the slabs' closure, made here: a pass allocates nothing for them.
-	sinks, seamSinks := make([]convPoolSink, workers), make([]seamSink, workers)
-	var x, y []float32 // the image the step is on
-	run := func(lo, hi, k int) {
-		for j := lo; j < hi; j++ {
-			sl := &slabs[j]
-			sinks[k] = *sink
-			sinks[k].band, sinks[k].out, sinks[k].scratch, sinks[k].next = bands[k].data, y, scs[k].data[wn:], sl.next
-			ss := &seamSinks[k]
-			*ss = seamSink{inner: &sinks[k], s: win, plane: plane, skip: skip}
-			if j > 0 {
-				ss.head, ss.headFrom, ss.headTo = seams[j-1].data, slabs[j-1].seamFrom, slabs[j-1].seamTo
-			}
-			if j+1 < len(slabs) {
-				ss.tail, ss.tailFrom, ss.tailTo = seams[j].data, sl.seamFrom, sl.seamTo
-			}
-			kernels.Conv2DPackedBandsRows(s, x, w, bias, bands[k].data, plane, skip, scs[k].data[:wn], relu, ss, sl.y0, sl.y1)
-		}
-	}
 	pl.add(func(e *exec) {
+		sink.band, sink.scratch = band.data, sc.data[wn:]
 		for i := 0; i < e.n; i++ {
-			x, y = in.img(i), out.img(i)
-			kernels.ParallelForWorkers(min(e.threads, workers), len(slabs), run)
-			for j, seam := range seams {
-				sl := slabs[j]
-				sk := *sink
-				sk.skip, sk.plane, sk.seam = 0, sl.seamRows*ow, true
-				sk.band, sk.out, sk.scratch, sk.next = seam.data, y, scs[0].data[wn:], sl.seamPool
-				sk.Band(sl.seamFrom, sl.seamTo)
-			}
+			sink.out = out.img(i)
+			kernels.Conv2DPackedBands(s, in.img(i), w, bias, band.data, plane, skip, sc.data[:wn], relu, sink, workers, min(e.threads, workers))
 		}
 	})
-}
-
-// slabsPerThread is the slabs of a convPool step on several threads, per thread: handed out as they
-// come, so that a thread that loses its core for a while leaves the others the rest. In two fixed
-// halves, IRv2 on two threads took 8% longer whenever another tenant held one of the two vCPUs;
-// with four handed out, 0.98–1.01 of the time without slabs on v3, v4, IRv1 and IRv2 (21 rounds
-// alternated in one process, load average 1.3–1.9). Each seam between slabs keeps its rows (IRv2's
-// Conv2d_4a: 0.16 MB), so more slabs take more memory.
-const slabsPerThread = 2
-
-// convSlab is one goroutine's part of a convPool's step on several threads: the convolution's output
-// rows y0..y1-1, and the pool rows from next on whose windows end by y1. The windows that cross y1
-// (from pool row seamPool on) read rows seamFrom..seamTo-1 (seamRows), which this slab and the next
-// save in their seam buffer.
-type convSlab struct {
-	y0, y1, next               int
-	seamPool, seamFrom, seamTo int
-	seamRows                   int
-}
-
-// slabsOf splits the convolution's oh output rows into n slabs of whole tiles (step rows) of about
-// the same size.
-func (b *convPool) slabsOf(step, oh, n int) []convSlab {
-	tiles := (oh + step - 1) / step
-	n = max(min(n, tiles/2), 1)
-	slabs := make([]convSlab, n)
-	for j := range slabs {
-		sl := &slabs[j]
-		sl.y1 = min((j+1)*tiles/n*step, oh)
-		if j > 0 {
-			sl.y0 = slabs[j-1].y1
-		}
-		sl.next = (sl.y0 + b.s - 1) / b.s // the first window from y0 on
-		c := sl.y1
-		sl.seamPool = max((c-b.k)/b.s+1, 0) // the first window that crosses c
-		last := (c+b.s-1)/b.s - 1           // the last window that starts before c
-		sl.seamFrom, sl.seamTo = sl.seamPool*b.s, last*b.s+b.k
-		sl.seamRows = sl.seamTo - sl.seamFrom
-	}
-	return slabs
-}
-
-// seamSink passes a slab's bands to a convPoolSink, first saving the rows that the windows crossing
-// the slab's start (head) and end (tail) read into their seam buffers: C planes of those rows.
-type seamSink struct {
-	inner                              *convPoolSink
-	s                                  kernels.PoolShape
-	plane, skip                        int
-	head, tail                         []float32
-	headFrom, headTo, tailFrom, tailTo int
-}
-
-func (k *seamSink) Band(y0, y1 int) {
-	save := func(seam []float32, from, to int) {
-		lo, hi := max(from, y0), min(to, y1)
-		if seam == nil || lo >= hi {
-			return
-		}
-		w := k.s.W
-		sp := (to - from) * w
-		for c := 0; c < k.s.C; c++ {
-			copy(seam[c*sp+(lo-from)*w:c*sp+(hi-from)*w], k.inner.band[c*k.plane+(k.skip+lo-y0)*w:c*k.plane+(k.skip+hi-y0)*w])
-		}
-	}
-	save(k.head, k.headFrom, k.headTo)
-	save(k.tail, k.tailFrom, k.tailTo)
-	k.inner.Band(y0, y1)
 }
 
 // bandBranch is a branch a convPoolSink runs on each band: a max pool (conv.C == 0) or a strided
@@ -500,7 +395,12 @@ type bandBranch struct {
 	relu bool
 }
 
-// convPoolSink runs the branches of a convPool on the bands of its convolution.
+// convPoolSink runs the branches of a convPool on the bands of its convolution, in up to three phases
+// (a kernels.BandSink): the LRN, if any, over the band's new rows (a unit a row); the branches, a unit
+// for all the convolutions, if any, and one for each channel of the pools, which then keeps the
+// channel's rows that the next band's first windows read, in the rows before the band's
+// (Conv2DPackedBands leaves those alone); with convolutions, which read every channel, those rows are
+// kept in a phase of their own (a unit a channel).
 type convPoolSink struct {
 	s           kernels.PoolShape // the branches' window over the whole map (C: the map's channels)
 	lrn         *LRN              // run first over each band's new rows, or nil
@@ -508,54 +408,96 @@ type convPoolSink struct {
 	skip, plane int
 	band, out   []float32 // out: the image's output, all branches' channels
 	scratch     []float32 // the convolutions' (Conv2DPackedPlanes)
-	next        int       // the first output row not yet written
-	seam        bool      // band is a seam buffer (convPool.plan): no band follows, no row to keep
+	units       []int     // of each phase
+	convs       int       // 1 when a branch is a convolution: they all run as the first unit of the branches' phase
+	pools       []bandBranch
 }
 
-// Band runs the branches on the output rows the rows up to y1 complete, then keeps the rows after
-// them that the next band's first windows read, in the rows of each plane before the band's
-// (Conv2DPackedBands leaves those alone).
-func (k *convPoolSink) Band(y0, y1 int) {
+// setUnits sets k's phases for bands of up to rows rows.
+func (k *convPoolSink) setUnits(rows int) {
+	for _, br := range k.branches {
+		if br.conv.C == 0 {
+			k.pools = append(k.pools, br)
+		} else {
+			k.convs = 1
+		}
+	}
+	k.units = []int{0, k.convs + k.s.C, k.convs * k.s.C}
+	if k.lrn != nil {
+		k.units[0] = rows
+	}
+}
+
+func (k *convPoolSink) Units() []int { return k.units }
+
+// done returns the branches' output rows that the convolution's rows before y complete: their windows
+// end by y.
+func (k *convPoolSink) done(y int) int {
+	s := k.s
+	switch {
+	case y < s.KH:
+		return 0
+	case y < s.H:
+		return min(s.OutH(), (y-s.KH)/s.SH+1)
+	}
+	return s.OutH()
+}
+
+// Band runs units lo..hi-1 of phase ph on the band of the convolution's rows y0..y1-1: the rows
+// before it that the first windows read are in the band's first skip rows.
+func (k *convPoolSink) Band(ph, y0, y1, lo, hi int) {
 	s, w := k.s, k.s.W
 	oh, ow := s.OutH(), s.OutW()
-	if l := k.lrn; l != nil && !k.seam {
-		kernels.LRNPlanes(s.C, (y1-y0)*w, k.plane, l.Size, l.Alpha, l.Beta, l.K, k.band[k.skip*w:])
-	}
-	py1 := oh // the output rows complete: their windows end by row y1
-	switch {
-	case y1 < s.KH:
-		py1 = 0
-	case y1 < s.H:
-		py1 = min(oh, (y1-s.KH)/s.SH+1)
-	}
-	if py1 > k.next {
-		r0 := k.skip + k.next*s.SH - y0 // the band's row of the first window
-		rows := y1 - k.next*s.SH        // from there on, exactly rows py1-next's windows
-		for _, br := range k.branches {
-			out := k.out[(br.c0*oh+k.next)*ow:]
-			if br.conv.C == 0 {
-				bp := s
-				// The whole pool's columns (its ceil mode); its rows: the windows' exactly, but for
-				// the last band's, whose ceil mode may add a partial one.
-				bp.C, bp.H = 1, rows
-				if y1 < s.H {
-					bp.H = (py1-k.next-1)*s.SH + s.KH
-				}
-				for c := 0; c < s.C; c++ {
-					src := k.band[c*k.plane+r0*w : c*k.plane+(r0+bp.H)*w]
-					kernels.MaxPool2D(bp, src, out[c*oh*ow:c*oh*ow+(py1-k.next)*ow])
+	next, py1 := k.done(y0), k.done(y1) // the output rows this band completes: next..py1-1
+	r0 := k.skip + next*s.SH - y0       // the band's row of the first window
+	rows := y1 - next*s.SH              // from there on, exactly rows py1-next's windows
+	switch ph {
+	case 0:
+		if hi = min(hi, y1-y0); lo < hi {
+			l := k.lrn
+			kernels.LRNPlanes(s.C, (hi-lo)*w, k.plane, l.Size, l.Alpha, l.Beta, l.K, k.band[(k.skip+lo)*w:])
+		}
+	case 1:
+		for u := lo; u < hi; u++ {
+			if u < k.convs {
+				for _, br := range k.branches {
+					if cs := br.conv; cs.C != 0 && py1 > next {
+						cs.H = rows
+						kernels.Conv2DPackedPlanes(cs, k.band[r0*w:], k.plane, br.w, br.b, k.out[(br.c0*oh+next)*ow:], oh*ow, k.scratch, br.relu)
+					}
 				}
 				continue
 			}
-			cs := br.conv
-			cs.H = rows
-			kernels.Conv2DPackedPlanes(cs, k.band[r0*w:], k.plane, br.w, br.b, out, oh*ow, k.scratch, br.relu)
+			c := u - k.convs
+			if py1 > next {
+				bp := s
+				// The whole pool's columns (its ceil mode); its rows: the windows' exactly, but for the
+				// last band's, whose ceil mode may add a partial one.
+				bp.C, bp.H = 1, rows
+				if y1 < s.H {
+					bp.H = (py1-next-1)*s.SH + s.KH
+				}
+				for _, br := range k.pools {
+					out := k.out[((br.c0+c)*oh+next)*ow:]
+					kernels.MaxPool2D(bp, k.band[c*k.plane+r0*w:c*k.plane+(r0+bp.H)*w], out[:(py1-next)*ow])
+				}
+			}
+			if k.convs == 0 {
+				k.keep(c, c+1, y0, y1, py1)
+			}
 		}
-		k.next = py1
+	case 2:
+		k.keep(lo, hi, y0, y1, py1)
 	}
-	if keep := y1 - k.next*s.SH; !k.seam && y1 < s.H && keep > 0 {
+}
+
+// keep copies channels c0..c1-1's rows of the band of rows y0..y1-1 that the windows from py1 on read
+// to the rows before the band's.
+func (k *convPoolSink) keep(c0, c1, y0, y1, py1 int) {
+	w := k.s.W
+	if keep := y1 - py1*k.s.SH; y1 < k.s.H && keep > 0 {
 		from := k.skip + y1 - y0 - keep
-		for c := 0; c < s.C; c++ {
+		for c := c0; c < c1; c++ {
 			p := k.band[c*k.plane:]
 			copy(p[(k.skip-keep)*w:k.skip*w], p[from*w:(from+keep)*w])
 		}

@@ -148,7 +148,8 @@ func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
 
 // TestConvPoolSink feeds convPoolSink the rows of a map in bands of every size from 1 to 9, as
 // kernels.Conv2DPackedBands writes them, and checks its output against the whole map's max pool, in
-// floor and in ceil mode (a partial last window).
+// floor and in ceil mode (a partial last window). Each phase's units run one at a time, last first,
+// as the threads may take them.
 func TestConvPoolSink(t *testing.T) {
 	const c, h, w = 3, 23, 11
 	r := rand.New(rand.NewPCG(3, 4))
@@ -167,12 +168,13 @@ func TestConvPoolSink(t *testing.T) {
 			skip := k[0] - 1
 			plane := (skip + rows) * w
 			sink := &convPoolSink{s: ps, branches: []bandBranch{{}}, skip: skip, plane: plane, band: make([]float32, c*plane), out: make([]float32, len(want))}
+			sink.setUnits(rows)
 			for y0 := 0; y0 < h; y0 += rows {
 				y1 := min(y0+rows, h)
 				for ch := 0; ch < c; ch++ {
 					copy(sink.band[ch*plane+skip*w:], full[(ch*h+y0)*w:(ch*h+y1)*w])
 				}
-				sink.Band(y0, y1)
+				sinkBand(sink, y0, y1)
 			}
 			if !slices.Equal(sink.out, want) {
 				t.Errorf("pool %d/%d (ceil %d) in bands of %d rows: output differs from the whole map's", k[0], k[1], k[2], rows)
@@ -197,15 +199,26 @@ func TestConvPoolSink(t *testing.T) {
 		sink := &convPoolSink{s: ps, skip: 2, plane: plane, band: make([]float32, c*plane), out: make([]float32, len(want)),
 			scratch:  make([]float32, band.PlanesScratchLen()),
 			branches: []bandBranch{{conv: cs, w: pw, b: bias, relu: true}, {c0: cs.O}}}
+		sink.setUnits(rows)
 		for y0 := 0; y0 < h; y0 += rows {
 			y1 := min(y0+rows, h)
 			for ch := 0; ch < c; ch++ {
 				copy(sink.band[ch*plane+2*w:], full[(ch*h+y0)*w:(ch*h+y1)*w])
 			}
-			sink.Band(y0, y1)
+			sinkBand(sink, y0, y1)
 		}
 		if !slices.Equal(sink.out, want) {
 			t.Errorf("convolution and pool in bands of %d rows: output differs from the whole map's", rows)
+		}
+	}
+}
+
+// sinkBand runs the phases of sink on the band of rows y0..y1-1, each phase's units one at a time,
+// the last first.
+func sinkBand(sink kernels.BandSink, y0, y1 int) {
+	for ph, n := range sink.Units() {
+		for u := n - 1; u >= 0; u-- {
+			sink.Band(ph, y0, y1, u, u+1)
 		}
 	}
 }
@@ -454,60 +467,31 @@ func TestShrinkPeak(t *testing.T) {
 	}
 }
 
-// TestConvPoolSlabs: on two threads the stems of v2, v3, v4 and IRv1 run their convolution and pool
-// (v4: and Mixed_3a's 3×3/2) in slabs handed out to the threads as they come, with the logits of the
-// plan without, bit for bit (the pool rows at the slabs' seams included); v3, v4 and IRv1 keep them,
-// with a smaller plan than without bands (v2's plan without, its conv2's Winograd chunk split between
-// the threads, is smaller: 4.80 against 5.27 MB). The slabs are whole tiles that cover the
-// convolution's rows, and each seam's rows are those of the windows that cross it.
-func TestConvPoolSlabs(t *testing.T) {
-	for _, name := range []string{"v2", "v3", "v4", "irv1"} {
+// TestConvPoolThreads: on two threads the stems of BVLC GoogLeNet (v1, with norm2 between conv2 and
+// pool2), v1-bn, v2, v3, v4 and IRv1 run their convolution and pool (v4: and Mixed_3a's 3×3/2) band by band,
+// both threads on each band, with the logits of the plan without, bit for bit; compile keeps them,
+// with a smaller plan than without bands.
+func TestConvPoolThreads(t *testing.T) {
+	for _, name := range []string{"v1", "v1-bn", "v2", "v3", "v4", "irv1"} {
 		v, _ := Lookup(name)
-		m := fillModel(t, v, "slabs")
-		x := fill.Tensor("slabs", "x", []int{1, 3, v.Size, v.Size}, "input")
-		p, err := m.planOnce(1, v.Size, v.Size, 2, planMode{})
-		if err == nil {
-			p, err = m.shrinkPeak(p, v.Size, v.Size, 2) // compile's banded plan, before it chooses
-		}
+		m := fillModel(t, v, "threads")
+		x := fill.Tensor("threads", "x", []int{1, 3, v.Size, v.Size}, "input")
+		c, err := m.compile(1, v.Size, v.Size, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.pool.place()
-		mode := p.pool.mode
+		mode := c.pool.mode
 		mode.noBands = true
 		q, err := m.planOnce(1, v.Size, v.Size, 2, mode)
 		if err != nil {
 			t.Fatal(err)
 		}
 		q.pool.place()
-		if !p.banded() {
-			t.Fatalf("%s on two threads: no slabs", name)
-		}
-		c, err := m.compile(1, v.Size, v.Size, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if keep := name != "v2"; c.banded() != keep || keep && c.regionLen() >= q.regionLen() {
+		if !c.banded() || c.regionLen() >= q.regionLen() {
 			t.Errorf("%s on two threads: banded %t, region %d floats, %d without bands", name, c.banded(), c.regionLen(), q.regionLen())
 		}
-		if !slices.Equal(planLogits(t, m, x, 2, q), planLogits(t, m, x, 2, p)) {
-			t.Errorf("%s on two threads: logits differ with slabs", name)
-		}
-	}
-	for _, c := range []struct{ h, step, k, s, n int }{{147, 4, 3, 2, 6}, {71, 4, 3, 2, 6}, {56, 4, 3, 2, 6}, {73, 2, 3, 2, 4}, {40, 2, 5, 3, 3}} {
-		b := &convPool{k: c.k, s: c.s}
-		slabs := b.slabsOf(c.step, c.h, c.n)
-		if len(slabs) != c.n || slabs[0].y0 != 0 || slabs[0].next != 0 || slabs[len(slabs)-1].y1 != c.h {
-			t.Fatalf("%+v: slabs %+v", c, slabs)
-		}
-		for j, sl := range slabs {
-			if sl.y0%c.step != 0 || sl.y1-sl.y0 < 2*c.step || j > 0 && (sl.y0 != slabs[j-1].y1 || sl.next != slabs[j-1].seamPool+(sl.y0-slabs[j-1].seamFrom+c.s-1)/c.s) {
-				t.Errorf("%+v: slab %d %+v", c, j, sl)
-			}
-			// The seam: the windows from seamPool on that start before y1 and end after it.
-			if j+1 < len(slabs) && (sl.seamPool*c.s+c.k <= sl.y1 || (sl.seamPool-1)*c.s+c.k > sl.y1 || sl.seamTo-c.k >= sl.y1 || sl.seamTo-c.k+c.s < sl.y1 || sl.seamFrom != sl.seamPool*c.s) {
-				t.Errorf("%+v: slab %d seam %+v", c, j, sl)
-			}
+		if !slices.Equal(planLogits(t, m, x, 2, q), planLogits(t, m, x, 2, c)) {
+			t.Errorf("%s on two threads: logits differ with bands", name)
 		}
 	}
 }
