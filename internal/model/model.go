@@ -738,40 +738,27 @@ func (c convScratch) threadsFor(e *exec) int { return min(e.threads, c.threads) 
 // where the kernels copy them: with AVX-512, those convolutions read their input in place and
 // shrinkPeak alone gives the same plans.
 // For one image, on any threads, it last plans the convolutions at the peak with less scratch
-// (shrinkPeak; on several threads both the plans with and without convPool steps). One thread: v1
-// 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two threads (convPool steps then in slabs, a
-// band buffer and scratch per thread; the workers splitting a FewTiles layer's chunk, and v1's and
-// v2's block at the peak run branch after branch): v1 8.94 -> 5.04, v2 6.88 -> 4.80, v3 and IRv2 11.51 -> 7.94,
-// IRv1 11.51 -> 8.18, v4 14.65 -> 9.97 (AVX-512). Whole passes, 21 rounds of 3 alternated in one
-// process, new/old time: 0.97–1.03, inside the machine's noise; the split chunks and blocks branch
-// after branch, 8–12 alternated rounds of inception bench at two threads: v1 1.01, v2 0.98, IRv1
-// 1.015. Since then: v4 on two threads 8.87 MB (kinds.settings), v2 on one 4.01 (its stem's input in
+// (shrinkPeak). One thread: v1 6.07 -> 4.82 MB, v2 5.21 -> 4.49, IRv1 8.54 -> 7.43; two threads
+// (convPool steps then in slabs, a band buffer and scratch per thread; the workers splitting a
+// FewTiles layer's chunk, and v1's and v2's block at the peak run branch after branch): v1 8.94 ->
+// 5.04, v2 6.88 -> 4.80, v3 and IRv2 11.51 -> 7.94, IRv1 11.51 -> 8.18, v4 14.65 -> 9.97 (AVX-512).
+// Whole passes, 21 rounds of 3 alternated in one process, new/old time: 0.97–1.03, inside the
+// machine's noise; the split chunks and blocks branch after branch, 8–12 alternated rounds of
+// inception bench at two threads: v1 1.01, v2 0.98, IRv1 1.015. Since then: v4 on two threads 8.87 MB (kinds.settings), v2 on one 4.01 (its stem's input in
 // LowMem's small windows), v1 4.52 and 4.80 (its LRNs in place, and inception_3b's input given back
 // before its heads' branches: Mixed.planOwned); then, with both threads on each band of a convPool
 // and conv1's GEMM banded into pool1, on two threads v1 4.24, v2 3.99, v3 6.85, v4 8.33, IRv2 7.61,
-// and v2 on one 3.14.
+// and v2 on one 3.14; with Winograd rows in whole strips (winoLD), one / two threads: v1 4.05 /
+// 4.05, v2 3.06 / 3.36, v3 6.37 / 6.55, v4 8.53 / 8.18, IRv1 7.21 / 7.73, IRv2 6.37 / 7.02.
 func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 	p, err := m.planOnce(n, h, w, threads, planMode{})
 	if err != nil {
 		return nil, err
 	}
-	shrunk := false
 	if p.banded() {
 		q, err := m.planOnce(n, h, w, threads, planMode{noBands: true})
 		if err != nil {
 			return nil, err
-		}
-		if n == 1 && threads > 1 {
-			// On several threads which plan is smaller shows once both are shrunk: a convolution
-			// has bands there only with FewTiles' chunks (v1's conv2) or LowMem's windows (v1's and
-			// v2's conv1), which shrinkPeak sets.
-			if p, err = m.shrinkPeak(p, h, w, threads); err != nil {
-				return nil, err
-			}
-			if q, err = m.shrinkPeak(q, h, w, threads); err != nil {
-				return nil, err
-			}
-			shrunk = true
 		}
 		if q.regionLen() < p.regionLen() {
 			p = q
@@ -788,7 +775,7 @@ func (m *Model) compile(n, h, w, threads int) (*compiled, error) {
 			p = q
 		}
 	}
-	if n == 1 && !shrunk {
+	if n == 1 {
 		if p, err = m.shrinkPeak(p, h, w, threads); err != nil {
 			return nil, err
 		}
