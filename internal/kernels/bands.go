@@ -8,8 +8,9 @@ type BandSink interface {
 	Units() []int
 	// Band runs units lo..hi-1 of phase ph on the band of output rows y0..y1-1, whose buffer it
 	// may change; the buffer is overwritten after the band's last phase. Calls for one phase may
-	// run at the same time on different goroutines, with disjoint units.
-	Band(ph, y0, y1, lo, hi int)
+	// run at the same time on different goroutines, with disjoint units and worker indices
+	// (below Conv2DPackedBands' workers) for memory of their own.
+	Band(ph, y0, y1, lo, hi, worker int)
 }
 
 // BandRows returns the output rows of each band of Conv2DPackedBands for s on workers workers (the
@@ -172,7 +173,7 @@ func (r *bandRun) do(phase, lo, hi, worker int) {
 	}
 	y0, y1, ph := r.band(phase)
 	if ph > 0 {
-		r.sink.Band(ph-1, y0, y1, lo, hi)
+		r.sink.Band(ph-1, y0, y1, lo, hi, worker)
 		return
 	}
 	ow := r.s.OutW()
@@ -203,9 +204,19 @@ func (r *bandRun) do(phase, lo, hi, worker int) {
 	}
 }
 
-// PlanesScratchLen returns the scratch of Conv2DPackedPlanes for s: a B strip buffer and the
-// padded, phase-split input.
-func (s ConvShape) PlanesScratchLen() int { return stripBufLen(s.C*s.KH*s.KW) + s.inputLen() }
+// PlanesScratchLen returns the scratch of Conv2DPackedPlanes for s, and of Conv2DPackedPlanesPart on
+// workers workers: a B strip buffer for each, and the padded, phase-split input.
+func (s ConvShape) PlanesScratchLen(workers int) int {
+	return convWorkers(workers)*stripBufLen(s.C*s.KH*s.KW) + s.inputLen()
+}
+
+// PlanesUnits returns the units of the two phases of Conv2DPackedPlanesPart: the input's channels,
+// copied into the scratch, then ranges of the output's columns (a micro-kernel tile wide).
+func (s ConvShape) PlanesUnits() (fill, gemm int) { return s.planesUnits(gemmActive) }
+
+func (s ConvShape) planesUnits(impl isa) (fill, gemm int) {
+	return s.C, (s.OutH()*s.OutW() + impl.unitCols() - 1) / impl.unitCols()
+}
 
 // Conv2DPackedPlanes computes Conv2DPacked(s, in, packedW, bias, out, ·, relu, 1) on the calling
 // goroutine for an input and an output whose channels are not contiguous: input channel c's row y at
@@ -213,13 +224,26 @@ func (s ConvShape) PlanesScratchLen() int { return stripBufLen(s.C*s.KH*s.KW) + 
 // stride-2 convolution with it on the rows of a map that Conv2DPackedBands is still computing, and
 // writes the result straight into its block's output (v4's Mixed_3a). s must read a padded or
 // strided copy of its input (stride or padding, and not Winograd nor masked: Conv2DPacked's own
-// path for such shapes then, bit for bit); scratch: len >= s.PlanesScratchLen(), contents ignored.
+// path for such shapes then, bit for bit); scratch: len >= s.PlanesScratchLen(1), contents ignored.
 func Conv2DPackedPlanes(s ConvShape, in []float32, inPlane int, packedW, bias, out []float32, outPlane int, scratch []float32, relu bool) {
-	conv2DPlanes(s, in, inPlane, packedW, bias, out, outPlane, scratch, relu, gemmActive)
+	fill, gemm := s.PlanesUnits()
+	conv2DPlanes(s, in, inPlane, packedW, bias, out, outPlane, scratch, relu, 1, 0, 0, fill, 0, gemmActive)
+	conv2DPlanes(s, in, inPlane, packedW, bias, out, outPlane, scratch, relu, 1, 1, 0, gemm, 0, gemmActive)
 }
 
-func conv2DPlanes(s ConvShape, in []float32, inPlane int, pa, bias, out []float32, outPlane int, scratch []float32, relu bool, impl isa) {
+// Conv2DPackedPlanesPart runs units lo..hi-1 of phase ph of Conv2DPackedPlanes(s, in, inPlane,
+// packedW, bias, out, outPlane, ·, relu), with the B strip buffer of worker (< workers) in scratch
+// (len >= s.PlanesScratchLen(workers)): phase 0 copies input channels lo..hi-1 into scratch, phase 1,
+// once all of phase 0 is done, computes output columns lo..hi-1 of PlanesUnits' width. Calls for
+// one phase may run at the same time on different goroutines, with disjoint units; together they
+// give Conv2DPackedPlanes' bits.
+func Conv2DPackedPlanesPart(s ConvShape, in []float32, inPlane int, packedW, bias, out []float32, outPlane int, scratch []float32, relu bool, workers, ph, lo, hi, worker int) {
+	conv2DPlanes(s, in, inPlane, packedW, bias, out, outPlane, scratch, relu, workers, ph, lo, hi, worker, gemmActive)
+}
+
+func conv2DPlanes(s ConvShape, in []float32, inPlane int, pa, bias, out []float32, outPlane int, scratch []float32, relu bool, workers, ph, lo, hi, worker int, impl isa) {
 	oh, ow := s.OutH(), s.OutW()
+	workers = convWorkers(workers)
 	switch {
 	case s.winograd() || s.direct() || s.maskedPack(1, impl):
 		panic("kernels: Conv2DPackedPlanes of a shape without a padded or strided copy")
@@ -227,17 +251,24 @@ func conv2DPlanes(s ConvShape, in []float32, inPlane int, pa, bias, out []float3
 		panic("kernels: Conv2DPackedPlanes: bad shape or planes")
 	case len(in) < (s.C-1)*inPlane+s.H*s.W || len(out) < (s.O-1)*outPlane+oh*ow:
 		panic("kernels: Conv2DPackedPlanes: input or output too short")
-	case len(pa) < s.packedLen() || len(scratch) < s.PlanesScratchLen() || bias != nil && len(bias) < s.O:
+	case len(pa) < s.packedLen() || len(scratch) < s.PlanesScratchLen(workers) || bias != nil && len(bias) < s.O:
 		panic("kernels: Conv2DPackedPlanes: packed weights, bias or scratch too short")
+	case worker < 0 || worker >= workers || ph < 0 || ph > 1:
+		panic("kernels: Conv2DPackedPlanesPart: bad worker or phase")
 	}
 	g := s.gemm()
 	bufLen := g.bufLen()
-	g.src = s.source(nil, scratch[bufLen:])
-	hq, _ := s.phases()
-	s.fillRows(in, inPlane, g.src.t, 0, s.C, band{0, hq}, impl)
+	g.src = s.source(nil, scratch[workers*bufLen:])
+	if ph == 0 {
+		hq, _ := s.phases()
+		s.fillRows(in, inPlane, g.src.t, lo, min(hi, s.C), band{0, hq}, impl)
+		return
+	}
 	g.a, g.c, g.ldc, g.relu, g.isa = pa, out[:(s.O-1)*outPlane+oh*ow], outPlane, relu, impl
 	if bias != nil {
 		g.bias = bias[:g.m]
 	}
-	g.run(0, g.m, 0, g.n, scratch[:bufLen])
+	if uc := impl.unitCols(); lo*uc < g.n {
+		g.run(0, g.m, lo*uc, min(hi*uc, g.n), scratch[worker*bufLen:(worker+1)*bufLen])
+	}
 }

@@ -45,7 +45,7 @@ func (c *bandCheck) fail(format string, args ...any) {
 	}
 }
 
-func (c *bandCheck) Band(ph, y0, y1, lo, hi int) {
+func (c *bandCheck) Band(ph, y0, y1, lo, hi, _ int) {
 	ow, oh := c.s.OutW(), c.s.OutH()
 	if ph == 0 {
 		if lo != 0 || hi != 1 || y0 != c.next || y1 <= y0 || y1 > oh || y1-y0 > c.max {
@@ -166,7 +166,8 @@ func TestConv2DPackedBandsPanics(t *testing.T) {
 
 // TestConv2DPackedPlanes checks Conv2DPackedPlanes against conv2D on contiguous copies, bit for bit,
 // for every gemm implementation: input channels inPlane apart with other values between them, output
-// channels outPlane apart with the floats between them left alone.
+// channels outPlane apart with the floats between them left alone; whole, and in parts on two workers
+// (Conv2DPackedPlanesPart).
 func TestConv2DPackedPlanes(t *testing.T) {
 	shapes := []struct {
 		name string
@@ -200,24 +201,44 @@ func TestConv2DPackedPlanes(t *testing.T) {
 					for j := range out {
 						out[j] = bandSentinel
 					}
-					scratch := guarded(s.PlanesScratchLen())
-					conv2DPlanes(s, spread, inPlane, pw, bias, out, outPlane, scratch, true, impl)
-					checkGuard(t, "out", out)
-					checkGuard(t, "scratch", scratch)
-					for o := 0; o < s.O; o++ {
-						for j := 0; j < outPlane; j++ {
-							got := out[o*outPlane+j]
-							if j >= ohw {
-								if got != bandSentinel {
-									t.Fatalf("channel %d: float %d past the plane written (%v)", o, j, got)
+					check := func(out []float32) {
+						t.Helper()
+						for o := 0; o < s.O; o++ {
+							for j := 0; j < outPlane; j++ {
+								got := out[o*outPlane+j]
+								if j >= ohw {
+									if got != bandSentinel {
+										t.Fatalf("channel %d: float %d past the plane written (%v)", o, j, got)
+									}
+									continue
 								}
-								continue
-							}
-							if w := want[o*ohw+j]; math.Float32bits(got) != math.Float32bits(w) {
-								t.Fatalf("channel %d, output %d: %v, want %v", o, j, got, w)
+								if w := want[o*ohw+j]; math.Float32bits(got) != math.Float32bits(w) {
+									t.Fatalf("channel %d, output %d: %v, want %v", o, j, got, w)
+								}
 							}
 						}
 					}
+					scratch := guarded(s.PlanesScratchLen(1))
+					fill, gemm := s.planesUnits(impl)
+					conv2DPlanes(s, spread, inPlane, pw, bias, out, outPlane, scratch, true, 1, 0, 0, fill, 0, impl)
+					conv2DPlanes(s, spread, inPlane, pw, bias, out, outPlane, scratch, true, 1, 1, 0, gemm, 0, impl)
+					checkGuard(t, "out", out)
+					checkGuard(t, "scratch", scratch)
+					check(out)
+					// In parts, as two threads take them: the channels and the columns one at a
+					// time, last first, with the two workers' strip buffers in turn.
+					for j := range out {
+						out[j] = bandSentinel
+					}
+					parts := guarded(s.PlanesScratchLen(2))
+					for ph, n := range []int{fill, gemm} {
+						for u := n - 1; u >= 0; u-- {
+							conv2DPlanes(s, spread, inPlane, pw, bias, out, outPlane, parts, true, 2, ph, u, u+1, u%2, impl)
+						}
+					}
+					checkGuard(t, "out in parts", out)
+					checkGuard(t, "scratch in parts", parts)
+					check(out)
 				})
 			}
 		})

@@ -344,7 +344,7 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 	ow := b.mid.W
 	plane := (skip + s.BandRows(pl.convThreads)) * ow
 	win := kernels.PoolShape{C: b.mid.C, H: b.mid.H, W: ow, KH: b.k, KW: b.k, SH: b.s, SW: b.s, Ceil: b.ceil}
-	sink := &convPoolSink{s: win, skip: skip, plane: plane, lrn: b.lrn}
+	sink := &convPoolSink{s: win, skip: skip, plane: plane, lrn: b.lrn, workers: pl.convThreads}
 	bp := path
 	if b.mixed != nil {
 		bp = join(path, b.mixed.Key)
@@ -360,7 +360,7 @@ func (b *convPool) plan(pl *planner, path string, in, out view) {
 			}
 			br.conv, br.w, br.b, br.relu = cs, cw, cb, c.ReLU
 			cs.H = plane / ow
-			planes = max(planes, cs.PlanesScratchLen())
+			planes = max(planes, cs.PlanesScratchLen(pl.convThreads))
 			c0 += c.Out
 		} else {
 			c0 += b.mid.C
@@ -395,36 +395,46 @@ type bandBranch struct {
 	relu bool
 }
 
-// convPoolSink runs the branches of a convPool on the bands of its convolution, in up to three phases
-// (a kernels.BandSink): the LRN, if any, over the band's new rows (a unit a row); the branches, a unit
-// for all the convolutions, if any, and one for each channel of the pools, which then keeps the
-// channel's rows that the next band's first windows read, in the rows before the band's
-// (Conv2DPackedBands leaves those alone); with convolutions, which read every channel, those rows are
-// kept in a phase of their own (a unit a channel).
+// convPoolSink runs the branches of a convPool on the bands of its convolution, in up to four phases
+// (a kernels.BandSink): the LRN, if any, over the band's new rows (a unit a row); the pools, a unit a
+// channel, which also copies the channel into the convolutions' input (Conv2DPackedPlanesPart), or
+// without convolutions keeps the channel's rows that the next band's first windows read, in the rows
+// before the band's (Conv2DPackedBands leaves those alone); the convolutions, by ranges of their
+// output columns; then, with convolutions, which read every channel, the kept rows (a unit a
+// channel).
 type convPoolSink struct {
 	s           kernels.PoolShape // the branches' window over the whole map (C: the map's channels)
 	lrn         *LRN              // run first over each band's new rows, or nil
 	branches    []bandBranch
 	skip, plane int
 	band, out   []float32 // out: the image's output, all branches' channels
-	scratch     []float32 // the convolutions' (Conv2DPackedPlanes)
+	scratch     []float32 // the convolutions' (Conv2DPackedPlanesPart: their input, one copy for all)
+	workers     int       // the workers of scratch
 	units       []int     // of each phase
-	convs       int       // 1 when a branch is a convolution: they all run as the first unit of the branches' phase
 	pools       []bandBranch
+	convs       []bandBranch
 }
 
 // setUnits sets k's phases for bands of up to rows rows.
 func (k *convPoolSink) setUnits(rows int) {
+	k.units = make([]int, 4)
 	for _, br := range k.branches {
 		if br.conv.C == 0 {
 			k.pools = append(k.pools, br)
-		} else {
-			k.convs = 1
+			continue
 		}
+		k.convs = append(k.convs, br)
+		cs := br.conv
+		cs.H = k.plane / k.s.W
+		_, n := cs.PlanesUnits()
+		k.units[2] += n
 	}
-	k.units = []int{0, k.convs + k.s.C, k.convs * k.s.C}
+	k.units[1] = k.s.C
 	if k.lrn != nil {
 		k.units[0] = rows
+	}
+	if len(k.convs) > 0 {
+		k.units[3] = k.s.C
 	}
 }
 
@@ -445,12 +455,17 @@ func (k *convPoolSink) done(y int) int {
 
 // Band runs units lo..hi-1 of phase ph on the band of the convolution's rows y0..y1-1: the rows
 // before it that the first windows read are in the band's first skip rows.
-func (k *convPoolSink) Band(ph, y0, y1, lo, hi int) {
+func (k *convPoolSink) Band(ph, y0, y1, lo, hi, worker int) {
 	s, w := k.s, k.s.W
 	oh, ow := s.OutH(), s.OutW()
 	next, py1 := k.done(y0), k.done(y1) // the output rows this band completes: next..py1-1
 	r0 := k.skip + next*s.SH - y0       // the band's row of the first window
 	rows := y1 - next*s.SH              // from there on, exactly rows py1-next's windows
+	conv := func(br bandBranch, ph, lo, hi int) {
+		cs := br.conv
+		cs.H = rows
+		kernels.Conv2DPackedPlanesPart(cs, k.band[r0*w:], k.plane, br.w, br.b, k.out[(br.c0*oh+next)*ow:], oh*ow, k.scratch, br.relu, k.workers, ph, lo, hi, worker)
+	}
 	switch ph {
 	case 0:
 		if hi = min(hi, y1-y0); lo < hi {
@@ -458,35 +473,44 @@ func (k *convPoolSink) Band(ph, y0, y1, lo, hi int) {
 			kernels.LRNPlanes(s.C, (hi-lo)*w, k.plane, l.Size, l.Alpha, l.Beta, l.K, k.band[(k.skip+lo)*w:])
 		}
 	case 1:
-		for u := lo; u < hi; u++ {
-			if u < k.convs {
-				for _, br := range k.branches {
-					if cs := br.conv; cs.C != 0 && py1 > next {
-						cs.H = rows
-						kernels.Conv2DPackedPlanes(cs, k.band[r0*w:], k.plane, br.w, br.b, k.out[(br.c0*oh+next)*ow:], oh*ow, k.scratch, br.relu)
-					}
-				}
-				continue
+		if py1 > next {
+			bp := s
+			// The whole pool's columns (its ceil mode); its rows: the windows' exactly, but for the last
+			// band's, whose ceil mode may add a partial one.
+			bp.C, bp.H = 1, rows
+			if y1 < s.H {
+				bp.H = (py1-next-1)*s.SH + s.KH
 			}
-			c := u - k.convs
-			if py1 > next {
-				bp := s
-				// The whole pool's columns (its ceil mode); its rows: the windows' exactly, but for the
-				// last band's, whose ceil mode may add a partial one.
-				bp.C, bp.H = 1, rows
-				if y1 < s.H {
-					bp.H = (py1-next-1)*s.SH + s.KH
-				}
+			for c := lo; c < hi; c++ {
 				for _, br := range k.pools {
 					out := k.out[((br.c0+c)*oh+next)*ow:]
 					kernels.MaxPool2D(bp, k.band[c*k.plane+r0*w:c*k.plane+(r0+bp.H)*w], out[:(py1-next)*ow])
 				}
 			}
-			if k.convs == 0 {
-				k.keep(c, c+1, y0, y1, py1)
+			if len(k.convs) > 0 { // the convolutions' input: one copy, as they share its geometry
+				conv(k.convs[0], 0, lo, hi)
 			}
 		}
+		if len(k.convs) == 0 {
+			k.keep(lo, hi, y0, y1, py1)
+		}
 	case 2:
+		if py1 <= next {
+			return
+		}
+		for _, br := range k.convs {
+			cs := br.conv
+			cs.H = rows
+			_, n := cs.PlanesUnits()
+			if lo < n {
+				conv(br, 1, lo, min(hi, n))
+			}
+			lo, hi = max(lo-n, 0), hi-n
+			if hi <= 0 {
+				return
+			}
+		}
+	case 3:
 		k.keep(lo, hi, y0, y1, py1)
 	}
 }

@@ -149,8 +149,8 @@ func TestCompileKeepsBandsThatSaveMemory(t *testing.T) {
 
 // TestConvPoolSink feeds convPoolSink the rows of a map in bands of every size from 1 to 9, as
 // kernels.Conv2DPackedBands writes them, and checks its output against the whole map's max pool, in
-// floor and in ceil mode (a partial last window). Each phase's units run one at a time, last first,
-// as the threads may take them.
+// floor and in ceil mode (a partial last window). Each phase's units run in ranges, last first, as
+// the threads may take them.
 func TestConvPoolSink(t *testing.T) {
 	const c, h, w = 3, 23, 11
 	r := rand.New(rand.NewPCG(3, 4))
@@ -198,7 +198,7 @@ func TestConvPoolSink(t *testing.T) {
 		band := cs
 		band.H = 2 + rows
 		sink := &convPoolSink{s: ps, skip: 2, plane: plane, band: make([]float32, c*plane), out: make([]float32, len(want)),
-			scratch:  make([]float32, band.PlanesScratchLen()),
+			scratch: make([]float32, band.PlanesScratchLen(2)), workers: 2,
 			branches: []bandBranch{{conv: cs, w: pw, b: bias, relu: true}, {c0: cs.O}}}
 		sink.setUnits(rows)
 		for y0 := 0; y0 < h; y0 += rows {
@@ -214,12 +214,12 @@ func TestConvPoolSink(t *testing.T) {
 	}
 }
 
-// sinkBand runs the phases of sink on the band of rows y0..y1-1, each phase's units one at a time,
-// the last first.
+// sinkBand runs the phases of sink on the band of rows y0..y1-1, each phase's units in ranges of two,
+// the last first, as two workers in turn.
 func sinkBand(sink kernels.BandSink, y0, y1 int) {
 	for ph, n := range sink.Units() {
-		for u := n - 1; u >= 0; u-- {
-			sink.Band(ph, y0, y1, u, u+1)
+		for hi := n; hi > 0; hi -= 2 {
+			sink.Band(ph, y0, y1, max(hi-2, 0), hi, hi/2%2)
 		}
 	}
 }
