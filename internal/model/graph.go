@@ -662,35 +662,48 @@ func (m *Mixed) plan(pl *planner, path string, in, out view) { m.planOwned(pl, p
 // Mixed_4a: 2.8 MB no longer held through its 1×7, 7×1 and 3×3).
 func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 	p := join(path, m.Key)
-	work, done := m.planHeads(pl, p, in)
 	if pl.threads > 1 && m.parallel(p, in.shape) && !pl.pool.mode.serial[m] {
+		work, done := m.planHeads(pl, p, in)
 		pl.hold(out.buf)
 		m.planParallel(pl, p, work, out)
 		done()
 		return
 	}
-	// The branches that read the block's input run first, then those that read its stacked heads'
-	// outputs, each in order of length, those of one node first (stably; each writes its own channels,
-	// so the outputs do not change): the last branch to read a buffer gives it back after its first
-	// node, and the block's input is then not held through a long branch while a pool or a
+	order, c0 := make([]int, len(m.Branches)), make([]int, len(m.Branches))
+	for i, b := range m.Branches {
+		s, _ := b.outShape(p, in.shape)
+		order[i] = i
+		if i+1 < len(m.Branches) {
+			c0[i+1] = c0[i] + s.C
+		}
+	}
+	// The branches that read the block's input, not through the stacked heads, run before the heads
+	// (in order of length, stably): their buffers are never held with the heads' output (GoogLeNet's
+	// inception_3b: its pool branch's 256×28×28 max pool, 0.8 MB, at the peak of v1 on one and two
+	// threads, 4.05 -> 3.71 / 3.79 MB). The heads then read the input last.
+	headed := map[int]bool{}
+	for _, mb := range m.stackedHeads(p) {
+		headed[mb.i] = true
+	}
+	early := slices.DeleteFunc(slices.Clone(order), func(i int) bool { return headed[i] })
+	if len(headed) > 0 && len(early) > 0 {
+		slices.SortStableFunc(early, func(a, b int) int { return nodeLen(m.Branches[a]) - nodeLen(m.Branches[b]) })
+		pl.hold(out.buf)
+		for _, i := range early {
+			s, _ := m.Branches[i].outShape(p, in.shape)
+			m.Branches[i].plan(pl, p, in, out.channels(c0[i], s.C))
+		}
+		order = slices.DeleteFunc(order, func(i int) bool { return !headed[i] })
+	}
+	work, done := m.planHeads(pl, p, in)
+	// The branches left that read the block's input run first, then those that read its stacked
+	// heads' outputs, each in order of length, those of one node first (stably; each writes its own
+	// channels, so the outputs do not change): the last branch to read a buffer gives it back after
+	// its first node, and the block's input is then not held through a long branch while a pool or a
 	// convolution alone after it still reads it (IRv2's Mixed_6a: 1.6 MB through its 1×1 → 3×3 →
 	// 3×3/2 branch, at the one-thread plan's peak), nor through the heads' branches while its pool
 	// branch waits (GoogLeNet's inception_3b: 0.8 MB through the 3×3, at the peak of v1-bn on one
 	// thread, 4.74 -> 4.05 MB, and of v1 on two).
-	order, c0 := make([]int, len(work)), make([]int, len(work))
-	for i, b := range m.Branches {
-		s, _ := b.outShape(p, in.shape)
-		order[i] = i
-		if i+1 < len(work) {
-			c0[i+1] = c0[i] + s.C
-		}
-	}
-	length := func(w branchWork) int {
-		if s, ok := w.n.(*Seq); ok {
-			return len(s.Nodes)
-		}
-		return 1
-	}
 	slices.SortStableFunc(order, func(a, b int) int {
 		if ra, rb := work[a].in.buf == in.buf, work[b].in.buf == in.buf; ra != rb {
 			if ra {
@@ -698,7 +711,7 @@ func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 			}
 			return 1
 		}
-		return length(work[a]) - length(work[b])
+		return nodeLen(work[a].n) - nodeLen(work[b].n)
 	})
 	// last[b]: the last branch reading buffer b, for the buffers the block may give back.
 	last := map[*buffer]int{}
@@ -726,6 +739,14 @@ func (m *Mixed) planOwned(pl *planner, path string, in, out view, owned bool) {
 		pl.give(w.in.buf)
 	}
 	done()
+}
+
+// nodeLen returns the nodes of n run one after the other: a Seq's, else 1.
+func nodeLen(n node) int {
+	if s, ok := n.(*Seq); ok {
+		return len(s.Nodes)
+	}
+	return 1
 }
 
 // stackNarrow is the width under which a branch's 1×1 head is worth stacking with its siblings'. Stacked,

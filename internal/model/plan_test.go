@@ -261,8 +261,8 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 	}
 
 	// A block whose narrow 1×1 heads run stacked (GoogLeNet's inception_3b) runs its pool branch, which
-	// reads the block's input, before the branches that read the heads' output: the input is given
-	// back first, and is not held through the heads' 3×3.
+	// reads the block's input, before the heads: the pool's output is never held with the heads'
+	// output, and the input is given back before it, not held through the heads' 3×3.
 	v = &Variant{Name: "heads", Size: 20, Classes: 4, net: func() *Net {
 		return &Net{
 			Features: chain(ck("stem", 16, 3, 1, 1), mixed("m",
@@ -276,7 +276,7 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 	if p, err = m.compile(1, v.Size, v.Size, 1); err != nil {
 		t.Fatal(err)
 	}
-	var heads *buffer // the stacked heads' output: 8 + 4 channels, each rounded up to GEMM rows
+	var heads, pooled *buffer // the stacked heads' output: 8 + 4 channels, each rounded up to GEMM rows
 	in = nil
 	for _, b := range p.pool.bufs {
 		switch {
@@ -284,16 +284,21 @@ func TestMixedGivesInputBackEarly(t *testing.T) {
 		case b.n == 16*400: // the block's input, then its pool's output
 			if in == nil {
 				in = b
+			} else {
+				pooled = b
 			}
 		default:
 			heads = b
 		}
 	}
-	if in == nil || heads == nil {
-		t.Fatal("the block's input or its heads' output is not in the plan")
+	if in == nil || heads == nil || pooled == nil {
+		t.Fatal("the block's input, its pool's output or its heads' output is not in the plan")
 	}
 	if in.to >= heads.to {
 		t.Errorf("the block's input is given back at event %d, the heads' output at %d: want the input first", in.to, heads.to)
+	}
+	if pooled.from < heads.to && heads.from < pooled.to {
+		t.Errorf("the pool's output (events %d–%d) is held with the heads' output (%d–%d)", pooled.from, pooled.to, heads.from, heads.to)
 	}
 }
 
