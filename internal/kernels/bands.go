@@ -78,14 +78,14 @@ func conv2DBands(s ConvShape, in, pu, bias, out []float32, plane, skip int, scra
 	if len(pu) < s.packedLen() || len(scratch) < s.batchScratchLen(1, workers, impl) {
 		panic("kernels: Conv2DPackedBands: packed weights or scratch too short")
 	}
-	r := bandRun{s: s, in: in, out: out, plane: plane, skip: skip, rows: rows, sink: sink, sinkUnits: sink.Units()}
+	r := bandRun{s: s, in: in, out: out, plane: plane, skip: skip, rows: rows, workers: workers, sink: sink,
+		sinkUnits: sink.Units()}
 	if t := s.winoTile(); t != 0 {
 		q, _ := s.bandPlan(workers)
 		r.w = winoConvState{s: s, p: s.winoPlan(t), in: in, pu: pu, bias: bias, out: out, relu: relu,
 			impl: impl, band: true, plane: plane, skip: skip}
 		r.wino, r.q, r.chunk = true, q, q.rows*t
 		r.area = r.w.carve(scratch, workers, false)
-		r.part, r.window = q.vmLen(), len(r.w.pad)/workers
 		r.fill = s.C * btoi(!r.w.windowed)
 	} else {
 		g := s.gemm()
@@ -130,14 +130,14 @@ type bandRun struct {
 	fill      int // channels of the padded input, filled before the first band
 	sink      BandSink
 	sinkUnits []int
-	area      []float32 // each worker's V and M (Winograd: part float32s each) or window (GEMM)
-	window    int       // a worker's padded rows (windowed Winograd) or window (GEMM)
+	workers   int
+	area      []float32 // each worker's V and M (Winograd: winoConvState.forWorker) or window (GEMM)
+	window    int       // a worker's window (GEMM)
 
-	// Winograd shapes: the whole convolution, a worker's chunk, and its V and M.
+	// Winograd shapes: the whole convolution and a worker's chunk.
 	wino bool
 	w    winoConvState
 	q    winoPlan
-	part int
 
 	// GEMM shapes: the convolution, over a source whose window each chunk sets, and each worker's B
 	// strip buffer.
@@ -186,21 +186,14 @@ func (r *bandRun) do(phase, lo, hi, worker int) {
 		}
 		return
 	}
-	w, q := &r.w, r.q
-	wk := *w
-	wk.p, wk.ve, wk.me = q, q.ve, q.me
-	wk.v, wk.m = q.overlay(r.area[worker*r.part : (worker+1)*r.part])
-	if w.windowed {
-		wk.pad = w.pad[worker*r.window : (worker+1)*r.window]
-	}
+	q := r.q
+	wk := r.w.forWorker(q, r.area, r.workers, worker)
 	for k := lo; k < hi; k++ {
 		// Chunk k of the band: its rows go that many rows into the band buffer.
 		c0 := y0 + k*r.chunk
 		wk.from = c0 / q.t
 		wk.to, wk.skip = min(wk.from+q.rows, (y1+q.t-1)/q.t), r.skip+c0-y0
-		wk.input(0, 0, wk.s.C)
-		wk.gemm(0, 0, q.ne, 0, wk.strips(0), worker)
-		wk.output(0, 0, wk.s.O)
+		wk.chunk(0, worker)
 	}
 }
 

@@ -405,10 +405,29 @@ func (w *winoConvState) serial() {
 		w.fill(0, p.imgs*w.s.C)
 	}
 	for ch := 0; ch < w.chunks(); ch++ {
-		w.input(ch, 0, w.s.C)
-		w.gemm(ch, 0, p.ne, 0, w.strips(ch), 0)
-		w.output(ch, 0, w.s.O)
+		w.chunk(ch, 0)
 	}
+}
+
+// chunk runs chunk ch whole, input transform, GEMMs and output transform, with worker's B buffer.
+func (w *winoConvState) chunk(ch, worker int) {
+	w.input(ch, 0, w.s.C)
+	w.gemm(ch, 0, w.p.ne, 0, w.strips(ch), worker)
+	w.output(ch, 0, w.s.O)
+}
+
+// forWorker returns w for one of workers goroutines taking whole chunks of plan q: its own V and M,
+// part worker of area (q.vmLen() each), and, windowed, its own share of the padded rows.
+func (w *winoConvState) forWorker(q winoPlan, area []float32, workers, worker int) winoConvState {
+	wk := *w
+	wk.p, wk.ve, wk.me = q, q.ve, q.me
+	part := q.vmLen()
+	wk.v, wk.m = q.overlay(area[worker*part : (worker+1)*part])
+	if w.windowed {
+		window := len(w.pad) / workers
+		wk.pad = w.pad[worker*window : (worker+1)*window]
+	}
+	return wk
 }
 
 // winoConvParallel runs the phases of winoConv on workers goroutines (runTeam): the padded
@@ -532,25 +551,15 @@ func (s ConvShape) winoChunkRows(p winoPlan, rows, workers int) (q winoPlan, ok 
 // chunk made v3_Conv2d_2b_3x3 (19 chunks of 4 tile rows) only 1.3× faster on 2 threads.
 // The chunking changes the tiles' grouping, not any output's operations.
 func winoConvChunked(w winoConvState, q winoPlan, area []float32, workers int) {
-	C, O := w.s.C, w.s.O
 	chunks := (q.trows() + q.rows - 1) / q.rows
-	part := q.vmLen()
-	window := len(w.pad) / max(workers, 1) // windowed: each worker pads its chunks' rows in its own
-	runTeam(workers-1, []int{q.imgs * C * btoi(!w.windowed), chunks}, func(phase, lo, hi, worker int) {
+	runTeam(workers-1, []int{q.imgs * w.s.C * btoi(!w.windowed), chunks}, func(phase, lo, hi, worker int) {
 		if phase == 0 {
 			w.fill(lo, hi)
 			return
 		}
-		wk := w
-		wk.p, wk.ve, wk.me = q, q.ve, q.me
-		wk.v, wk.m = q.overlay(area[worker*part : (worker+1)*part])
-		if w.windowed {
-			wk.pad = w.pad[worker*window : (worker+1)*window]
-		}
+		wk := w.forWorker(q, area, workers, worker)
 		for ch := lo; ch < hi; ch++ {
-			wk.input(ch, 0, C)
-			wk.gemm(ch, 0, q.ne, 0, wk.strips(ch), worker)
-			wk.output(ch, 0, O)
+			wk.chunk(ch, worker)
 		}
 	})
 }
